@@ -1,0 +1,18 @@
+# The README's two Quickstart commands: `make demo` and `make test`.
+.PHONY: setup demo test lint bench
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/autoembed demo
+
+test: setup
+	.venv/bin/python -m pytest
+
+lint: setup
+	.venv/bin/ruff check autoembedding tests benchmarks examples
+	.venv/bin/mypy autoembedding
+
+bench: setup
+	.venv/bin/python -m pytest benchmarks --benchmark-only

