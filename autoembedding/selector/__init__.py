@@ -1,0 +1,1 @@
+"""The selector: probe candidate models on a Chroma collection, pick one, swap it in."""

@@ -1,0 +1,88 @@
+"""The selector's value types: a candidate model with its options, and the user's targets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from autoembedding.adapters import get_adapter
+from autoembedding.adapters.base import BaseAdapter
+
+__all__ = ["Candidate", "Targets"]
+
+_LABEL = re.compile(r"^(?P<id>.+?)(?:@(?P<dim>\d+))?(?::(?P<prec>float32|int8|binary))?$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model plus the options that change its vectors (Matryoshka dim, precision).
+
+    Attributes:
+        model_id: Catalog id, alias or path.
+        truncate_dim: Matryoshka truncation, or ``None``.
+        precision: ``"float32"``, ``"int8"`` or ``"binary"``.
+        options: Other adapter options (``device``, ``base_url``, ...), as sorted pairs.
+    """
+
+    model_id: str
+    truncate_dim: int | None = None
+    precision: str = "float32"
+    options: tuple[tuple[str, Any], ...] = field(default=())
+
+    @classmethod
+    def parse(cls, text: str) -> Candidate:
+        """Parse ``"id"``, ``"id@256"``, ``"id:int8"`` or ``"id@256:binary"``."""
+        match = _LABEL.match(text.strip())
+        if not match:
+            raise ValueError(f"Cannot parse candidate {text!r}; expected 'id[@dim][:precision]'.")
+        dim = match.group("dim")
+        return cls(
+            model_id=match.group("id"),
+            truncate_dim=int(dim) if dim else None,
+            precision=match.group("prec") or "float32",
+        )
+
+    @property
+    def label(self) -> str:
+        """``id[@dim][:precision]``, the form :meth:`parse` reads."""
+        label = self.model_id
+        if self.truncate_dim:
+            label += f"@{self.truncate_dim}"
+        if self.precision != "float32":
+            label += f":{self.precision}"
+        return label
+
+    def build(self) -> BaseAdapter:
+        """Build the adapter (weights load on first use)."""
+        return get_adapter(
+            self.model_id,
+            truncate_dim=self.truncate_dim,
+            precision=self.precision,  # type: ignore[arg-type]
+            **dict(self.options),
+        )
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the user needs; a candidate that misses any target is not picked.
+
+    Every field is optional; ``None`` means no constraint.
+
+    Attributes:
+        max_query_ms: Single-query latency p95, milliseconds.
+        min_hit_at_5: Minimum hit@5 on the probe queries (0..1).
+        min_ndcg_at_10: Minimum nDCG@10 on the probe queries (0..1).
+        max_bytes_per_vector: Storage per vector (dim x bytes per component).
+        min_docs_per_s: Minimum batch encode throughput.
+        max_load_s: Maximum model load time, seconds.
+        min_contradiction: Minimum contradiction-probe score (0..1).
+    """
+
+    max_query_ms: float | None = None
+    min_hit_at_5: float | None = None
+    min_ndcg_at_10: float | None = None
+    max_bytes_per_vector: float | None = None
+    min_docs_per_s: float | None = None
+    max_load_s: float | None = None
+    min_contradiction: float | None = None
