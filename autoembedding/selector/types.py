@@ -9,7 +9,7 @@ from typing import Any
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.base import BaseAdapter
 
-__all__ = ["Candidate", "Targets"]
+__all__ = ["Candidate", "CandidateResult", "ProbeReport", "Targets"]
 
 _LABEL = re.compile(r"^(?P<id>.+?)(?:@(?P<dim>\d+))?(?::(?P<prec>float32|int8|binary))?$")
 
@@ -86,3 +86,71 @@ class Targets:
     min_docs_per_s: float | None = None
     max_load_s: float | None = None
     min_contradiction: float | None = None
+
+
+@dataclass
+class CandidateResult:
+    """What the probe measured for one candidate.
+
+    Attributes:
+        candidate: The candidate measured.
+        metrics: Mean retrieval metrics on the probe queries: ``hit@1``, ``hit@3``, ``hit@5``,
+            ``recall@10``, ``mrr@10``, ``ndcg@10``.
+        intervals: Bootstrap 95% interval per metric, ``(low, high)``.
+        per_query: Per-query values of each metric (for paired tests).
+        query_p50_ms: Single-query latency median, milliseconds.
+        query_p95_ms: Single-query latency p95, milliseconds.
+        docs_per_s: Batch encode throughput on the sampled documents.
+        load_s: Model load time, seconds.
+        bytes_per_vector: Storage per vector at its dim and precision.
+        dim: Output dimension.
+        contradiction: Share of contradiction pairs where the original ranks above its flipped
+            twin (``None`` if not measured).
+        meets_targets: Whether every target is met.
+        failed_targets: Target name -> human-readable shortfall (e.g. ``"p95 41 ms > 20 ms"``).
+        dropped: Why the probe stopped measuring it early (``None`` if it ran to the end).
+        error: The error that stopped it (crash, time-out), if any.
+    """
+
+    candidate: Candidate
+    metrics: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    per_query: dict[str, Any] = field(default_factory=dict)
+    query_p50_ms: float | None = None
+    query_p95_ms: float | None = None
+    docs_per_s: float | None = None
+    load_s: float | None = None
+    bytes_per_vector: float | None = None
+    dim: int | None = None
+    contradiction: float | None = None
+    meets_targets: bool = False
+    failed_targets: dict[str, str] = field(default_factory=dict)
+    dropped: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class ProbeReport:
+    """The probe's result: every candidate's measures, the winner (or none) and why.
+
+    Attributes:
+        results: One entry per candidate, best first.
+        winner: The chosen candidate's result, or ``None`` when nothing met the targets.
+        reason: Why the winner won, or which targets failed and by how much.
+        targets: The targets applied.
+        query_kind: ``"labelled"`` or ``"label-free"``.
+        n_queries: Probe queries used.
+        n_docs: Documents in the search pool.
+        seconds: Wall time of the probe.
+        collection: Name of the probed collection, if any.
+    """
+
+    results: list[CandidateResult]
+    winner: CandidateResult | None
+    reason: str
+    targets: Targets = field(default_factory=Targets)
+    query_kind: str = "label-free"
+    n_queries: int = 0
+    n_docs: int = 0
+    seconds: float = 0.0
+    collection: str | None = None
