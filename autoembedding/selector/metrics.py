@@ -1,0 +1,224 @@
+"""Retrieval metrics per query, bootstrap intervals and a paired significance test.
+
+Everything here works on plain NumPy arrays, so the probe can compute per-query values once and
+reuse them for means, confidence intervals and paired comparisons between candidates.
+
+Example:
+    >>> import numpy as np
+    >>> scores = np.array([[0.9, 0.1, 0.5], [0.2, 0.3, 0.8]])
+    >>> m = per_query_metrics(scores, ["a", "b", "c"], [{"a"}, {"b"}])
+    >>> m["hit@1"].tolist(), m["mrr@10"].tolist()
+    ([1.0, 0.0], [1.0, 0.3333333333333333])
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+
+import numpy as np
+
+__all__ = [
+    "METRIC_NAMES",
+    "bootstrap_ci",
+    "kendall_tau",
+    "paired_pvalue",
+    "per_query_metrics",
+]
+
+#: The metrics :func:`per_query_metrics` returns, in report order.
+METRIC_NAMES: tuple[str, ...] = ("hit@1", "hit@3", "hit@5", "recall@10", "mrr@10", "ndcg@10")
+
+_K = 10
+
+
+def per_query_metrics(
+    scores: np.ndarray,
+    doc_ids: Sequence[str],
+    relevant: Sequence[AbstractSet[str]],
+) -> dict[str, np.ndarray]:
+    """Per-query retrieval metrics from a query x document score matrix.
+
+    Ties are broken by document order (a stable sort on descending score), so results are
+    deterministic. Relevance is binary; nDCG@10 uses ``1 / log2(rank + 1)`` gains and the ideal
+    ranking of ``min(len(relevant), 10)`` relevant documents. Relevant ids that are not in
+    ``doc_ids`` still count in the recall denominator (they could not be found). A query with no
+    relevant id scores 0 everywhere.
+
+    Args:
+        scores: ``(n_queries, n_docs)`` similarity scores, higher is better.
+        doc_ids: Id of each column of ``scores``.
+        relevant: For each query, the set of relevant document ids.
+
+    Returns:
+        Metric name (see :data:`METRIC_NAMES`) -> ``(n_queries,)`` float64 array.
+
+    Raises:
+        ValueError: If the shapes of ``scores``, ``doc_ids`` and ``relevant`` disagree.
+
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-D (n_queries, n_docs), got shape {scores.shape}.")
+    n_queries, n_docs = scores.shape
+    if len(doc_ids) != n_docs:
+        raise ValueError(f"scores has {n_docs} columns but {len(doc_ids)} doc_ids were given.")
+    if len(relevant) != n_queries:
+        raise ValueError(
+            f"scores has {n_queries} rows but {len(relevant)} relevant sets were given."
+        )
+    out = {name: np.zeros(n_queries, dtype=np.float64) for name in METRIC_NAMES}
+    if n_queries == 0 or n_docs == 0:
+        return out
+    k = min(_K, n_docs)
+    # Top-k by descending score, ties broken by column order (stable sort).
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    ids = np.asarray(list(doc_ids), dtype=object)
+    discounts = 1.0 / np.log2(np.arange(2, _K + 2))
+    for q in range(n_queries):
+        rel = relevant[q]
+        if not rel:
+            continue
+        hits = np.fromiter((doc in rel for doc in ids[top[q]]), dtype=bool, count=k)
+        if hits.any():
+            first = int(np.argmax(hits))
+            out["hit@1"][q] = float(first < 1)
+            out["hit@3"][q] = float(first < 3)
+            out["hit@5"][q] = float(first < 5)
+            out["mrr@10"][q] = 1.0 / (first + 1)
+        out["recall@10"][q] = hits.sum() / len(rel)
+        ideal = discounts[: min(len(rel), _K)].sum()
+        out["ndcg@10"][q] = float((discounts[:k] * hits).sum() / ideal)
+    return out
+
+
+def bootstrap_ci(
+    values: Sequence[float] | np.ndarray,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean.
+
+    Args:
+        values: Per-query values.
+        n_boot: Bootstrap resamples.
+        seed: Seed of the resampling, for reproducible intervals.
+        level: Coverage, e.g. ``0.95``.
+
+    Returns:
+        ``(low, high)``; ``(nan, nan)`` for no values, ``(v, v)`` for a single value.
+
+    Raises:
+        ValueError: If ``level`` is not in (0, 1) or ``n_boot`` < 1.
+
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}.")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}.")
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if arr.size == 0:
+        return (math.nan, math.nan)
+    if arr.size == 1 or np.all(arr == arr[0]):
+        return (float(arr[0]), float(arr[0]))
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot, dtype=np.float64)
+    # Resample in chunks to bound memory on large query sets.
+    chunk = max(1, 2_000_000 // arr.size)
+    for start in range(0, n_boot, chunk):
+        stop = min(n_boot, start + chunk)
+        idx = rng.integers(0, arr.size, size=(stop - start, arr.size))
+        means[start:stop] = arr[idx].mean(axis=1)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return (float(low), float(high))
+
+
+def paired_pvalue(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> float:
+    """Two-sided p-value that two candidates have the same mean, from paired per-query values.
+
+    A sign-flip permutation test on the differences ``a - b``: under H0 (``mean(a - b) == 0``,
+    differences symmetric around 0) each difference is equally likely to have either sign. The
+    p-value counts resamples whose absolute mean is at least the observed one, with the
+    ``(count + 1) / (n + 1)`` correction so it is never 0.
+
+    Args:
+        a: Per-query values of the first candidate.
+        b: Per-query values of the second, same queries in the same order.
+        n_boot: Random sign flips.
+        seed: Seed for reproducibility.
+
+    Returns:
+        The p-value in ``(0, 1]``; ``1.0`` when every difference is 0 or there are no queries.
+
+    Raises:
+        ValueError: If ``a`` and ``b`` differ in length.
+
+    """
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"paired values must have the same length, got {x.size} and {y.size}.")
+    diff = x - y
+    if diff.size == 0 or not np.any(diff):
+        return 1.0
+    observed = abs(diff.mean())
+    rng = np.random.default_rng(seed)
+    count = 0
+    chunk = max(1, 2_000_000 // diff.size)
+    for start in range(0, n_boot, chunk):
+        stop = min(n_boot, start + chunk)
+        signs = rng.integers(0, 2, size=(stop - start, diff.size)) * 2 - 1
+        means = np.abs((signs * diff).mean(axis=1))
+        count += int((means >= observed - 1e-12).sum())
+    return float((count + 1) / (n_boot + 1))
+
+
+def kendall_tau(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """Kendall's tau-b between two score lists over the same items (ties handled).
+
+    Args:
+        a: One score per item (e.g. probe nDCG@10 per candidate).
+        b: The other score per item (e.g. ground-truth nDCG@10), same order.
+
+    Returns:
+        Tau in ``[-1, 1]``; ``nan`` when either list is constant or has fewer than 2 items.
+
+    Raises:
+        ValueError: If the lists differ in length.
+
+    """
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"kendall_tau needs equal lengths, got {x.size} and {y.size}.")
+    n = x.size
+    concordant = discordant = ties_x = ties_y = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx = np.sign(x[i] - x[j])
+            dy = np.sign(y[i] - y[j])
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                ties_x += 1
+            elif dy == 0:
+                ties_y += 1
+            elif dx == dy:
+                concordant += 1
+            else:
+                discordant += 1
+    denom = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
+    if denom == 0:
+        return math.nan
+    return float((concordant - discordant) / denom)
