@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AutoEmbeddingError as exc:
         print(f"autoembed {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `autoembed models --json | head`
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

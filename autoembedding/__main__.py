@@ -1,0 +1,7 @@
+"""``python -m autoembedding`` runs ``autoembed``."""
+
+import sys
+
+from autoembedding.cli import main
+
+sys.exit(main())

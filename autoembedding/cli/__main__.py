@@ -1,0 +1,7 @@
+"""``python -m autoembedding.cli`` runs ``autoembed``."""
+
+import sys
+
+from autoembedding.cli import main
+
+sys.exit(main())

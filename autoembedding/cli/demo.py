@@ -1,0 +1,124 @@
+"""``autoembed demo``: the main job end to end on the bundled corpus, offline.
+
+1. Load the 60 bundled passages into an embedded Chroma collection with the offline default model
+   (the model is recorded in the collection's metadata).
+2. Probe the candidate models that load offline on that collection (label-free queries) and show
+   the report (``--report DIR`` also writes a page with a Pareto chart).
+3. Swap the collection to the winner (resumable, the original kept as a backup).
+4. Answer the bundled questions with the collection's recorded model, and check the answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from autoembedding.adapters import get_adapter
+from autoembedding.catalog import OFFLINE_DEFAULT
+from autoembedding.chroma_utils import get_record, import_chromadb, write_record
+from autoembedding.data import demo_corpus, demo_queries
+
+__all__ = ["add_parser", "run"]
+
+COLLECTION = "autoembed-demo"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``autoembed demo``."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="run probe -> swap -> query on a bundled corpus, offline",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--path", help="keep the Chroma data here (default: a temporary folder)")
+    parser.add_argument("--model", default=OFFLINE_DEFAULT, help="model that loads the corpus")
+    parser.add_argument("--candidates", help="comma-separated candidates (default: all offline)")
+    parser.add_argument("--budget-s", type=float, default=90.0, help="probe time budget")
+    parser.add_argument("--report", help="also write the probe report (Markdown + PNG) here")
+    parser.add_argument("--no-probe", action="store_true", help="skip probing and swapping")
+    parser.set_defaults(run=run)
+
+
+def _step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; returns 0 when every bundled question found its passage in the top 3."""
+    chromadb = import_chromadb()
+    owned = args.path is None
+    path = Path(args.path or tempfile.mkdtemp(prefix="autoembed-demo-"))
+    try:
+        client = chromadb.PersistentClient(path=str(path))
+        corpus = demo_corpus()
+        _step(f"1. Load {len(corpus)} passages into Chroma at {path} with {args.model}")
+        adapter = get_adapter(args.model)
+        start = time.perf_counter()
+        vectors = adapter.embed_documents([doc["text"] for doc in corpus])
+        if COLLECTION in [c.name for c in client.list_collections()]:
+            client.delete_collection(COLLECTION)
+        collection = client.create_collection(
+            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+        collection.add(
+            ids=[doc["id"] for doc in corpus],
+            documents=[doc["text"] for doc in corpus],
+            metadatas=[{"title": doc["title"]} for doc in corpus],
+            embeddings=vectors,
+        )
+        write_record(collection, adapter.record())
+        print(
+            f"   embedded and stored {collection.count()} passages in "
+            f"{time.perf_counter() - start:.1f} s; recorded model: {adapter.record().describe()}"
+        )
+
+        if not args.no_probe:
+            from autoembedding.selector import probe, swap
+            from autoembedding.selector.report import format_table, write_report
+            from autoembedding.selector.types import Candidate
+
+            _step("2. Probe the candidates on this collection (label-free queries)")
+            candidates = (
+                [Candidate.parse(c) for c in args.candidates.split(",")] if args.candidates else None
+            )
+            report = probe(collection, candidates=candidates, budget_s=args.budget_s, progress=True)
+            print(format_table(report))
+            print(f"\n   {report.reason}")
+            if args.report:
+                page = write_report(report, Path(args.report))
+                print(f"   report written to {page}")
+            winner = report.winner
+            current = get_record(collection)
+            if winner is not None and current is not None and winner.candidate.label != (
+                adapter.name
+            ):
+                _step(f"3. Swap the collection to {winner.candidate.label}")
+                swap(collection, winner.candidate, client=client, progress=True)
+                collection = client.get_collection(COLLECTION, embedding_function=None)
+            else:
+                _step("3. No swap needed: the collection already uses the winner")
+
+        record = get_record(collection)
+        assert record is not None  # written in step 1 or by swap
+        _step(f"4. Answer questions with the recorded model {record.describe()}")
+        query_adapter = get_adapter(record.model_id, **record.to_options())
+        titles = {doc["id"]: doc["title"] for doc in corpus}
+        found = 0
+        for question, relevant in demo_queries():
+            hits = collection.query(
+                query_embeddings=[query_adapter.embed_query(question)], n_results=3
+            )["ids"][0]
+            ok = bool(set(hits) & set(relevant))
+            found += ok
+            print(f"   [{'ok' if ok else '--'}] {question}\n        -> {titles[hits[0]]}")
+        total = len(demo_queries())
+        print(f"\n{found}/{total} questions found their passage in the top 3.")
+        return 0 if found == total else 1
+    finally:
+        if owned:
+            shutil.rmtree(path, ignore_errors=True)
