@@ -143,6 +143,8 @@ class ProbeReport:
         n_docs: Documents in the search pool.
         seconds: Wall time of the probe.
         collection: Name of the probed collection, if any.
+        notes: What the probe did differently from what was asked (smaller sample, early stop,
+            skipped queries), one sentence each.
     """
 
     results: list[CandidateResult]
@@ -154,3 +156,4 @@ class ProbeReport:
     n_docs: int = 0
     seconds: float = 0.0
     collection: str | None = None
+    notes: list[str] = field(default_factory=list)
