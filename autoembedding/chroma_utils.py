@@ -6,18 +6,21 @@ given, so they work the same on an embedded ``PersistentClient`` and on an ``Htt
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from autoembedding.errors import MissingExtraError, ModelMismatchError
 from autoembedding.record import METADATA_PREFIX, ModelRecord
 
 __all__ = [
     "Page",
+    "call_with_collection",
     "check_record",
     "get_record",
     "import_chromadb",
+    "is_not_found",
     "iter_pages",
     "merged_metadata",
     "write_record",
@@ -132,3 +135,52 @@ def check_record(collection: Any, record: ModelRecord, *, action: str = "use") -
         f"migrate the collection: autoembed swap --collection {name} --model {record.model_id} "
         "(or autoembedding.selector.swap)."
     )
+
+
+_T = TypeVar("_T")
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """Whether a Chroma exception means "this collection does not exist" (embedded or HTTP)."""
+    text = str(exc).lower()
+    return type(exc).__name__ in ("NotFoundError", "InvalidCollectionException") or (
+        "does not exist" in text or "not found" in text
+    )
+
+
+def call_with_collection(
+    client: Any,
+    name: str,
+    fn: Callable[[Any], _T],
+    *,
+    wait_s: float = 10.0,
+    interval_s: float = 0.05,
+) -> _T:
+    """Open collection ``name`` and call ``fn(collection)``, retrying briefly while it is missing.
+
+    ``autoembed swap`` switches a collection by renaming; for an instant the name does not exist.
+    Readers that open the collection by name through this helper wait through that instant (and
+    through a dropped backup) instead of failing, and always see the collection that holds the
+    name now.
+
+    Args:
+        client: A Chroma client.
+        name: Collection name.
+        fn: What to do with the collection (e.g. ``lambda c: c.query(...)``).
+        wait_s: Give up after this long without the collection.
+        interval_s: Pause between tries.
+
+    Returns:
+        What ``fn`` returned.
+
+    Raises:
+        Exception: Chroma's not-found error once ``wait_s`` has passed; any other error at once.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return fn(client.get_collection(name))
+        except Exception as exc:
+            if not is_not_found(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(interval_s)

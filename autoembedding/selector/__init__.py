@@ -36,5 +36,9 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        # ``swap``/``probe`` are also submodule names: importing the submodule binds the module
+        # to this package's attribute, so bind the function over it.
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'autoembedding.selector' has no attribute {name!r}")
