@@ -1,0 +1,293 @@
+"""The pytest plugin (autoembedding.pytest_plugin), run inside throw-away pytest sessions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.pytest_plugin import Corpus, LabelledQuery, hit_at_k, load_corpus, load_queries
+
+pytest_plugins = ["pytester"]
+
+DOCS = [
+    {"_id": "d1", "title": "Apples", "text": "red apples grow on apple trees in the orchard"},
+    {"_id": "d2", "title": "Cars", "text": "blue cars drive fast on the motorway"},
+    {"_id": "d3", "title": "Tea", "text": "green tea is brewed with hot water"},
+    {"_id": "d4", "title": "Rain", "text": "heavy rain falls in the autumn storms"},
+]
+QUERIES = [
+    {"query": "apple orchard trees", "relevant": ["d1"]},
+    {"query": "fast blue cars", "relevant": ["d2"]},
+    {"query": "brewed green tea", "relevant": "d3"},
+]
+
+BENCH_FLAGS = (
+    "--benchmark-min-rounds=1",
+    "--benchmark-max-time=0.001",
+    "--benchmark-warmup=off",
+    "--benchmark-disable-gc",
+)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A user project with sample texts and queries configured in its ini file."""
+    pytester.makefile(".jsonl", docs="\n".join(json.dumps(d) for d in DOCS))
+    pytester.makefile(".jsonl", queries="\n".join(json.dumps(q) for q in QUERIES))
+    pytester.makeini(
+        """
+        [pytest]
+        autoembedding_candidates = fake/alpha, fake/beta
+        autoembedding_texts = docs.jsonl
+        autoembedding_queries = queries.jsonl
+        autoembedding_k = 1
+        """
+    )
+    return pytester
+
+
+def test_candidates_from_ini_parametrise_tests(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_dim(autoembedding_candidate):
+            assert autoembedding_candidate.dim == 64
+        """
+    )
+    result = project.runpytest("-v", "-p", "no:benchmark")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_dim?fake/alpha? PASSED*", "*test_dim?fake/beta? PASSED*"])
+
+
+def test_command_line_overrides_ini_and_drops_duplicates(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_name(autoembedding_candidate):
+            assert autoembedding_candidate.model_id.startswith("fake/")
+        """
+    )
+    result = project.runpytest(
+        "-v", "-p", "no:benchmark", "--autoembedding-candidates", "fake/x,fake/y fake/x"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_name?fake/x? PASSED*", "*test_name?fake/y? PASSED*"])
+    assert "fake/alpha" not in result.stdout.str()
+
+
+def test_adapter_is_loaded_once_per_session(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        seen = []
+
+        def test_a(autoembedding_candidate):
+            seen.append(autoembedding_candidate)
+
+        def test_b(autoembedding_candidate):
+            assert any(s is autoembedding_candidate for s in seen)
+        """
+    )
+    project.runpytest("-p", "no:benchmark").assert_outcomes(passed=4)
+
+
+def test_no_candidates_errors_with_instructions(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_x(autoembedding_candidate):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:benchmark")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*No candidate models: set autoembedding_candidates*"])
+
+
+def test_texts_fixture_reads_jsonl_with_titles_and_limit(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_texts(autoembedding_texts, autoembedding_corpus):
+            first = "Apples\\nred apples grow on apple trees in the orchard"
+            assert autoembedding_texts[0] == first
+            assert len(autoembedding_texts) == 3
+            assert autoembedding_corpus.ids == ("d1", "d2", "d3")
+        """
+    )
+    result = project.runpytest("-p", "no:benchmark", "--autoembedding-sample-size", "3")
+    result.assert_outcomes(passed=1)
+
+
+def test_texts_fixture_reads_txt_lines(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".txt", sample="first text\n\nsecond text\n")
+    pytester.makepyfile(
+        """
+        def test_texts(autoembedding_texts):
+            assert autoembedding_texts == ["first text", "second text"]
+        """
+    )
+    result = pytester.runpytest("-p", "no:benchmark", "--autoembedding-texts", "sample.txt")
+    result.assert_outcomes(passed=1)
+
+
+def test_missing_texts_option_says_what_to_set(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_texts(autoembedding_texts):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:benchmark")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*No sample texts: set autoembedding_texts*"])
+
+
+def test_hit_at_k_lands_in_benchmark_json_and_summary(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_embed(benchmark, autoembedding_candidate, autoembedding_texts,
+                       autoembedding_hit_at_k):
+            benchmark(autoembedding_candidate.embed_documents, autoembedding_texts)
+            value = autoembedding_hit_at_k(benchmark, autoembedding_candidate,
+                                           texts_per_round=len(autoembedding_texts))
+            assert value == 1.0
+        """
+    )
+    result = project.runpytest(*BENCH_FLAGS, "--benchmark-json=out.json")
+    result.assert_outcomes(passed=2)
+    data = json.loads((project.path / "out.json").read_text())
+    infos = {b["param"]: b["extra_info"] for b in data["benchmarks"]}
+    assert set(infos) == {"fake/alpha", "fake/beta"}
+    for model, info in infos.items():
+        assert info["model"] == model
+        assert info["hit@1"] == 1.0
+        assert info["queries"] == 3 and info["corpus"] == 4 and info["texts_per_round"] == 4
+    result.stdout.fnmatch_lines(
+        ["*autoembedding: speed and correctness*", "NOW*test_embed?fake/alpha?*hit@1=1.0*"]
+    )
+
+
+def test_compare_shows_stored_quality_beside_current(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_embed(benchmark, autoembedding_candidate, autoembedding_texts,
+                       autoembedding_hit_at_k):
+            benchmark(autoembedding_candidate.embed_documents, autoembedding_texts)
+            autoembedding_hit_at_k(benchmark, autoembedding_candidate, k=2)
+        """
+    )
+    storage = f"file://{project.path / 'bench'}"
+    first = project.runpytest(*BENCH_FLAGS, f"--benchmark-storage={storage}", "--benchmark-save=a")
+    first.assert_outcomes(passed=2)
+    second = project.runpytest(
+        *BENCH_FLAGS, f"--benchmark-storage={storage}", "--benchmark-compare=0001"
+    )
+    second.assert_outcomes(passed=2)
+    lines = [line for line in second.stdout.lines if "hit@2=" in line]
+    assert len(lines) == 4, second.stdout.str()
+    assert sum(line.startswith("NOW") for line in lines) == 2
+    assert sum("0001_a" in line for line in lines) == 2
+
+
+def test_recorder_works_without_pytest_benchmark(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        class Holder:
+            extra_info = {}
+
+        def test_quality(autoembedding_candidate, autoembedding_hit_at_k):
+            holder = Holder()
+            assert autoembedding_hit_at_k(holder, autoembedding_candidate) == 1.0
+            assert holder.extra_info["hit@1"] == 1.0
+            assert autoembedding_hit_at_k(None, autoembedding_candidate) == 1.0
+        """
+    )
+    project.runpytest("-p", "no:benchmark").assert_outcomes(passed=2)
+
+
+def test_unused_plugin_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_plain():
+            assert "autoembedding.pytest_plugin" in sys.modules  # the entry point is active
+            # numpy is a core dependency (importing autoembedding loads it); these are not.
+            heavy = {"torch", "chromadb", "onnxruntime", "sentence_transformers",
+                     "transformers", "langchain_core", "llama_index"}
+            assert not heavy & set(sys.modules), heavy & set(sys.modules)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:benchmark", "-p", "no:codspeed")
+    result.assert_outcomes(passed=1)
+
+
+# --------------------------------------------------------------------------- helpers, directly
+def _corpus() -> Corpus:
+    return Corpus(
+        ids=tuple(d["_id"] for d in DOCS), texts=tuple(d["text"] for d in DOCS), source="test"
+    )
+
+
+def _queries() -> list[LabelledQuery]:
+    return [LabelledQuery(str(q["query"]), frozenset(q["relevant"]) if isinstance(
+        q["relevant"], list) else frozenset([str(q["relevant"])])) for q in QUERIES]
+
+
+def test_hit_at_k_separates_a_good_model_from_noise() -> None:
+    good = hit_at_k(FakeAdapter("m"), _corpus(), _queries(), k=1)
+    noise = hit_at_k(FakeAdapter("m", noise=1.0), _corpus(), _queries(), k=1)
+    assert good == 1.0
+    assert noise < good
+    # k >= corpus size: every query hits.
+    assert hit_at_k(FakeAdapter("m", noise=1.0), _corpus(), _queries(), k=10) == 1.0
+
+
+def test_hit_at_k_refuses_queries_outside_the_corpus() -> None:
+    with pytest.raises(ValueError, match="None of the 1 queries"):
+        hit_at_k(FakeAdapter("m"), _corpus(), [LabelledQuery("x", frozenset({"nope"}))])
+
+
+def test_load_corpus_and_queries_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="autoembedding_texts"):
+        load_corpus(tmp_path / "missing.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"body_text": "x"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="autoembedding_text_field"):
+        load_corpus(bad)
+    assert load_corpus(bad, text_field="body_text").texts == ("x",)
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"query": "x"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="relevant"):
+        load_queries(queries)
+
+
+@pytest.mark.integration
+def test_texts_from_a_chroma_collection(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    chromadb = pytest.importorskip("chromadb")
+    client = chromadb.PersistentClient(path=str(tmp_path / "db"))
+    collection = client.create_collection("notes", embedding_function=None)
+    collection.add(
+        ids=[d["_id"] for d in DOCS],
+        documents=[d["text"] for d in DOCS],
+        embeddings=[[float(i), 1.0] for i in range(len(DOCS))],
+    )
+    del client
+    pytester.makepyfile(
+        """
+        def test_texts(autoembedding_corpus):
+            assert len(autoembedding_corpus) == 2
+            assert set(autoembedding_corpus.ids) <= {"d1", "d2", "d3", "d4"}
+        """
+    )
+    result = pytester.runpytest(
+        "-p", "no:benchmark",
+        "--autoembedding-collection", "notes",
+        "--autoembedding-chroma-path", str(tmp_path / "db"),
+        "--autoembedding-sample-size", "2",
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_plugin_module_is_registered() -> None:
+    assert "autoembedding.pytest_plugin" in sys.modules
