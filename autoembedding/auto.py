@@ -1,0 +1,405 @@
+"""Which model an ``AutoEmbedding`` uses: pinned, recorded in a collection, probed, or saved.
+
+Both framework classes (LangChain and LlamaIndex) delegate to :class:`ModelResolver`, so the rules
+are the same everywhere:
+
+1. ``model="<id>"`` pins that model.
+2. ``collection=...`` that records a model (see :mod:`autoembedding.record`) uses that model, and
+   never silently changes it once vectors exist.
+3. ``collection=...`` with documents and no record is probed; the winner is used.
+4. No collection (or an empty one): a choice saved earlier (``./.autoembedding/choice.json`` by
+   default) is reused; otherwise the first batch of at least ``min_probe_docs`` documents is probed
+   and the winner pinned and saved. A smaller first batch, a query before any document, a failed
+   probe or a probe that finds nothing meeting the targets all fall back to
+   :data:`~autoembedding.catalog.OFFLINE_DEFAULT` with a :class:`AutoSelectionWarning`.
+
+Example:
+    >>> from autoembedding.auto import ModelResolver
+    >>> resolver = ModelResolver("fake/demo")
+    >>> resolver.adapter_for_documents(["a"]).name
+    'fake/demo'
+
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autoembedding.adapters import get_adapter
+from autoembedding.adapters.base import BaseAdapter
+from autoembedding.catalog import OFFLINE_DEFAULT
+from autoembedding.chroma_utils import check_record, get_record, write_record
+from autoembedding.errors import (
+    AutoEmbeddingError,
+    CollectionError,
+    ModelMismatchError,
+)
+from autoembedding.record import ModelRecord
+
+__all__ = [
+    "CHOICE_PATH_ENV",
+    "DEFAULT_CHOICE_PATH",
+    "AutoSelectionWarning",
+    "ModelChoice",
+    "ModelResolver",
+    "load_choice",
+    "save_choice",
+]
+
+logger = logging.getLogger("autoembedding")
+
+#: Where an auto-selected model is saved unless told otherwise.
+DEFAULT_CHOICE_PATH = Path(".autoembedding") / "choice.json"
+#: Environment variable that overrides :data:`DEFAULT_CHOICE_PATH`.
+CHOICE_PATH_ENV = "AUTOEMBEDDING_CHOICE_PATH"
+#: Adapter options that change the vectors (and so belong to a record).
+_VECTOR_OPTIONS = ("truncate_dim", "precision", "query_prompt", "document_prompt", "normalize")
+
+
+class AutoSelectionWarning(UserWarning):
+    """Auto-selection fell back to the offline default model (the message says why)."""
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model chosen for an ``AutoEmbedding`` and why.
+
+    Attributes:
+        record: The model and the options that change its vectors.
+        source: ``"pinned"``, ``"collection"``, ``"probe"``, ``"saved"`` or ``"default"``.
+        reason: One human-readable sentence.
+
+    """
+
+    record: ModelRecord
+    source: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (what :func:`save_choice` writes)."""
+        return {
+            "model_id": self.record.model_id,
+            "backend": self.record.backend,
+            "dim": self.record.dim,
+            "truncate_dim": self.record.truncate_dim,
+            "precision": self.record.precision,
+            "query_prompt": self.record.query_prompt,
+            "document_prompt": self.record.document_prompt,
+            "normalize": self.record.normalize,
+            "source": self.source,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelChoice:
+        """Read back what :meth:`to_json` wrote."""
+        record = ModelRecord(
+            model_id=str(data["model_id"]),
+            backend=str(data.get("backend", "")),
+            dim=int(data.get("dim", 0)),
+            truncate_dim=data.get("truncate_dim"),
+            precision=str(data.get("precision", "float32")),
+            query_prompt=str(data.get("query_prompt", "")),
+            document_prompt=str(data.get("document_prompt", "")),
+            normalize=bool(data.get("normalize", True)),
+        )
+        return cls(record, str(data.get("source", "saved")), str(data.get("reason", "")))
+
+
+def resolve_choice_path(path: str | os.PathLike[str] | None) -> Path:
+    """Return the choice file: ``path``, else ``$AUTOEMBEDDING_CHOICE_PATH``, else the default."""
+    if path is not None:
+        return Path(path).expanduser()
+    env = os.environ.get(CHOICE_PATH_ENV)
+    return Path(env).expanduser() if env else DEFAULT_CHOICE_PATH
+
+
+def load_choice(path: str | os.PathLike[str] | None = None) -> ModelChoice | None:
+    """Return the choice saved at ``path`` (see :func:`resolve_choice_path`), or ``None``.
+
+    Raises:
+        AutoEmbeddingError: If the file exists but is not a saved choice; says to delete it.
+
+    """
+    file = resolve_choice_path(path)
+    if not file.is_file():
+        return None
+    try:
+        return ModelChoice.from_json(json.loads(file.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AutoEmbeddingError(
+            f"{file} is not a saved model choice ({exc}). Delete it to choose again, or pass "
+            "model=... to pin a model."
+        ) from exc
+
+
+def save_choice(choice: ModelChoice, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``choice`` as JSON (atomically) and return the file's path."""
+    file = resolve_choice_path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(file.suffix + ".tmp")
+    tmp.write_text(json.dumps(choice.to_json(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(file)
+    return file
+
+
+def _adapter_from_record(record: ModelRecord, **extra: Any) -> BaseAdapter:
+    options = {**record.to_options(), **extra}
+    return get_adapter(record.model_id, **options)
+
+
+def _warn(message: str) -> None:
+    logger.warning(message)
+    warnings.warn(message, AutoSelectionWarning, stacklevel=4)
+
+
+class ModelResolver:
+    """Decides, once, which adapter an ``AutoEmbedding`` uses, and guards its collection.
+
+    Args:
+        model: A catalog id to pin (``None`` to auto-select).
+        collection: A Chroma collection the vectors live in (optional). Its record decides the
+            model; without a record it is probed (when it has documents).
+        candidates: Candidate ids (``"id[@dim][:precision]"``) for the probe; ``None`` uses the
+            probe's default set.
+        targets: A :class:`~autoembedding.selector.Targets` for the probe.
+        choice_path: Where the auto-selected choice is saved and read back; ``None`` uses
+            ``$AUTOEMBEDDING_CHOICE_PATH`` or ``./.autoembedding/choice.json``.
+        save: Save and reuse auto-selected choices (default ``True``).
+        min_probe_docs: The first batch of documents must have this many to be probed.
+        probe_budget_s: Time budget handed to the probe (``None``: the probe's default).
+        adapter_options: Extra options for :func:`~autoembedding.get_adapter` (``truncate_dim``,
+            ``precision``, prompts, ``batch_size``, ``device``, ...). Options that change the
+            vectors apply to a pinned model only; a recorded model keeps its recorded options.
+        adapter: A ready adapter to use as is (overrides ``model``).
+
+    Raises:
+        ModelMismatchError: If ``model`` is pinned and ``collection`` records another model.
+        CollectionError: If ``collection`` has vectors but no documents and no record.
+
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        collection: Any = None,
+        candidates: Sequence[Any] | None = None,
+        targets: Any = None,
+        choice_path: str | os.PathLike[str] | None = None,
+        save: bool = True,
+        min_probe_docs: int = 50,
+        probe_budget_s: float | None = None,
+        adapter_options: dict[str, Any] | None = None,
+        adapter: BaseAdapter | None = None,
+    ) -> None:
+        self.model = model
+        self.collection = collection
+        self.candidates = list(candidates) if candidates is not None else None
+        self.targets = targets
+        self.choice_path = choice_path
+        self.save = save
+        self.min_probe_docs = int(min_probe_docs)
+        self.probe_budget_s = probe_budget_s
+        self.adapter_options = dict(adapter_options or {})
+        self.choice: ModelChoice | None = None
+        #: The probe report, when a probe picked the model.
+        self.report: Any = None
+        self._adapter: BaseAdapter | None = None
+        self._lock = threading.RLock()
+        self._record_written = False
+        if adapter is not None:
+            self._pin(adapter, "pinned", f"adapter {adapter.name} given")
+        elif model is not None:
+            self._pin(get_adapter(model, **self.adapter_options), "pinned", f"model={model!r}")
+        if collection is not None:
+            self._resolve_from_collection()
+
+    # ------------------------------------------------------------------ public
+    @property
+    def adapter(self) -> BaseAdapter | None:
+        """The adapter in use, or ``None`` while the choice waits for the first documents."""
+        return self._adapter
+
+    def adapter_for_documents(self, texts: Sequence[str]) -> BaseAdapter:
+        """Return the adapter to embed ``texts`` with; probes on them if nothing is chosen yet.
+
+        Also writes the model record into the collection (if one was given and has none) before
+        the caller writes vectors, and refuses if the collection records another model.
+        """
+        with self._lock:
+            if self._adapter is None:
+                self._choose_from_documents(texts)
+            assert self._adapter is not None
+            self._guard_collection(write=True)
+            return self._adapter
+
+    def adapter_for_query(self) -> BaseAdapter:
+        """Return the adapter for queries (a saved choice, or the default if none yet)."""
+        with self._lock:
+            if self._adapter is None:
+                saved = self._load_saved()
+                if saved is None:
+                    self._pin_default(
+                        "a query came before any documents, so there was nothing to probe"
+                    )
+            assert self._adapter is not None
+            self._guard_collection(write=False)
+            return self._adapter
+
+    # ------------------------------------------------------------------ internals
+    def _pin(self, adapter: BaseAdapter, source: str, reason: str) -> None:
+        self._adapter = adapter
+        record = adapter.record()
+        self.choice = ModelChoice(record, source, reason)
+        logger.info("AutoEmbedding uses %s (%s: %s)", adapter.name, source, reason)
+
+    def _pin_and_save(self, adapter: BaseAdapter, source: str, reason: str) -> None:
+        self._pin(adapter, source, reason)
+        if self.save and self.choice is not None:
+            path = save_choice(self.choice, self.choice_path)
+            logger.info("AutoEmbedding saved its choice to %s", path)
+
+    def _pin_default(self, why: str) -> None:
+        adapter = get_adapter(OFFLINE_DEFAULT, **self._non_vector_options())
+        _warn(f"AutoEmbedding uses the offline default {OFFLINE_DEFAULT} because {why}.")
+        self._pin_and_save(adapter, "default", why)
+
+    def _non_vector_options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.adapter_options.items() if k not in _VECTOR_OPTIONS}
+
+    def _load_saved(self) -> ModelChoice | None:
+        if not self.save:
+            return None
+        saved = load_choice(self.choice_path)
+        if saved is not None:
+            adapter = _adapter_from_record(saved.record, **self._non_vector_options())
+            self._pin(adapter, "saved", f"reused {resolve_choice_path(self.choice_path)}")
+        return saved
+
+    def _resolve_from_collection(self) -> None:
+        collection = self.collection
+        stored = get_record(collection)
+        name = getattr(collection, "name", "?")
+        if self._adapter is not None:
+            check_record(collection, self._adapter.record(), action="use")
+            self._check_dim_of_unrecorded(stored)
+            return
+        if stored is not None:
+            adapter = _adapter_from_record(stored, **self._non_vector_options())
+            self._pin(adapter, "collection", f"collection {name!r} records {stored.describe()}")
+            return
+        count = _count(collection)
+        if count == 0:
+            # Nothing stored yet: behave as if there were no collection (probe the first batch).
+            self._load_saved()
+            return
+        if _has_no_documents(collection):
+            raise CollectionError(
+                f"Collection {name!r} stores {count} vectors but no documents and no model "
+                "record, so it cannot be probed and the model that made it is unknown. Pass "
+                "model='<the id that made its vectors>'."
+            )
+        self._probe(collection=collection, source_desc=f"collection {name!r}")
+        self._check_dim_of_unrecorded(None)
+        chosen = self._adapter.model_id if self._adapter else "?"
+        _warn_unrecorded = (
+            f"Collection {name!r} has {count} vectors but no model record, so which model made "
+            f"them is unknown; AutoEmbedding now uses {chosen}. If that is not the model that "
+            f"made them, re-embed with: autoembed swap --collection {name} --model {chosen}."
+        )
+        logger.warning(_warn_unrecorded)
+        warnings.warn(_warn_unrecorded, AutoSelectionWarning, stacklevel=3)
+
+    def _check_dim_of_unrecorded(self, stored: ModelRecord | None) -> None:
+        """Without a record, compare at least the dimension of one stored vector."""
+        if stored is not None or self._adapter is None:
+            return
+        dim = _stored_dim(self.collection)
+        if dim is not None and dim != self._adapter.dim:
+            name = getattr(self.collection, "name", "?")
+            raise ModelMismatchError(
+                f"Collection {name!r} holds {dim}-d vectors (no model record), but "
+                f"{self._adapter.name} makes {self._adapter.dim}-d vectors. Use the model that "
+                f"made them, or re-embed: autoembed swap --collection {name} "
+                f"--model {self._adapter.model_id}."
+            )
+
+    def _choose_from_documents(self, texts: Sequence[str]) -> None:
+        if self._load_saved() is not None:
+            return
+        if len(texts) < self.min_probe_docs:
+            self._pin_default(
+                f"the first batch had {len(texts)} documents, fewer than the "
+                f"{self.min_probe_docs} needed to probe"
+            )
+            return
+        self._probe(documents=list(texts), source_desc=f"the first {len(texts)} documents")
+
+    def _probe(self, *, source_desc: str, collection: Any = None, documents: Any = None) -> None:
+        from autoembedding.selector.probe import probe
+
+        try:
+            report = probe(
+                collection=collection,
+                candidates=self.candidates,
+                targets=self.targets,
+                budget_s=self.probe_budget_s,
+                documents=documents,
+            )
+        except (CollectionError, ModelMismatchError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any probe failure falls back, with a warning
+            self._pin_default(f"the probe on {source_desc} failed ({type(exc).__name__}: {exc})")
+            return
+        self.report = report
+        if report.winner is None:
+            self._pin_default(f"no candidate met the targets on {source_desc}: {report.reason}")
+            return
+        adapter = report.winner.candidate.build()
+        self._pin_and_save(
+            adapter, "probe", f"probe on {source_desc} picked it: {report.reason}"
+        )
+
+    def _guard_collection(self, *, write: bool) -> None:
+        if self.collection is None or self._adapter is None:
+            return
+        record = self._adapter.record()
+        check_record(self.collection, record, action="add to" if write else "query")
+        if write and not self._record_written and get_record(self.collection) is None:
+            if _count(self.collection) == 0:
+                write_record(self.collection, record)
+            self._record_written = True
+
+
+def _count(collection: Any) -> int:
+    try:
+        return int(collection.count())
+    except Exception as exc:  # noqa: BLE001 - chroma raises many types; re-raise as ours
+        name = getattr(collection, "name", "?")
+        raise CollectionError(
+            f"Could not read collection {name!r} ({type(exc).__name__}: {exc}). Is the Chroma "
+            "server running and the collection there?"
+        ) from exc
+
+
+def _stored_dim(collection: Any) -> int | None:
+    got = collection.get(limit=1, include=["embeddings"])
+    embs = got.get("embeddings")
+    if embs is None or len(embs) == 0:
+        return None
+    return len(embs[0])
+
+
+def _has_no_documents(collection: Any) -> bool:
+    got = collection.get(limit=20, include=["documents"])
+    docs = got.get("documents") or []
+    return all(d is None or d == "" for d in docs)

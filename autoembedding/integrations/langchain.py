@@ -1,0 +1,158 @@
+"""LangChain integration: :class:`AutoEmbedding`, an ``Embeddings`` that picks its own model.
+
+Example:
+    >>> from autoembedding.integrations.langchain import AutoEmbedding
+    >>> embeddings = AutoEmbedding(model="fake/demo")
+    >>> len(embeddings.embed_query("hello"))
+    64
+
+``AutoEmbedding(model=...)`` pins a model. ``AutoEmbedding(collection=...)`` uses the model the
+Chroma collection records, or probes it; ``AutoEmbedding()`` probes the first batch of documents
+it embeds (see :mod:`autoembedding.auto` for the exact rules).
+
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from autoembedding.adapters import missing_extra
+from autoembedding.adapters.base import BaseAdapter, validate_texts
+from autoembedding.auto import ModelChoice, ModelResolver
+
+try:
+    from langchain_core.embeddings import Embeddings
+    from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise missing_extra("langchain-core", "langchain", exc) from exc
+
+__all__ = ["AutoEmbedding"]
+
+
+class AutoEmbedding(BaseModel, Embeddings):
+    """A LangChain ``Embeddings`` backed by the model autoembedding chose (or you pinned).
+
+    Documents are embedded with the model's document prompt and queries with its query prompt.
+    Setup example:
+        .. code-block:: python
+
+            from autoembedding.integrations.langchain import AutoEmbedding
+
+            embeddings = AutoEmbedding(model="sentence-transformers/all-MiniLM-L6-v2")
+            vector = embeddings.embed_query("What is a vaccine?")
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", protected_namespaces=())
+
+    model: str | None = None
+    """Catalog id to pin (``autoembed models`` lists them); ``None`` to auto-select."""
+
+    collection: Any = None
+    """A Chroma collection the vectors live in: its recorded model is used, or it is probed."""
+
+    candidates: list[str] | None = None
+    """Candidates for auto-selection, as ``"id[@dim][:precision]"``; ``None``: the probe's set."""
+
+    targets: Any = None
+    """An ``autoembedding.selector.Targets`` that auto-selection must meet."""
+
+    truncate_dim: int | None = None
+    """Matryoshka truncation for a pinned model (``None``: native dimension)."""
+
+    precision: str = "float32"
+    """``"float32"``, ``"int8"`` or ``"binary"``, for a pinned model."""
+
+    query_prompt: str | None = None
+    """Override the catalog's query prompt of a pinned model."""
+
+    document_prompt: str | None = None
+    """Override the catalog's document prompt of a pinned model."""
+
+    batch_size: int = 32
+    """Texts per forward pass."""
+
+    choice_path: str | None = None
+    """Where an auto-selected choice is saved (default ``./.autoembedding/choice.json``)."""
+
+    save_choice: bool = True
+    """Save an auto-selected choice and reuse it on restart."""
+
+    min_probe_docs: int = Field(default=50, ge=2)
+    """The first batch of documents is probed only if it has at least this many."""
+
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other adapter options (``device``, ``max_seq_length``, ``base_url``, ...)."""
+
+    _resolver: ModelResolver = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Build the resolver (pins, reads the collection's record, or waits for documents)."""
+        options: dict[str, Any] = {
+            "batch_size": self.batch_size,
+            **self.model_kwargs,
+        }
+        if self.model is not None:
+            options.update(truncate_dim=self.truncate_dim, precision=self.precision)
+            if self.query_prompt is not None:
+                options["query_prompt"] = self.query_prompt
+            if self.document_prompt is not None:
+                options["document_prompt"] = self.document_prompt
+        self._resolver = ModelResolver(
+            self.model,
+            collection=self.collection,
+            candidates=self.candidates,
+            targets=self.targets,
+            choice_path=self.choice_path,
+            save=self.save_choice,
+            min_probe_docs=self.min_probe_docs,
+            adapter_options=options,
+        )
+
+    @property
+    def adapter(self) -> BaseAdapter | None:
+        """The adapter in use (``None`` until auto-selection has seen documents)."""
+        return self._resolver.adapter
+
+    @property
+    def choice(self) -> ModelChoice | None:
+        """Which model is used and why (``None`` until chosen)."""
+        return self._resolver.choice
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed documents with the document prompt.
+
+        Args:
+            texts: Strings to embed.
+
+        Returns:
+            One list of floats per text.
+
+        Raises:
+            TypeError: If a text is ``None`` or not a string (names its index).
+            ModelMismatchError: If the collection records another model.
+
+        """
+        items = validate_texts(texts)
+        adapter = self._resolver.adapter_for_documents(items)
+        return adapter.embed_documents(items).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a query with the query prompt.
+
+        Raises:
+            TypeError: If ``text`` is not a string.
+
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"embed_query() takes a str, got {type(text).__name__}.")
+        adapter = self._resolver.adapter_for_query()
+        return adapter.embed_query(text).tolist()  # type: ignore[no-any-return]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Async :meth:`embed_documents` (runs in a worker thread; the model is CPU/GPU bound)."""
+        return await asyncio.to_thread(self.embed_documents, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Async :meth:`embed_query` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.embed_query, text)
