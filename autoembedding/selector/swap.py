@@ -66,6 +66,9 @@ _JOURNAL_KEYS = (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT)
 
 _MAX_NAME = 512
 _QUEUE_PAGES = 2
+#: Seconds to sleep between the steps of the switch. Only the crash tests set it, to widen the
+#: window in which they kill the process; never needed otherwise.
+_STEP_PAUSE_S = 0.0
 
 
 class SwapError(CollectionError):
@@ -484,6 +487,7 @@ def _finish_switch(
             )
         original.modify(name=backup)  # step 2: the original becomes the backup
         original = None
+        time.sleep(_STEP_PAUSE_S)
     if staged is not None and original is None:
         if _get(client, backup) is None:
             raise SwapError(
@@ -491,6 +495,7 @@ def _finish_switch(
                 f"{backup!r} exists; rename {stage!r} by hand if that is what you want."
             )
         staged.modify(name=name)  # step 3: the copy takes the original name
+        time.sleep(_STEP_PAUSE_S)
     new = _get(client, name)
     if new is None:
         raise SwapError(f"Switch of {name!r} lost track of the collections; nothing was deleted.")
@@ -653,6 +658,7 @@ def swap(
     try:
         backup = _free_name(client, backup_name(name))
         meta = _journal(staged, meta, **{K_PHASE: "switching", K_BACKUP: backup})
+        time.sleep(_STEP_PAUSE_S)
         backup_kept = _finish_switch(client, name, stage, meta, drop_old)
     except AutoEmbeddingError:
         raise
