@@ -1,0 +1,250 @@
+"""Unit tests of the probe engine on fake adapters over a real embedded Chroma."""
+
+from __future__ import annotations
+
+import random
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.errors import CollectionError, NoCandidateError
+from autoembedding.selector.probe import ProbeWarning, probe
+from autoembedding.selector.types import Candidate, Targets
+
+chromadb = pytest.importorskip("chromadb")
+
+
+def make_docs(n: int = 120, seed: int = 0) -> list[tuple[str, str]]:
+    """Documents of five sentences each over a document-specific vocabulary (ICT can work)."""
+    rng = random.Random(seed)
+    vocab = [f"term{i}" for i in range(4000)]
+    docs = []
+    for d in range(n):
+        words = rng.sample(vocab, 40)
+        sentences = [" ".join(rng.sample(words, 8)).capitalize() + "." for _ in range(5)]
+        docs.append((f"d{d:04d}", " ".join(sentences)))
+    return docs
+
+
+def make_collection(path, docs, name: str = "docs", *, with_documents: bool = True):
+    client = chromadb.PersistentClient(path=str(path))
+    col = client.create_collection(name, metadata={"owner": "tests"}, embedding_function=None)
+    vectors = FakeAdapter("store").embed_documents([t for _, t in docs])
+    col.add(
+        ids=[i for i, _ in docs],
+        embeddings=vectors.tolist(),
+        documents=[t for _, t in docs] if with_documents else None,
+    )
+    return col
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    return make_collection(tmp_path_factory.mktemp("chroma"), make_docs())
+
+
+def test_good_wins_noisy_slow_crash_hang_reported_and_collection_untouched(collection):
+    before_count, before_meta = collection.count(), dict(collection.metadata)
+    before = collection.get(ids=["d0000", "d0077"], include=["documents", "embeddings"])
+    report = probe(
+        collection,
+        candidates=[
+            FakeAdapter("good"),
+            FakeAdapter("noisy", noise=0.9),
+            FakeAdapter("slow", latency_ms=30),
+            FakeAdapter("crash", fail_after_calls=1),
+            FakeAdapter("hang", hang_s=6),
+        ],
+        targets=Targets(max_query_ms=25),
+        candidate_timeout_s=3.0,
+    )
+    by = {r.candidate.label: r for r in report.results}
+    assert report.winner is not None and report.winner.candidate.label == "fake/good"
+    assert report.results[0] is report.winner
+    assert by["fake/noisy"].metrics["ndcg@10"] < by["fake/good"].metrics["ndcg@10"] - 0.2
+    assert "max_query_ms" in by["fake/slow"].failed_targets
+    assert by["fake/slow"].query_p95_ms > 25
+    assert "failed on purpose" in by["fake/crash"].error
+    assert "timed out" in by["fake/hang"].error
+    assert "highest nDCG@10" in report.reason
+    good = by["fake/good"]
+    lo, hi = good.intervals["ndcg@10"]
+    assert lo <= good.metrics["ndcg@10"] <= hi
+    assert good.bytes_per_vector == 64 * 4 and good.dim == 64
+    assert good.docs_per_s > 0 and good.load_s is not None and good.query_p50_ms is not None
+    assert report.query_kind == "label-free" and report.n_queries > 0
+    # never written to
+    assert collection.count() == before_count
+    assert dict(collection.metadata) == before_meta
+    after = collection.get(ids=["d0000", "d0077"], include=["documents", "embeddings"])
+    assert after["documents"] == before["documents"]
+    np.testing.assert_array_equal(np.asarray(after["embeddings"]), np.asarray(before["embeddings"]))
+
+
+def test_same_seed_same_report_other_seed_other_sample(collection):
+    args = dict(candidates=["fake/a", "fake/a@16:int8"], sample_size=60, n_queries=20)
+    one, two = probe(collection, **args, seed=3), probe(collection, **args, seed=3)
+    three = probe(collection, **args, seed=4)
+    for a, b in zip(one.results, two.results, strict=True):
+        assert a.candidate == b.candidate
+        assert a.metrics == b.metrics
+        np.testing.assert_array_equal(a.per_query["ndcg@10"], b.per_query["ndcg@10"])
+    assert [r.metrics for r in one.results] != [r.metrics for r in three.results]
+
+
+def test_variants_derived_from_one_encoding(collection):
+    report = probe(
+        collection,
+        candidates=["fake/v", "fake/v@16", "fake/v:int8", "fake/v@32:binary"],
+        sample_size=40,
+        n_queries=12,
+    )
+    by = {r.candidate.label: r for r in report.results}
+    assert {k: v.bytes_per_vector for k, v in by.items()} == {
+        "fake/v": 256.0,
+        "fake/v@16": 64.0,
+        "fake/v:int8": 64.0,
+        "fake/v@32:binary": 4.0,
+    }
+    assert by["fake/v@16"].dim == 16
+    # one underlying run: the same throughput and load measurement for every variant
+    assert len({r.docs_per_s for r in by.values() if r.dropped is None}) == 1
+    assert len({r.load_s for r in by.values()}) == 1
+    # variants really post-process: truncation changes the scores
+    assert not np.array_equal(by["fake/v"].per_query["mrr@10"], by["fake/v@16"].per_query["mrr@10"])
+
+
+def test_targets_nothing_can_meet(collection):
+    report = probe(
+        collection,
+        candidates=["fake/a", "fake/b"],
+        targets=Targets(max_bytes_per_vector=8, min_hit_at_5=0.999),
+        sample_size=40,
+        n_queries=12,
+    )
+    assert report.winner is None
+    assert "No candidate meets every target" in report.reason
+    assert "max_bytes_per_vector" in report.reason and "by 248" in report.reason
+    assert all(not r.meets_targets for r in report.results)
+
+
+def test_budget_stops_growing_the_sample(collection):
+    report = probe(
+        collection,
+        candidates=[FakeAdapter("x", latency_ms=5), FakeAdapter("y", latency_ms=5)],
+        budget_s=0.05,
+        sample_size=120,
+    )
+    assert report.n_docs < 120
+    assert any("Stopped after stage 1" in n for n in report.notes)
+
+
+def test_labelled_queries_fetch_relevant_docs_outside_sample(collection):
+    docs = dict(make_docs())
+    # a query made of words of d0100's first sentence; sample_size small so it may be unsampled
+    pairs = [(docs[f"d{i:04d}"].split(".")[0], [f"d{i:04d}"]) for i in range(100, 112)]
+    pairs.append(("nothing relevant exists", ["no-such-id"]))
+    with pytest.warns(ProbeWarning, match="1 of 13 labelled queries"):
+        report = probe(collection, candidates=["fake/a"], queries=pairs, sample_size=20)
+    assert report.query_kind == "labelled" and report.n_queries == 12
+    assert report.results[0].metrics["hit@5"] > 0.8
+
+
+def test_beir_paths(collection, tmp_path):
+    docs = dict(make_docs())
+    qpath, rpath = tmp_path / "queries.jsonl", tmp_path / "qrels.tsv"
+    qpath.write_text(
+        "".join(
+            f'{{"_id": "q{i}", "text": "{docs[f"d{i:04d}"].split(".")[1].strip()}"}}\n'
+            for i in range(10)
+        )
+    )
+    rpath.write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td{i:04d}\t1\n" for i in range(10))
+    )
+    report = probe(collection, candidates=["fake/a"], queries=(str(qpath), str(rpath)))
+    assert report.query_kind == "labelled" and report.n_queries == 10
+    assert report.winner is not None
+
+
+def test_documents_without_collection_and_progress_callable():
+    seen: list[tuple[str, float]] = []
+    texts = [t for _, t in make_docs(40)]
+    report = probe(
+        documents=texts, candidates=["fake/a"], progress=lambda m, f: seen.append((m, f))
+    )
+    assert report.winner is not None and report.collection is None
+    assert seen and seen[-1][1] == 1.0
+    assert all(0.0 <= f <= 1.0 for _, f in seen)
+
+
+def test_empty_collection(tmp_path):
+    client = chromadb.PersistentClient(path=str(tmp_path))
+    col = client.create_collection("empty", embedding_function=None)
+    with pytest.raises(CollectionError, match="'empty' is empty"):
+        probe(col, candidates=["fake/a"])
+
+
+def test_embeddings_only_collection(tmp_path):
+    col = make_collection(tmp_path, make_docs(20), "vecs", with_documents=False)
+    with pytest.raises(CollectionError, match="no document texts"):
+        probe(col, candidates=["fake/a"])
+    assert col.count() == 20
+
+
+def test_fewer_documents_than_sample_warns_and_uses_all(tmp_path):
+    col = make_collection(tmp_path, make_docs(30), "small")
+    with pytest.warns(ProbeWarning, match="only 30 are there"):
+        report = probe(col, candidates=["fake/a", "fake/b"], sample_size=500)
+    assert 0 < report.n_docs <= 30 and report.winner is not None
+
+
+def test_documents_too_short_for_queries():
+    words = [f"word{i}" for i in range(30)]
+    with pytest.raises(CollectionError, match="[Dd]ocuments|documents"):
+        probe(documents=words, candidates=["fake/a"])
+
+
+def test_one_document_repeated(tmp_path):
+    col = make_collection(
+        tmp_path, [(f"id{i}", "The same text. Again and again. Forever.") for i in range(25)], "rep"
+    )
+    with pytest.raises(CollectionError, match="same text repeated"):
+        probe(col, candidates=["fake/a"])
+
+
+def test_no_candidate_available(collection, monkeypatch):
+    import autoembedding.selector.probe as probe_module
+
+    monkeypatch.setattr(probe_module, "default_candidates", lambda: [])
+    with pytest.raises(NoCandidateError, match="No candidate model is available"):
+        probe(collection)
+    with pytest.raises(NoCandidateError):
+        probe(collection, candidates=[])
+
+
+def test_unknown_candidate_is_an_error_result_not_a_crash(collection):
+    report = probe(
+        collection, candidates=["fake/a", Candidate("no/such-model")], sample_size=40, n_queries=10
+    )
+    by = {r.candidate.label: r for r in report.results}
+    assert by["no/such-model"].error and "Unknown" in by["no/such-model"].error
+    assert report.winner is not None and report.winner.candidate.label == "fake/a"
+
+
+def test_hanging_candidate_does_not_block(collection):
+    start = threading.active_count()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = probe(
+            collection,
+            candidates=[FakeAdapter("h", hang_s=2.0), "fake/a"],
+            candidate_timeout_s=0.3,
+            sample_size=40,
+        )
+    assert report.seconds < 2.0
+    assert report.winner.candidate.label == "fake/a"
+    assert threading.active_count() >= start  # the abandoned worker is a daemon thread
