@@ -418,7 +418,8 @@ def _open_existing(
         collection = client.get_collection(name=name)
     except Exception as exc:
         wrapped = _wrap_client_error(exc, f"open collection {name!r}")
-        if wrapped is exc and "not found" in str(exc).lower():
+        text = str(exc).lower()
+        if wrapped is exc and ("not found" in text or "does not exist" in text):
             raise CollectionError(
                 f"Cannot open collection {name!r}: {exc}. Create it with "
                 "get_or_create_collection(client, name, model=...)."

@@ -67,8 +67,16 @@ class AutoEmbedding(BaseEmbedding):
 
     _resolver: ModelResolver = PrivateAttr()
 
-    def model_post_init(self, context: Any, /) -> None:
-        """Build the resolver (pins, reads the collection's record, or waits for documents)."""
+    def __init__(self, **data: Any) -> None:
+        """Validate the fields, then pin the model, read the collection's record or wait.
+
+        Raises:
+            ModelMismatchError: If ``model`` is given and ``collection`` records another model.
+            CollectionError: If ``collection`` cannot be read or probed.
+
+        """
+        super().__init__(**data)
+        # Built here, not in model_post_init, so our errors are not wrapped by pydantic.
         options: dict[str, Any] = {"batch_size": self.embed_batch_size, **self.model_kwargs}
         if self.model is not None:
             options.update(truncate_dim=self.truncate_dim, precision=self.precision)

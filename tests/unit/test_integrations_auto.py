@@ -1,0 +1,239 @@
+"""Unit tests of the shared model resolution (autoembedding.auto) on the fake adapter."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import types
+import warnings
+
+import chromadb
+import pytest
+
+from autoembedding.adapters import get_adapter
+from autoembedding.auto import (
+    CHOICE_PATH_ENV,
+    AutoSelectionWarning,
+    ModelResolver,
+    load_choice,
+    resolve_choice_path,
+)
+from autoembedding.catalog import OFFLINE_DEFAULT
+from autoembedding.chroma_utils import get_record, write_record
+from autoembedding.errors import AutoEmbeddingError, CollectionError, ModelMismatchError
+from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport
+
+DOCS = [f"document {i} about topic {i % 7} and colour {i % 5}" for i in range(60)]
+
+
+class ProbeSpy:
+    """Stands in for selector.probe: records calls, returns a chosen winner or raises."""
+
+    def __init__(self, winner: str | None = "fake/winner", error: Exception | None = None):
+        self.winner = winner
+        self.error = error
+        self.calls: list[dict] = []
+
+    def __call__(self, collection=None, candidates=None, targets=None, queries=None,
+                 budget_s=None, *, documents=None, seed=0, progress=False):
+        self.calls.append({"collection": collection, "candidates": candidates,
+                           "targets": targets, "documents": documents})
+        if self.error is not None:
+            raise self.error
+        results = [CandidateResult(Candidate(c)) for c in (candidates or ["fake/winner"])]
+        winner = None
+        if self.winner is not None:
+            winner = CandidateResult(Candidate.parse(self.winner), meets_targets=True)
+        return ProbeReport(results=results, winner=winner,
+                           reason="best hit@5" if winner else "hit@5 0.1 < 0.9")
+
+
+@pytest.fixture
+def install_probe(monkeypatch):
+    """Replace selector.probe.probe (the real module if it exists, else a stand-in module)."""
+
+    def install(spy: ProbeSpy) -> ProbeSpy:
+        try:
+            module = importlib.import_module("autoembedding.selector.probe")
+            monkeypatch.setattr(module, "probe", spy)
+        except ImportError:
+            module = types.ModuleType("autoembedding.selector.probe")
+            module.probe = spy
+            monkeypatch.setitem(sys.modules, "autoembedding.selector.probe", module)
+        return spy
+
+    return install
+
+
+@pytest.fixture
+def client(tmp_path):
+    return chromadb.PersistentClient(path=str(tmp_path / "db"))
+
+
+@pytest.fixture
+def choice_file(tmp_path):
+    return tmp_path / "choice" / "choice.json"
+
+
+def _collection(client, name, docs=DOCS, embeddings_dim=64, documents=True):
+    col = client.create_collection(name, embedding_function=None)
+    if docs:
+        adapter = get_adapter("fake/unknown", dim=embeddings_dim)
+        col.add(ids=[str(i) for i in range(len(docs))],
+                embeddings=adapter.embed_documents(docs),
+                documents=list(docs) if documents else None)
+    return col
+
+
+def test_pinned_model_is_used_and_not_saved(choice_file):
+    resolver = ModelResolver("fake/pinned", choice_path=choice_file)
+    assert resolver.adapter.name == "fake/pinned"
+    assert resolver.adapter_for_documents(DOCS).name == "fake/pinned"
+    assert resolver.choice.source == "pinned"
+    assert not choice_file.exists()
+
+
+def test_probe_on_first_batch_pins_and_saves(install_probe, choice_file):
+    spy = install_probe(ProbeSpy("fake/winner@32"))
+    resolver = ModelResolver(candidates=["fake/a", "fake/winner@32"], choice_path=choice_file)
+    assert resolver.adapter is None
+    adapter = resolver.adapter_for_documents(DOCS)
+    assert adapter.name == "fake/winner@32" and adapter.dim == 32
+    assert spy.calls[0]["documents"] == DOCS
+    assert spy.calls[0]["candidates"] == ["fake/a", "fake/winner@32"]
+    # pinned: later batches never re-probe
+    assert resolver.adapter_for_documents(DOCS[:3]) is adapter
+    assert len(spy.calls) == 1
+    saved = json.loads(choice_file.read_text())
+    assert saved["model_id"] == "fake/winner" and saved["truncate_dim"] == 32
+    assert saved["source"] == "probe"
+
+
+def test_saved_choice_is_reused_on_restart(install_probe, choice_file):
+    install_probe(ProbeSpy("fake/winner"))
+    ModelResolver(choice_path=choice_file).adapter_for_documents(DOCS)
+    spy = install_probe(ProbeSpy("fake/other"))
+    again = ModelResolver(choice_path=choice_file)
+    assert again.adapter_for_documents(DOCS).name == "fake/winner"
+    assert again.choice.source == "saved"
+    assert spy.calls == []
+
+
+def test_small_first_batch_uses_default_with_warning(install_probe, choice_file, monkeypatch):
+    spy = install_probe(ProbeSpy("fake/winner"))
+    monkeypatch.setattr("autoembedding.auto.OFFLINE_DEFAULT", "fake/default")
+    resolver = ModelResolver(choice_path=choice_file, min_probe_docs=50)
+    with pytest.warns(AutoSelectionWarning, match="fewer than the 50"):
+        adapter = resolver.adapter_for_documents(DOCS[:10])
+    assert adapter.model_id == "fake/default"
+    assert spy.calls == []
+    assert load_choice(choice_file).source == "default"
+
+
+def test_probe_failure_falls_back_to_default(install_probe, choice_file, monkeypatch):
+    install_probe(ProbeSpy(error=RuntimeError("engine crashed")))
+    monkeypatch.setattr("autoembedding.auto.OFFLINE_DEFAULT", "fake/default")
+    resolver = ModelResolver(choice_path=choice_file)
+    with pytest.warns(AutoSelectionWarning, match="engine crashed"):
+        assert resolver.adapter_for_documents(DOCS).model_id == "fake/default"
+
+
+def test_no_winner_falls_back_to_default(install_probe, choice_file, monkeypatch):
+    install_probe(ProbeSpy(winner=None))
+    monkeypatch.setattr("autoembedding.auto.OFFLINE_DEFAULT", "fake/default")
+    resolver = ModelResolver(choice_path=choice_file)
+    with pytest.warns(AutoSelectionWarning, match="no candidate met the targets"):
+        assert resolver.adapter_for_documents(DOCS).model_id == "fake/default"
+
+
+def test_query_first_uses_default(choice_file, monkeypatch):
+    monkeypatch.setattr("autoembedding.auto.OFFLINE_DEFAULT", "fake/default")
+    resolver = ModelResolver(choice_path=choice_file)
+    with pytest.warns(AutoSelectionWarning, match="query came before"):
+        assert resolver.adapter_for_query().model_id == "fake/default"
+
+
+def test_default_is_the_catalog_offline_default():
+    assert OFFLINE_DEFAULT == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_choice_path_env_override(tmp_path, monkeypatch):
+    monkeypatch.setenv(CHOICE_PATH_ENV, str(tmp_path / "x.json"))
+    assert resolve_choice_path(None) == tmp_path / "x.json"
+    assert resolve_choice_path(tmp_path / "y.json") == tmp_path / "y.json"
+
+
+def test_corrupt_choice_file_says_what_to_do(choice_file):
+    choice_file.parent.mkdir(parents=True)
+    choice_file.write_text("{not json")
+    with pytest.raises(AutoEmbeddingError, match="Delete it"):
+        ModelResolver(choice_path=choice_file).adapter_for_documents(DOCS)
+
+
+def test_collection_record_wins_over_probe(install_probe, client, choice_file):
+    spy = install_probe(ProbeSpy("fake/winner"))
+    col = _collection(client, "recorded")
+    write_record(col, get_adapter("fake/recorded", precision="int8").record())
+    resolver = ModelResolver(collection=col, candidates=["fake/winner"], choice_path=choice_file)
+    assert resolver.adapter.name == "fake/recorded:int8"
+    assert resolver.choice.source == "collection"
+    assert spy.calls == []
+
+
+def test_pinned_model_against_other_record_refuses(client, choice_file):
+    col = _collection(client, "recorded")
+    write_record(col, get_adapter("fake/recorded").record())
+    with pytest.raises(ModelMismatchError, match="fake/recorded.*fake/other"):
+        ModelResolver("fake/other", collection=col, choice_path=choice_file)
+
+
+def test_unrecorded_collection_is_probed(install_probe, client, choice_file):
+    spy = install_probe(ProbeSpy("fake/winner"))
+    col = _collection(client, "plain")
+    with pytest.warns(AutoSelectionWarning, match="no model record"):
+        resolver = ModelResolver(collection=col, choice_path=choice_file)
+    assert resolver.adapter.name == "fake/winner"
+    assert spy.calls[0]["collection"] is col
+
+
+def test_unrecorded_collection_dim_mismatch_refuses(install_probe, client, choice_file):
+    install_probe(ProbeSpy("fake/winner"))  # 64-d
+    col = _collection(client, "plain384", embeddings_dim=32)
+    with pytest.raises(ModelMismatchError, match="32-d"):
+        ModelResolver(collection=col, choice_path=choice_file)
+
+
+def test_collection_without_documents_is_a_clear_error(install_probe, client, choice_file):
+    spy = install_probe(ProbeSpy("fake/winner"))
+    col = _collection(client, "nodocs", documents=False)
+    with pytest.raises(CollectionError, match="no documents"):
+        ModelResolver(collection=col, choice_path=choice_file)
+    assert spy.calls == []
+
+
+def test_empty_collection_probes_first_batch_and_records(install_probe, client, choice_file):
+    install_probe(ProbeSpy("fake/winner"))
+    col = _collection(client, "empty", docs=[])
+    resolver = ModelResolver(collection=col, choice_path=choice_file)
+    assert resolver.adapter is None
+    resolver.adapter_for_documents(DOCS)
+    assert get_record(col).model_id == "fake/winner"
+
+
+def test_record_changed_underneath_refuses_before_embedding(client, choice_file):
+    col = _collection(client, "swapped", docs=[])
+    resolver = ModelResolver("fake/a", collection=col, choice_path=choice_file)
+    resolver.adapter_for_documents(["x"])
+    assert get_record(col).model_id == "fake/a"
+    write_record(col, get_adapter("fake/b").record())  # someone swapped the collection
+    with pytest.raises(ModelMismatchError):
+        resolver.adapter_for_documents(["y"])
+    with pytest.raises(ModelMismatchError):
+        resolver.adapter_for_query()
+
+
+def test_no_warning_when_pinned(choice_file):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AutoSelectionWarning)
+        ModelResolver("fake/x", choice_path=choice_file).adapter_for_query()

@@ -1,0 +1,144 @@
+"""Unit tests of the Chroma embedding function and guarded collections (fake adapter)."""
+
+from __future__ import annotations
+
+import chromadb
+import numpy as np
+import pytest
+from chromadb.utils.embedding_functions import known_embedding_functions
+
+from autoembedding.adapters import get_adapter
+from autoembedding.chroma_utils import get_record, write_record
+from autoembedding.errors import CollectionError, ModelMismatchError
+from autoembedding.integrations.chroma import (
+    FUNCTION_NAME,
+    AutoEmbeddingFunction,
+    GuardedCollection,
+    get_collection,
+    get_or_create_collection,
+    http_client,
+)
+
+DOCS = ["red apple pie", "blue car engine", "green tree leaf", "yellow sun light"]
+
+
+@pytest.fixture
+def client(tmp_path):
+    return chromadb.PersistentClient(path=str(tmp_path / "db"))
+
+
+def test_registered_under_its_name():
+    assert known_embedding_functions[FUNCTION_NAME] is AutoEmbeddingFunction
+
+
+def test_config_round_trip_keeps_vectors_identical():
+    ef = AutoEmbeddingFunction("fake/c", truncate_dim=32, precision="int8",
+                               query_prompt="q: ", document_prompt="d: ")
+    again = AutoEmbeddingFunction.build_from_config(ef.get_config())
+    assert again.record() == ef.record()
+    np.testing.assert_array_equal(np.array(ef(DOCS)), np.array(again(DOCS)))
+    np.testing.assert_array_equal(
+        np.array(ef.embed_query(["x"])), np.array(again.embed_query(["x"]))
+    )
+
+
+def test_query_uses_query_prompt():
+    ef = AutoEmbeddingFunction("fake/c", query_prompt="query: ", document_prompt="")
+    bare = get_adapter("fake/c", query_prompt="query: ", document_prompt="")
+    np.testing.assert_allclose(ef.embed_query(["apple"])[0], bare.embed_query("apple"), rtol=1e-6)
+    assert not np.allclose(ef.embed_query(["apple"])[0], ef(["apple"])[0])
+
+
+def test_config_update_changing_model_is_refused():
+    ef = AutoEmbeddingFunction("fake/c")
+    new = AutoEmbeddingFunction("fake/d").get_config()
+    with pytest.raises(ModelMismatchError, match="swap"):
+        ef.validate_config_update(ef.get_config(), new)
+    ef.validate_config_update(ef.get_config(), {**ef.get_config(), "batch_size": 8})
+
+
+def test_none_document_names_the_index():
+    with pytest.raises(TypeError, match="index 2"):
+        AutoEmbeddingFunction("fake/c")(["a", "b", None])
+
+
+def test_create_records_model_and_queries(client):
+    col = get_or_create_collection(client, "docs", model="fake/c")
+    assert isinstance(col, GuardedCollection)
+    assert get_record(col.collection).model_id == "fake/c"
+    col.add(ids=[str(i) for i in range(4)], documents=DOCS)
+    assert col.query(query_texts=["car"], n_results=1)["ids"] == [["1"]]
+    assert col.count() == 4  # passthrough
+
+
+def test_reopen_without_function_restores_model(client):
+    ef = AutoEmbeddingFunction("fake/c", truncate_dim=32, query_prompt="q: ")
+    made = get_or_create_collection(client, "docs", function=ef)
+    made.add(ids=["0", "1"], documents=DOCS[:2])
+    plain = client.get_collection("docs")  # no embedding function passed
+    restored = plain.configuration["embedding_function"]
+    assert isinstance(restored, AutoEmbeddingFunction)
+    assert restored.record() == ef.record()
+    again = get_collection(client, "docs")
+    assert again.function.record() == ef.record()
+    assert again.query(query_texts=["apple"], n_results=1)["ids"] == [["0"]]
+
+
+def test_other_model_refused_before_writing(client):
+    col = get_or_create_collection(client, "docs", model="fake/c")
+    col.add(ids=["0"], documents=DOCS[:1])
+    with pytest.raises(ModelMismatchError, match=r"fake/c.*fake/other.*swap"):
+        get_or_create_collection(client, "docs", model="fake/other")
+    # same model, other truncation: also refused
+    with pytest.raises(ModelMismatchError):
+        get_or_create_collection(client, "docs", model="fake/c", truncate_dim=16)
+    # a function passed straight to Chroma slips past Chroma's name check; the guard does not
+    sneaky = client.get_collection("docs", embedding_function=AutoEmbeddingFunction("fake/x"))
+    guarded = GuardedCollection(sneaky, AutoEmbeddingFunction("fake/x"))
+    with pytest.raises(ModelMismatchError):
+        guarded.add(ids=["9"], documents=["new"])
+    with pytest.raises(ModelMismatchError):
+        guarded.query(query_texts=["new"])
+    assert client.get_collection("docs").count() == 1
+
+
+def test_guard_rejects_none_documents_before_writing(client):
+    col = get_or_create_collection(client, "docs", model="fake/c")
+    with pytest.raises(TypeError, match="index 1"):
+        col.add(ids=["0", "1"], documents=["ok", None])
+    assert col.count() == 0
+
+
+def test_record_swapped_underneath_is_refused(client):
+    col = get_or_create_collection(client, "docs", model="fake/c")
+    write_record(col.collection, get_adapter("fake/new").record())
+    with pytest.raises(ModelMismatchError):
+        col.upsert(ids=["0"], documents=["x"])
+
+
+def test_existing_plain_collection_checks_dimension(client):
+    plain = client.create_collection("plain", embedding_function=None)
+    plain.add(ids=["0"], embeddings=[[0.1] * 32], documents=["x"])
+    with pytest.raises(ModelMismatchError, match="32-d"):
+        get_or_create_collection(client, "plain", model="fake/c")  # 64-d
+    with pytest.warns(UserWarning, match="no model record"):
+        col = get_or_create_collection(client, "plain", model="fake/c", truncate_dim=32)
+    assert col.function.record().dim == 32
+
+
+def test_get_collection_unknown_origin_is_clear(client):
+    client.create_collection("plain", embedding_function=None)
+    with pytest.raises(CollectionError, match="model="):
+        get_collection(client, "plain")
+    with pytest.raises(CollectionError, match="get_or_create_collection"):
+        get_collection(client, "missing")
+
+
+def test_http_client_to_closed_port_is_clear():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(CollectionError, match=f"No Chroma server answers at http://127.0.0.1:{port}"):
+        http_client("127.0.0.1", port)
