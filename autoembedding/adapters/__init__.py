@@ -67,6 +67,8 @@ def local_spec(path: Path, backend: str | None = None) -> ModelSpec:
     if backend is None:
         if path.suffix == ".onnx" or (path.is_dir() and any(path.glob("*.onnx"))):
             backend = "onnx"
+        elif path.is_dir() and _is_model2vec(path):
+            backend = "static"
         elif path.is_dir() and (path / "modules.json").is_file():
             backend = "sentence-transformers"
         elif path.is_dir() and (path / "config.json").is_file():
@@ -78,6 +80,24 @@ def local_spec(path: Path, backend: str | None = None) -> ModelSpec:
                 "'onnx' or 'static'."
             )
     return ModelSpec(id=str(path), family="local", backend=backend, dim=0, hub_id=str(path))
+
+
+def _is_model2vec(path: Path) -> bool:
+    """Tell a model2vec ``save_pretrained`` folder (it also writes modules.json) from others."""
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        return False
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    if not isinstance(config, dict):
+        return False
+    if config.get("model_type") == "model2vec":
+        return True
+    return "embedding_dtype" in config and "architectures" not in config and (
+        path / "tokenizer.json"
+    ).is_file()
 
 
 def _adapter_class(backend: str) -> type[BaseAdapter]:

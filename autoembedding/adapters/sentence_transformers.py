@@ -86,12 +86,6 @@ class SentenceTransformerAdapter(BaseAdapter):
         return self._model
 
     def _load(self) -> None:
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as exc:
-            from autoembedding.adapters import missing_extra
-
-            raise missing_extra("sentence-transformers", "st", exc) from exc
         if self.spec.trust_remote_code and not self.trust_remote_code:
             raise BackendError(
                 f"{self.spec.id} runs custom model code from the Hugging Face hub "
@@ -99,6 +93,12 @@ class SentenceTransformerAdapter(BaseAdapter):
                 f"trust_remote_code=True, e.g. get_adapter({self.spec.id!r}, "
                 "trust_remote_code=True)."
             )
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            from autoembedding.adapters import missing_extra
+
+            raise missing_extra("sentence-transformers", "st", exc) from exc
         location = weights_location(self.spec)
         try:
             model = SentenceTransformer(
