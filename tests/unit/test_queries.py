@@ -1,0 +1,192 @@
+"""Probe queries: sentence splitting, ICT, titles, keyphrases, labelled sets and BEIR files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.language_models import FakeListChatModel
+
+from autoembedding.errors import CollectionError
+from autoembedding.selector.queries import (
+    ProbeDoc,
+    build_label_free,
+    labelled_probe_set,
+    load_beir,
+    split_sentences,
+)
+
+EN_DOC = (
+    "Background matters here. Regular aerobic exercise improves insulin sensitivity in adults "
+    "with obesity. The effect lasted for twelve weeks after training stopped. Insulin levels "
+    "were measured monthly. Participants were recruited from three clinics."
+)
+ZH_DOC = (
+    "长城是中国古代的军事防御工程。它修建于多个朝代！"
+    "最著名的一段位于北京附近？今天它是热门景点。"
+)
+
+
+def _docs(n: int) -> list[ProbeDoc]:
+    topics = ["insulin", "stroke", "malaria", "asthma", "sepsis", "anemia", "obesity", "autism"]
+    out = []
+    for i in range(n):
+        t = topics[i % len(topics)]
+        out.append(
+            ProbeDoc(
+                f"d{i}",
+                f"Intro sentence number {i} about {t}. The {t} cohort {i} showed changes in "
+                f"several blood markers over time. Researchers measured {t} outcomes in group {i} "
+                f"with care. A final remark closes study {i}.",
+            )
+        )
+    return out
+
+
+def test_split_sentences_english_keeps_abbreviations():
+    text = (
+        "Dr. Smith et al. found 3.5 mg doses work, e.g. in mice. It failed in rats! Why? Unknown."
+    )
+    assert split_sentences(text) == [
+        "Dr. Smith et al. found 3.5 mg doses work, e.g. in mice.",
+        "It failed in rats!",
+        "Why?",
+        "Unknown.",
+    ]
+
+
+def test_split_sentences_chinese_and_japanese():
+    assert split_sentences(ZH_DOC) == [
+        "长城是中国古代的军事防御工程。",
+        "它修建于多个朝代！",
+        "最著名的一段位于北京附近？",
+        "今天它是热门景点。",
+    ]
+    ja = split_sentences("今日は晴れです。明日は雨でしょう。")
+    assert ja == ["今日は晴れです。", "明日は雨でしょう。"]
+    assert split_sentences("") == []
+    assert split_sentences("no end mark") == ["no end mark"]
+
+
+def test_ict_removes_the_sentence_and_query_is_not_verbatim():
+    docs = [ProbeDoc("x", EN_DOC), *_docs(20)]
+    probe = build_label_free(docs, n_queries=21, seed=1)
+    by_id = {d.id: d for d in probe.pool}
+    ict = [q for q in probe.queries if q.kind == "ict"]
+    assert len(ict) == 21
+    for query in ict:
+        (doc_id,) = query.relevant
+        pool_text = by_id[doc_id].text
+        original = next(d for d in docs if d.id == doc_id).text
+        assert len(pool_text) < len(original)  # the cut sentence is gone
+        assert query.text not in pool_text
+        # The sentence that was cut is not in the pool text any more.
+        cut = [s for s in split_sentences(original) if s not in split_sentences(pool_text)]
+        assert len(cut) == 1
+        # Middle sentences only.
+        assert cut[0] not in (split_sentences(original)[0], split_sentences(original)[-1])
+
+
+def test_ict_masks_rare_words_shared_with_the_rest_of_the_document():
+    docs = [ProbeDoc("x", EN_DOC), *_docs(30)]
+    probe = build_label_free(docs, n_queries=31, seed=0)
+    query = next(q for q in probe.queries if q.relevant == frozenset({"x"}))
+    pool_text = next(d.text for d in probe.pool if d.id == "x")
+    # 'insulin' is rare in the sample and also in the rest of the document: masked.
+    assert "insulin" in pool_text.lower()
+    assert "insulin" not in query.text.lower(), query.text
+    assert len(query.text.split()) >= 5  # most of the sentence is kept
+
+
+def test_ict_works_on_chinese():
+    docs = [ProbeDoc("zh", ZH_DOC)] + [
+        ProbeDoc(f"z{i}", f"第{i}段开头。这里讲述了第{i}个城市的历史和文化。结尾在此。")
+        for i in range(5)
+    ]
+    probe = build_label_free(docs, n_queries=6, seed=0)
+    assert all(q.kind == "ict" for q in probe.queries)
+    for q in probe.queries:
+        (doc_id,) = q.relevant
+        assert q.text not in next(d.text for d in probe.pool if d.id == doc_id)
+
+
+def test_short_documents_fall_back_to_title_then_keyphrase():
+    docs = [
+        ProbeDoc("t", "Aspirin lowers stroke risk.", {"title": "Low-dose aspirin and stroke"}),
+        ProbeDoc("k", "Vitamin D deficiency common among elderly housebound patients."),
+    ]
+    probe = build_label_free(docs, n_queries=5, seed=0)
+    kinds = {next(iter(q.relevant)): q.kind for q in probe.queries}
+    assert kinds == {"t": "title", "k": "keyphrase"}
+    assert len(probe.queries) == 2  # fewer documents than asked: one query each
+    title_query = next(q for q in probe.queries if q.kind == "title")
+    assert title_query.text == "Low-dose aspirin and stroke"
+
+
+def test_no_usable_document_is_a_clear_error():
+    with pytest.raises(CollectionError, match="labelled queries"):
+        build_label_free([ProbeDoc("a", "Hi"), ProbeDoc("b", "")], n_queries=3)
+    with pytest.raises(ValueError):
+        build_label_free(_docs(3), n_queries=0)
+
+
+def test_repeated_documents_are_deduplicated():
+    doc = ProbeDoc("same", EN_DOC)
+    probe = build_label_free([doc, doc, ProbeDoc("copy", EN_DOC), *_docs(4)], n_queries=10)
+    assert [d.id for d in probe.pool].count("same") == 1
+    assert "copy" not in probe.doc_ids
+    assert len(probe.queries) == 5
+
+
+def test_seed_makes_it_reproducible():
+    a = build_label_free(_docs(30), n_queries=10, seed=4)
+    b = build_label_free(_docs(30), n_queries=10, seed=4)
+    assert a.queries == b.queries and a.pool == b.pool
+
+
+def test_llm_questions_from_a_langchain_chat_model():
+    llm = FakeListChatModel(responses=["Which exercise helps insulin sensitivity?"] * 3)
+    probe = build_label_free([ProbeDoc("x", EN_DOC)], n_queries=1, llm=llm)
+    assert probe.queries[0].kind == "llm"
+    assert probe.queries[0].text == "Which exercise helps insulin sensitivity?"
+    assert probe.pool[0].text == EN_DOC
+
+
+def test_labelled_probe_set_keeps_known_ids_only():
+    pool = _docs(3)
+    probe = labelled_probe_set([("q1", ["d0", "zzz"]), ("q2", ["nope"]), ("q3", {"d2"})], pool)
+    assert probe.kind == "labelled"
+    assert [(q.text, q.relevant) for q in probe.queries] == [
+        ("q1", frozenset({"d0"})),
+        ("q3", frozenset({"d2"})),
+    ]
+    with pytest.raises(CollectionError, match="ids"):
+        labelled_probe_set([("q", ["nope"])], pool)
+
+
+def test_load_beir(tmp_path):
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        "\n".join(
+            json.dumps(q)
+            for q in [
+                {"_id": "1", "text": "first"},
+                {"_id": "2", "text": "second"},
+                {"_id": "3", "text": "unjudged"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text(
+        "query-id\tcorpus-id\tscore\n1\tA\t1\n1\tB\t2\n2\tC\t1\n2\tD\t0\n", encoding="utf-8"
+    )
+    assert load_beir(queries, qrels) == [
+        ("first", frozenset({"A", "B"})),
+        ("second", frozenset({"C"})),
+    ]
+    qrels.write_text("query-id\tcorpus-id\tscore\n1\tA\tx\n", encoding="utf-8")
+    with pytest.raises(CollectionError, match="not a number"):
+        load_beir(queries, qrels)
+    with pytest.raises(CollectionError, match="does not exist"):
+        load_beir(tmp_path / "missing.jsonl", qrels)
