@@ -159,7 +159,8 @@ def plot_pareto(report: ProbeReport, path: str | Path) -> Path:
     ]
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
     biggest = max((r.bytes_per_vector or 1.0 for r in points), default=1.0)
-    for r in points:
+    offsets = _label_offsets(points)
+    for r, offset in zip(points, offsets, strict=True):
         size = 60 + 900 * math.sqrt((r.bytes_per_vector or 1.0) / biggest)
         win = r is report.winner
         color = "tab:red" if win else ("tab:blue" if r.meets_targets else "tab:gray")
@@ -181,7 +182,7 @@ def plot_pareto(report: ProbeReport, path: str | Path) -> Path:
             label += " (dropped)"
         ax.annotate(
             f"{label}\n{r.bytes_per_vector or 0:g} B/vec", (r.query_p95_ms, r.metrics["ndcg@10"]),
-            textcoords="offset points", xytext=(9, 6), fontsize=8,
+            textcoords="offset points", xytext=offset, fontsize=8,
             fontweight="bold" if win else "normal",
         )
     limit = report.targets.max_query_ms
@@ -214,6 +215,24 @@ def plot_pareto(report: ProbeReport, path: str | Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _label_offsets(points: list[CandidateResult]) -> list[tuple[float, float]]:
+    """Label offsets (points) that stack labels of nearby markers instead of overlapping."""
+    if not points:
+        return []
+    xs = [math.log10(max(r.query_p95_ms or 1e-3, 1e-3)) for r in points]
+    ys = [r.metrics["ndcg@10"] for r in points]
+    xr = (max(xs) - min(xs)) or 1.0
+    yr = (max(ys) - min(ys)) or 1.0
+    placed: list[tuple[float, float, int]] = []
+    out = []
+    for x, y in zip(xs, ys, strict=True):
+        near = [k for px, py, k in placed if abs(px - x) / xr < 0.12 and abs(py - y) / yr < 0.15]
+        slot = max(near, default=-1) + 1 if near else 0
+        placed.append((x, y, slot))
+        out.append((9.0, 6.0 - 26.0 * slot))
+    return out
 
 
 def write_report(report: ProbeReport, folder: str | Path) -> Path:

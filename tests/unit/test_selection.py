@@ -1,0 +1,81 @@
+"""Unit tests of the selection rule (targets, ties, cheaper-wins) on constructed results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autoembedding.selector.selection import check_targets, select
+from autoembedding.selector.types import Candidate, CandidateResult, Targets
+
+
+def result(label: str, ndcg: np.ndarray, *, p95: float, nbytes: float, hit5: float = 0.8):
+    ndcg = np.asarray(ndcg, dtype=float)
+    return CandidateResult(
+        candidate=Candidate.parse(label),
+        metrics={"ndcg@10": float(ndcg.mean()), "hit@5": hit5},
+        intervals={"ndcg@10": (float(ndcg.mean()) - 0.05, float(ndcg.mean()) + 0.05)},
+        per_query={"ndcg@10": ndcg},
+        query_p95_ms=p95,
+        docs_per_s=100.0,
+        load_s=1.0,
+        bytes_per_vector=nbytes,
+    )
+
+
+BASE = np.random.default_rng(0).uniform(0.3, 1.0, size=200)
+#: Zero-mean per-query disagreement: +/-0.05 alternating.
+JITTER = np.where(np.arange(200) % 2 == 0, 0.05, -0.05)
+
+
+def test_most_correct_wins_when_nothing_is_cheaper():
+    best = result("big", BASE, p95=10, nbytes=1536)
+    worse = result("small", BASE - 0.2, p95=10, nbytes=1536)
+    winner, reason = select([worse, best], Targets())
+    assert winner is best
+    assert "highest nDCG@10" in reason and best.meets_targets and worse.meets_targets
+
+
+def test_faster_candidate_wins_when_not_significantly_worse():
+    best = result("slow", BASE, p95=40, nbytes=1536)
+    close = result("fast", BASE - 0.005 + JITTER, p95=8, nbytes=1536)
+    winner, reason = select([best, close], Targets())
+    assert winner is close
+    assert "not significantly worse" in reason and "faster" in reason and "slow" in reason
+
+
+def test_smaller_vectors_win_a_tie_at_equal_speed():
+    best = result("m", BASE, p95=10, nbytes=1536)
+    int8 = result("m:int8", BASE - 0.004 + JITTER, p95=10.5, nbytes=384)
+    winner, reason = select([best, int8], Targets())
+    assert winner is int8 and "smaller" in reason
+
+
+def test_significant_drop_is_not_traded_for_speed():
+    best = result("slow", BASE, p95=40, nbytes=1536)
+    fast = result("fast", BASE - 0.05, p95=8, nbytes=1536)  # consistent 0.05 drop: significant
+    winner, _ = select([best, fast], Targets())
+    assert winner is best
+
+
+def test_targets_filter_and_explain():
+    a = result("a", BASE, p95=30, nbytes=1536, hit5=0.9)
+    b = result("b", BASE - 0.1, p95=5, nbytes=1536, hit5=0.6)
+    winner, reason = select([a, b], Targets(max_query_ms=20, min_hit_at_5=0.7))
+    assert winner is None
+    assert a.failed_targets["max_query_ms"] == "query p95 30 ms > 20 ms (by 10 ms)"
+    assert "short by 0.1" in b.failed_targets["min_hit_at_5"]
+    assert "No candidate meets every target" in reason and "a (" in reason and "b (" in reason
+
+
+def test_error_results_never_win():
+    broken = CandidateResult(Candidate("x"), error="BackendError: boom")
+    ok = result("ok", BASE - 0.3, p95=5, nbytes=100)
+    winner, _ = select([broken, ok], Targets())
+    assert winner is ok and broken.failed_targets == {"error": "BackendError: boom"}
+
+
+def test_unmeasured_value_fails_its_target():
+    r = CandidateResult(Candidate("x"), metrics={"ndcg@10": 0.5})
+    assert check_targets(r, Targets(min_contradiction=0.5)) == {
+        "min_contradiction": "contradiction not measured"
+    }
