@@ -58,6 +58,13 @@ TITLE_KEYS: tuple[str, ...] = ("title", "heading", "name", "subject")
 
 _MASK = ""
 
+#: Share of the documents with a usable title that give a title query instead of an ICT one.
+TITLE_SHARE = 0.5
+#: At most this share of a cut sentence's distinct terms is masked (rarest shared ones first).
+MASK_SHARE = 1 / 3
+#: Terms in more than about half of the sampled documents are never masked.
+MASK_MIN_IDF = 0.69
+
 
 @dataclass(frozen=True)
 class ProbeDoc:
@@ -335,7 +342,9 @@ def build_label_free(
     Every document in ``docs`` goes into the pool (the ones that give queries lose their cut
     sentence); ``n_queries`` of them, chosen at random, give one query each, of the best kind
     they support: LLM question (if ``llm``), else ICT when the document has at least three
-    sentences, else title, else keyphrase. Duplicate ids and duplicate texts are dropped first.
+    sentences, else title, else keyphrase; documents with a usable title (one that is not
+    verbatim in the text) give a title query instead of an ICT one with probability
+    :data:`TITLE_SHARE`. Duplicate ids and duplicate texts are dropped first.
 
     Args:
         docs: Sampled documents (the pool). More documents than queries makes the probe harder
@@ -372,9 +381,12 @@ def build_label_free(
         made = None
         if llm is not None:
             made = _llm_query(doc, llm)
+        title_first = rng.random() < TITLE_SHARE
+        if made is None and title_first:
+            made = _title_query(doc)
         if made is None:
             made = _ict_query(doc, rng, df, n_docs)
-        if made is None:
+        if made is None and not title_first:
             made = _title_query(doc)
         if made is None:
             made = _keyphrase_query(doc, df, n_docs)
@@ -457,10 +469,9 @@ def _mask_shared_rare(sentence: str, rest: str, df: Counter[str], n_docs: int) -
     if not terms:
         return sentence
     shared = {t for t in set(terms) if t in rest_terms}
-    budget = max(1, len(set(terms)) // 3)
-    rare = sorted(shared, key=lambda t: -_idf(t, df, n_docs))
-    threshold = math.log(2.0)  # never mask terms in about half of the documents or more
-    to_mask = [t for t in rare if _idf(t, df, n_docs) > threshold][:budget]
+    budget = max(1, int(len(set(terms)) * MASK_SHARE))
+    rare = sorted(shared, key=lambda t: (-_idf(t, df, n_docs), t))
+    to_mask = [t for t in rare if _idf(t, df, n_docs) > MASK_MIN_IDF][:budget]
     if not to_mask:
         return sentence
     if _is_unspaced(sentence):

