@@ -369,13 +369,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n-docs", type=int, default=300, help="probe pool size")
     parser.add_argument("--n-queries", type=int, default=100, help="probe queries")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-doc-chars", type=int, default=1000, help="as the probe cuts them")
+    parser.add_argument(
+        "--max-doc-chars", type=int, default=0,
+        help="harness: cut pool documents (0: whole, reusing the ground-truth vectors)",
+    )
     parser.add_argument("--gt-queries", type=int, default=200, help="judged queries scored")
     parser.add_argument(
         "--gt-docs", type=int, default=500, help="ground-truth corpus size (0: whole corpus)"
     )
+    parser.add_argument("--title-share", type=float, default=None, help="experiment knob")
+    parser.add_argument("--mask-share", type=float, default=None, help="experiment knob")
     args = parser.parse_args(argv)
     folder: Path = args.dataset
+    from autoembedding.selector import queries as queries_module
+
+    if args.title_share is not None:
+        queries_module.TITLE_SHARE = args.title_share
+    if args.mask_share is not None:
+        queries_module.MASK_SHARE = args.mask_share
     encoders = {m: Encoder(m) for m in args.models}
     print(f"dataset {folder.name}; encoders: " + ", ".join(
         f"{m.split('/')[-1]} ({e.source})" for m, e in encoders.items()

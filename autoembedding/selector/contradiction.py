@@ -16,7 +16,7 @@ Example:
     >>> doc = ProbeDoc("d1", "Aspirin reduces the risk of stroke in older adults.")
     >>> pair = build_contradiction_pairs([doc], n=1)[0]
     >>> pair.flipped
-    'Aspirin increases the risk of stroke in older adults.'
+    'Aspirin raises the risk of stroke in older adults.'
 
 """
 
