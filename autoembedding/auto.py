@@ -168,8 +168,8 @@ class ModelResolver:
         model: A catalog id to pin (``None`` to auto-select).
         collection: A Chroma collection the vectors live in (optional). Its record decides the
             model; without a record it is probed (when it has documents).
-        candidates: Candidate ids (``"id[@dim][:precision]"``) for the probe; ``None`` uses the
-            probe's default set.
+        candidates: Candidates for the probe: labels (``"id[@dim][:precision]"``),
+            ``Candidate`` objects or ready adapters; ``None`` uses the probe's default set.
         targets: A :class:`~autoembedding.selector.Targets` for the probe.
         choice_path: Where the auto-selected choice is saved and read back; ``None`` uses
             ``$AUTOEMBEDDING_CHOICE_PATH`` or ``./.autoembedding/choice.json``.
@@ -364,10 +364,22 @@ class ModelResolver:
         if report.winner is None:
             self._pin_default(f"no candidate met the targets on {source_desc}: {report.reason}")
             return
-        adapter = report.winner.candidate.build()
+        adapter = self._given_adapter(report.winner.candidate) or report.winner.candidate.build()
         self._pin_and_save(
             adapter, "probe", f"probe on {source_desc} picked it: {report.reason}"
         )
+
+    def _given_adapter(self, candidate: Any) -> BaseAdapter | None:
+        """The adapter instance passed as a candidate, if the winner is one (keeps its options)."""
+        for item in self.candidates or []:
+            if (
+                isinstance(item, BaseAdapter)
+                and item.model_id == candidate.model_id
+                and item.truncate_dim == candidate.truncate_dim
+                and item.precision == candidate.precision
+            ):
+                return item
+        return None
 
     def _guard_collection(self, *, write: bool) -> None:
         if self.collection is None or self._adapter is None:

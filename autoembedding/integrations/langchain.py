@@ -51,8 +51,8 @@ class AutoEmbedding(BaseModel, Embeddings):
     collection: Any = None
     """A Chroma collection the vectors live in: its recorded model is used, or it is probed."""
 
-    candidates: list[str] | None = None
-    """Candidates for auto-selection, as ``"id[@dim][:precision]"``; ``None``: the probe's set."""
+    candidates: list[Any] | None = None
+    """Auto-selection candidates: labels ``"id[@dim][:precision]"``, Candidates or adapters."""
 
     targets: Any = None
     """An ``autoembedding.selector.Targets`` that auto-selection must meet."""

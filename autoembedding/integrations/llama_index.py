@@ -46,8 +46,8 @@ class AutoEmbedding(BaseEmbedding):
         "is probed.",
         exclude=True,
     )
-    candidates: list[str] | None = Field(
-        default=None, description="Candidates for auto-selection, 'id[@dim][:precision]'."
+    candidates: list[Any] | None = Field(
+        default=None, description="Candidates for auto-selection: labels, Candidates or adapters."
     )
     targets: Any = Field(
         default=None, description="autoembedding.selector.Targets to meet.", exclude=True

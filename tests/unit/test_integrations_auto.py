@@ -237,3 +237,17 @@ def test_no_warning_when_pinned(choice_file):
     with warnings.catch_warnings():
         warnings.simplefilter("error", AutoSelectionWarning)
         ModelResolver("fake/x", choice_path=choice_file).adapter_for_query()
+
+
+def test_real_probe_picks_the_better_fake_model(choice_file):
+    from autoembedding.adapters.fake import FakeAdapter
+
+    good, bad = FakeAdapter("good"), FakeAdapter("bad", noise=0.97)
+    resolver = ModelResolver(candidates=[bad, good], choice_path=choice_file, min_probe_docs=50)
+    docs = [f"note {i}: {w} {v} measured in trial {i * 7 % 13}"
+            for i, (w, v) in enumerate(zip(["alpha", "beta", "gamma", "delta", "omega"] * 16,
+                                           ["red", "green", "blue", "cyan"] * 20, strict=True))]
+    adapter = resolver.adapter_for_documents(docs)
+    assert adapter is good
+    assert resolver.choice.source == "probe"
+    assert resolver.report is not None and resolver.report.winner.candidate.model_id == "fake/good"
