@@ -1,0 +1,211 @@
+"""Chroma end to end on the real offline MiniLM: persisted function, fresh process, server.
+
+The function's config (model, prompts, truncation, precision) persists with the collection; a
+fresh process that imports ``autoembedding.integrations.chroma`` reopens the collection without
+passing an embedding function and gets identical query results, embedded and over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autoembedding.catalog import OFFLINE_DEFAULT
+from autoembedding.chroma_utils import get_record
+from autoembedding.errors import CollectionError, ModelMismatchError
+from autoembedding.integrations.chroma import (
+    AutoEmbeddingFunction,
+    get_collection,
+    get_or_create_collection,
+    http_client,
+)
+
+pytestmark = pytest.mark.integration
+
+MODEL = OFFLINE_DEFAULT
+N_DOCS = 24
+CLAIMS = [
+    "0-dimensional biomaterials lack inductive properties.",
+    "Vitamin D deficiency affects bone density.",
+    "Aspirin reduces the risk of heart attack.",
+]
+CHROMA = str(Path(sys.executable).with_name("chroma"))
+
+REOPEN = """
+import json, sys
+import chromadb
+{register}
+mode, where, claims = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+if mode == "http":
+    host, port = where.split(":")
+    client = chromadb.HttpClient(host=host, port=int(port))
+else:
+    client = chromadb.PersistentClient(path=where)
+col = client.get_collection("scifact")  # no embedding function passed
+print(json.dumps(col.query(query_texts=claims, n_results=5, include=["distances"])))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reopen(mode: str, where: str, *, register: bool = True) -> subprocess.CompletedProcess:
+    script = REOPEN.format(register="import autoembedding.integrations.chroma" if register else "")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", script, mode, where, json.dumps(CLAIMS)],
+        capture_output=True, text=True, timeout=240, env=env,
+    )
+
+
+def _same_results(a: dict, b: dict) -> None:
+    assert a["ids"] == b["ids"]
+    for da, db in zip(a["distances"], b["distances"], strict=True):
+        assert da == pytest.approx(db, abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def docs(shared_data):
+    rows = []
+    with (shared_data / "scifact" / "corpus.jsonl").open() as f:
+        for line in f:
+            d = json.loads(line)
+            rows.append((d["_id"], f"{d['title']}. {d['text'][:300]}"))
+            if len(rows) == N_DOCS:
+                break
+    return rows
+
+
+@pytest.fixture(scope="module")
+def function() -> AutoEmbeddingFunction:
+    # non-default options, to prove they persist: prompts and Matryoshka-style truncation
+    return AutoEmbeddingFunction(MODEL, truncate_dim=256, query_prompt="claim: ",
+                                 document_prompt="abstract: ")
+
+
+def _fill(client, function, docs):
+    col = get_or_create_collection(client, "scifact", function=function)
+    col.add(ids=[i for i, _ in docs], documents=[t for _, t in docs])
+    return col
+
+
+def test_reopen_in_fresh_process_gives_identical_results(function, docs, tmp_path):
+    import chromadb
+
+    path = str(tmp_path / "db")
+    col = _fill(chromadb.PersistentClient(path=path), function, docs)
+    here = col.query(query_texts=CLAIMS, n_results=5, include=["distances"])
+    assert get_record(col.collection).truncate_dim == 256
+    done = _reopen("path", path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    _same_results(here, json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_reopen_without_registration_fails_loudly(function, docs, tmp_path):
+    """The documented limit: Chroma needs the module imported to find the function by name."""
+    import chromadb
+
+    path = str(tmp_path / "db")
+    get_or_create_collection(chromadb.PersistentClient(path=path), "scifact", function=function)
+    done = _reopen("path", path, register=False)
+    assert done.returncode != 0
+    assert "autoembedding" in done.stderr and "not found" in done.stderr
+
+
+def test_other_model_refused_on_persisted_collection(function, docs, tmp_path):
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "db"))
+    _fill(client, function, docs[:5])
+    with pytest.raises(ModelMismatchError, match="all-MiniLM-L6-v2"):
+        get_or_create_collection(client, "scifact", model=MODEL)  # same model, no truncation
+    assert client.get_collection("scifact").count() == 5
+    assert get_collection(client, "scifact").function.record() == function.record()
+
+
+# ---------------------------------------------------------------------------- server
+class ChromaServer:
+    def __init__(self, path: Path) -> None:
+        self.port = _free_port()
+        self.proc = subprocess.Popen(
+            [CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        self._wait()
+
+    def _wait(self, timeout_s: float = 60.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {self.proc.returncode}")
+            try:
+                url = f"http://127.0.0.1:{self.port}/api/v2/heartbeat"
+                if httpx.get(url, timeout=1).is_success:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"chroma run did not answer on port {self.port} in {timeout_s} s")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = ChromaServer(tmp_path / "server")
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.server
+def test_server_round_trip_and_fresh_process(server, function, docs):
+    client = http_client("127.0.0.1", server.port)
+    col = _fill(client, function, docs)
+    here = col.query(query_texts=CLAIMS, n_results=5, include=["distances"])
+    reopened = get_collection(http_client("127.0.0.1", server.port), "scifact")
+    _same_results(here, reopened.query(query_texts=CLAIMS, n_results=5, include=["distances"]))
+    done = _reopen("http", f"127.0.0.1:{server.port}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    _same_results(here, json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.server
+def test_server_down_is_a_clear_error():
+    port = _free_port()
+    with pytest.raises(CollectionError, match=f"No Chroma server answers.*{port}"):
+        http_client("127.0.0.1", port)
+
+
+@pytest.mark.server
+def test_server_killed_mid_session_add_fails_clearly(server, function, docs):
+    col = _fill(http_client("127.0.0.1", server.port), function, docs[:5])
+    server.kill()
+    with pytest.raises(CollectionError, match="Lost the Chroma server.*did not succeed"):
+        col.add(ids=[i for i, _ in docs[5:10]], documents=[t for _, t in docs[5:10]])
+    with pytest.raises(CollectionError, match="Lost the Chroma server"):
+        col.query(query_texts=CLAIMS[:1], n_results=1)
