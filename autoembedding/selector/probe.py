@@ -49,9 +49,9 @@ __all__ = [
 ]
 
 #: Documents sampled for the search pool when ``sample_size`` is not given.
-DEFAULT_SAMPLE_SIZE = 300
+DEFAULT_SAMPLE_SIZE = 200
 #: Probe queries (label-free ones, or labelled ones used) when the sample is full-size.
-DEFAULT_N_QUERIES = 100
+DEFAULT_N_QUERIES = 80
 #: Pool documents are cut to this many characters (at a word boundary) for the probe.
 DEFAULT_MAX_DOC_CHARS = 1000
 #: Fewest distinct documents a probe can work with.
@@ -59,7 +59,7 @@ MIN_DOCS = 5
 #: Share of the sample added at each stage.
 STAGE_FRACTIONS = (0.25, 0.25, 0.5)
 #: Single queries timed for latency (after one warm-up).
-N_LATENCY_QUERIES = 20
+N_LATENCY_QUERIES = 15
 #: Contradiction pairs per model.
 N_CONTRADICTION = 20
 
@@ -100,10 +100,11 @@ def probe(
         documents: Probe these texts (or ``(id, text)`` pairs) instead of a collection.
         seed: Seed of the sampling and the label-free queries (same seed, same report).
         progress: ``True`` for a progress bar on stderr, or a callable ``(message, fraction)``.
-        sample_size: Documents in the search pool (default 300, capped at what there is).
-        n_queries: Probe queries at full sample (default 100).
+        sample_size: Documents in the search pool (default 200, capped at what there is).
+        n_queries: Probe queries at full sample (default 80).
         candidate_timeout_s: Time-box of one model's work in one stage; a model that runs over
-            is abandoned and reported as an error. Default: ``budget_s`` or 300 s.
+            is abandoned and reported as an error (its thread cannot be killed and may keep
+            using CPU until it returns). Default: twice ``budget_s`` (at least 120 s), or 300 s.
         max_doc_chars: Cut pool documents to this many characters (``None`` keeps them whole);
             long documents dominate the probe's time.
 
@@ -126,7 +127,7 @@ def probe(
         raise ValueError(f"sample_size must be >= {MIN_DOCS}, got {sample_size}.")
     if budget_s is not None and budget_s <= 0:
         raise ValueError(f"budget_s must be > 0, got {budget_s}.")
-    timeout = candidate_timeout_s or (max(30.0, float(budget_s)) if budget_s else 300.0)
+    timeout = candidate_timeout_s or (max(120.0, 2.0 * float(budget_s)) if budget_s else 300.0)
     notes: list[str] = []
     reporter = _Progress(progress)
     try:
@@ -458,9 +459,24 @@ def _labelled_stages(
     from autoembedding.selector.queries import labelled_probe_set
 
     rng = np.random.default_rng(seed + 1)
+    by_id = {d.id: d for d in docs}
+    if collection is not None:  # keep queries whose relevant ids exist (ids only: cheap)
+        wanted = sorted({i for _, rel in labelled for i in rel} - set(by_id))
+        present = set(by_id)
+        for start in range(0, len(wanted), 512):
+            got = collection.get(ids=wanted[start : start + 512], include=[])
+            present.update(got.get("ids") or [])
+        found = [(t, rel) for t, rel in labelled if rel & present]
+        if found and len(found) < len(labelled):
+            msg = (
+                f"{len(labelled) - len(found)} of {len(labelled)} labelled queries have no "
+                "relevant document in the collection and were skipped."
+            )
+            warnings.warn(msg, ProbeWarning, stacklevel=4)
+            notes.append(msg)
+        labelled = found or labelled
     order = rng.permutation(len(labelled))
     chosen = [labelled[i] for i in order[:n_queries]]
-    by_id = {d.id: d for d in docs}
     needed = sorted({i for _, rel in chosen for i in rel} - set(by_id))
     if needed and collection is not None:
         for start in range(0, len(needed), 256):
