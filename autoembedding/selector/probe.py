@@ -91,7 +91,8 @@ def probe(
     Args:
         collection: A Chroma collection (embedded or server). Read in pages; never written to.
         candidates: Model labels (``"id"``, ``"id@256"``, ``"id:int8"``), :class:`Candidate`
-            objects or ready adapters. Default: every catalog model loadable right now.
+            objects or ready adapters. Default: every catalog model loadable right now, plus
+            (when ``targets.max_bytes_per_vector`` is set) their int8/binary/Matryoshka variants.
         targets: What you need (latency, hit@5, bytes per vector, ...). Default: none.
         queries: Labelled queries, which take precedence over label-free ones: a sequence of
             ``(query, relevant_ids)`` pairs, or a ``(queries.jsonl, qrels.tsv)`` pair of BEIR
@@ -132,6 +133,8 @@ def probe(
     reporter = _Progress(progress)
     try:
         cands = _resolve_candidates(candidates)
+        if candidates is None and targets.max_bytes_per_vector is not None:
+            cands = [(c, None) for c in _with_variants([c for c, _ in cands])]
         reporter("reading documents", 0.0)
         size = sample_size or DEFAULT_SAMPLE_SIZE
         if collection is not None:
@@ -184,6 +187,26 @@ def default_candidates() -> list[Candidate]:
     from autoembedding.offline import is_available
 
     return [Candidate(spec.id) for spec in iter_specs() if is_available(spec)]
+
+
+def _with_variants(cands: list[Candidate]) -> list[Candidate]:
+    """Add int8 and binary variants and Matryoshka dims (they cost no extra encoding)."""
+    from autoembedding.catalog import get_spec
+
+    out: list[Candidate] = []
+    for cand in cands:
+        out.append(cand)
+        try:
+            spec = get_spec(cand.model_id)
+            dims = [d for d in spec.matryoshka_dims if d not in (cand.truncate_dim, spec.dim)]
+        except AutoEmbeddingError:
+            dims = []
+        for dim in [cand.truncate_dim, *dims]:
+            for precision in ("float32", "int8", "binary"):
+                variant = Candidate(cand.model_id, dim, precision, cand.options)
+                if variant != cand and variant not in out:
+                    out.append(variant)
+    return out
 
 
 # ---------------------------------------------------------------------------- progress

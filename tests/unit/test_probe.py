@@ -248,3 +248,16 @@ def test_hanging_candidate_does_not_block(collection):
     assert report.seconds < 2.0
     assert report.winner.candidate.label == "fake/a"
     assert threading.active_count() >= start  # the abandoned worker is a daemon thread
+
+
+def test_bytes_target_adds_cheap_variants_to_default_candidates(collection, monkeypatch):
+    import autoembedding.selector.probe as probe_module
+
+    monkeypatch.setattr(probe_module, "default_candidates", lambda: [Candidate("fake/d")])
+    report = probe(collection, targets=Targets(max_bytes_per_vector=64), sample_size=40)
+    labels = {r.candidate.label for r in report.results}
+    assert labels == {"fake/d", "fake/d:int8", "fake/d:binary"}
+    assert report.winner is not None and report.winner.bytes_per_vector <= 64
+    assert "max_bytes_per_vector" in {
+        k for r in report.results if r.candidate.label == "fake/d" for k in r.failed_targets
+    }
