@@ -584,7 +584,8 @@ def swap(
         # Crashed after the rename, before the journal was cleared.
         total = int(src_meta.get(K_COUNT, 0))
         backup = _finish_switch(client, name, stage, src_meta, drop_old)
-        return _result(name, record, backup, total, 0, 0, start_time, 0)
+        done_record = get_record(source) or record
+        return _result(name, done_record, backup, total, 0, 0, start_time, 0)
     current = get_record(source)
     if staged is None and current is not None and current.same_vectors_as(record):
         backup = src_meta.get(K_BACKUP)
@@ -734,6 +735,9 @@ def undo_swap(collection: Any, *, client: Any = None, drop_new: bool = False) ->
     meta = dict(current.metadata or {})
     backup = meta.get(K_BACKUP)
     if not backup:
+        for col in _iter_collections(client):
+            if (col.metadata or {}).get(K_UNDO_OF) == name:  # crashed before the last step
+                return _finish_undo(client, col, drop_new)
         raise SwapError(
             f"Collection {name!r} has no swap backup recorded; there is nothing to undo "
             "(was it swapped with --drop-old, or already undone?)."

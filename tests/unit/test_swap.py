@@ -354,3 +354,32 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     path = str(tmp_path / "db")
     assert main(["swap", "--collection", "nope", "--model", "fake/new", "--chroma-path", path]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("crash_at", [1, 2, 3])
+def test_a_crash_during_undo_is_completed_by_the_next_undo(client, crash_at):
+    fill(client)
+    swap("docs", FakeAdapter("new", dim=24), client=client, progress=False)
+    calls = {"n": 0}
+
+    class Crashing:
+        def __init__(self, inner) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def modify(self, **kw):
+            calls["n"] += 1
+            if calls["n"] > crash_at:
+                raise _Crash()
+            return self._inner.modify(**kw)
+
+    with pytest.raises(_Crash):
+        undo_swap("docs", client=_Client(client, Crashing))
+    moved = undo_swap("docs", client=client)
+    assert moved.startswith("docs__undone_") and names(client) == {"docs", moved}
+    assert_original_intact(client)
+    left = client.get_collection(moved).metadata
+    assert not any(k.startswith("autoembedding:swap_") for k in left)
+    assert get_record(client.get_collection(moved)).model_id == "fake/new"
