@@ -789,9 +789,17 @@ class _Engine:
                 both = [p.original for p in pairs] + [p.flipped for p in pairs]
                 out["pd"] = _raw_encode(adapter, both, is_query=False)
             views = {c.label: model.post.get(c.label) or _variant(adapter, c) for c in variants}
-            for view in views.values():  # int8 calibration inside the time-box
-                if view.precision == "int8":
-                    view._int8_calibration()
+            todo = [v for v in views.values() if v.precision == "int8" and v._int8_ranges is None]
+            if todo:  # calibrate every int8 variant from one encoding of the calibration texts
+                from autoembedding.data import calibration_texts
+
+                texts = adapter._calibration_texts or calibration_texts()
+                cal = _raw_encode(adapter, list(texts), is_query=False)
+                for view in todo:
+                    part = cal[:, : view.truncate_dim] if view.truncate_dim else cal
+                    norms = np.linalg.norm(part, axis=1, keepdims=True)
+                    part = part / np.where(norms == 0, 1.0, norms)
+                    view._int8_ranges = (part.min(axis=0), part.max(axis=0))
             out["views"] = views
             return out
 

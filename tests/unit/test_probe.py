@@ -261,3 +261,21 @@ def test_bytes_target_adds_cheap_variants_to_default_candidates(collection, monk
     assert "max_bytes_per_vector" in {
         k for r in report.results if r.candidate.label == "fake/d" for k in r.failed_targets
     }
+
+
+@pytest.mark.parametrize("dim,precision", [(32, "int8"), (16, "binary"), (None, "float32")])
+def test_variant_vectors_equal_a_directly_built_adapter(dim, precision):
+    from autoembedding.data import calibration_texts
+    from autoembedding.selector.probe import _raw_encode, _variant
+
+    texts = ["alpha beta gamma", "delta epsilon", ""]
+    direct = FakeAdapter("q", document_prompt="passage: ", truncate_dim=dim, precision=precision)
+    base = FakeAdapter("q", document_prompt="passage: ")
+    view = _variant(base, Candidate("fake/q", dim, precision))
+    if precision == "int8":  # what the engine does: one calibration encoding per model
+        cal = _raw_encode(base, calibration_texts(), is_query=False)[:, :dim]
+        cal = cal / np.linalg.norm(cal, axis=1, keepdims=True)
+        view._int8_ranges = (cal.min(0), cal.max(0))
+    got = view._postprocess(_raw_encode(base, texts, is_query=False))
+    np.testing.assert_allclose(got, direct.embed_documents(texts), atol=1e-6)
+    assert view.bytes_per_vector == direct.bytes_per_vector
