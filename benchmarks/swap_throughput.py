@@ -51,11 +51,30 @@ def abstracts(n: int) -> tuple[list[str], list[str]]:
     return [f"d{i}" for i in range(n)], docs
 
 
-def fill(client, name: str, n: int, page: int = 1000) -> None:
-    from autoembedding.adapters.fake import FakeAdapter
+def hash_adapter(dim: int = 384):
+    """A fast stand-in model for the memory run: one seeded random vector per text."""
+    import hashlib
 
+    import numpy as np
+
+    from autoembedding.adapters.base import BaseAdapter
+    from autoembedding.adapters.fake import fake_spec
+
+    class HashAdapter(BaseAdapter):
+        def _encode(self, texts, *, is_query):
+            out = np.empty((len(texts), dim), dtype=np.float32)
+            for row, text in enumerate(texts):
+                digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+                seed = int.from_bytes(digest, "little")
+                out[row] = np.random.default_rng(seed).standard_normal(dim)
+            return out
+
+    return HashAdapter(fake_spec("hash", dim))
+
+
+def fill(client, name: str, n: int, page: int = 1000) -> None:
     ids, docs = abstracts(n)
-    old = FakeAdapter("old", dim=32)
+    old = hash_adapter(32)
     col = client.create_collection(name, embedding_function=None,
                                    configuration={"hnsw": {"space": "cosine"}})
     for s in range(0, n, page):
@@ -160,7 +179,7 @@ def child(argv: list[str]) -> None:
     parser.add_argument("n", type=int)
     parser.add_argument("--path")
     parser.add_argument("--port", type=int)
-    parser.add_argument("--model", default="fake/fast")
+    parser.add_argument("--model", default="hash")
     parser.add_argument("--page-size", type=int, default=256)
     args = parser.parse_args(argv)
     import chromadb
@@ -182,8 +201,7 @@ def child(argv: list[str]) -> None:
     from autoembedding.adapters import get_adapter
     from autoembedding.selector.swap import swap
 
-    options = {"dim": 384} if args.model.startswith("fake/") else {}
-    adapter = get_adapter(args.model, **options)
+    adapter = hash_adapter(384) if args.model == "hash" else get_adapter(args.model)
     adapter.embed_documents(["warm up"])
     before = peak_rss_mb()
     result = swap("mem", adapter, client=client, page_size=args.page_size, progress=False,
@@ -206,7 +224,8 @@ def main() -> None:
     t.add_argument("--verify-sample", type=int, default=64)
     m = sub.add_parser("memory")
     m.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
-    m.add_argument("--model", default="fake/fast", help="a fast model (default: the fake, 384-d)")
+    m.add_argument("--model", default="hash",
+                   help="model id, or 'hash' (default): a fast 384-d seeded-random stand-in")
     m.add_argument("--page-size", type=int, default=256)
     m.add_argument("--client", choices=["embedded", "server"], default="embedded")
     args = parser.parse_args()

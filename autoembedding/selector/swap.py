@@ -565,8 +565,14 @@ def swap(
     adapter, record = _resolve_model(model, adapter_options)
     stage = staging_name(name, record)
 
-    source = _get(client, name)
-    staged = _get(client, stage)
+    try:
+        source = _get(client, name)
+        staged = _get(client, stage)
+    except Exception as exc:
+        raise CollectionError(
+            f"Cannot read collection {name!r} from Chroma ({type(exc).__name__}: {exc}); check "
+            "that the server is up or the path is right, then rerun."
+        ) from exc
     meta: dict[str, Any] = dict(staged.metadata or {}) if staged is not None else {}
 
     # An interrupted switch: complete it.
