@@ -87,7 +87,7 @@ def main() -> int:
     parser.add_argument("scifact", type=Path, help="folder with corpus.jsonl")
     parser.add_argument("--budget-s", type=float, default=100.0)
     parser.add_argument("--sample-size", type=int, default=None)
-    parser.add_argument("--max-doc-chars", type=int, default=1000)
+    parser.add_argument("--max-doc-chars", type=int, default=500)
     parser.add_argument("--candidates", default=None, help="comma-separated; default: available")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chroma-path", type=Path, default=None, help="reuse/keep the collection")

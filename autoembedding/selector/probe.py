@@ -53,13 +53,16 @@ DEFAULT_SAMPLE_SIZE = 200
 #: Probe queries (label-free ones, or labelled ones used) when the sample is full-size.
 DEFAULT_N_QUERIES = 80
 #: Pool documents are cut to this many characters (at a word boundary) for the probe.
-DEFAULT_MAX_DOC_CHARS = 1000
+DEFAULT_MAX_DOC_CHARS = 500
 #: Fewest distinct documents a probe can work with.
 MIN_DOCS = 5
 #: Share of the sample added at each stage.
 STAGE_FRACTIONS = (0.25, 0.25, 0.5)
-#: Single queries timed for latency (after one warm-up).
+#: Single queries timed for latency (after one warm-up) ...
 N_LATENCY_QUERIES = 15
+#: ... but a slow model stops after this many once LATENCY_TIME_S seconds are spent.
+MIN_LATENCY_QUERIES = 5
+LATENCY_TIME_S = 3.0
 #: Contradiction pairs per model.
 N_CONTRADICTION = 20
 
@@ -773,12 +776,16 @@ class _Engine:
             out["load_s"] = adapter.load_seconds if adapter.load_seconds is not None else (
                 time.perf_counter() - t
             )
-            lat = []
+            lat: list[float] = []
+            spent = 0.0
             for i, text in enumerate(latency_texts):
                 t = time.perf_counter()
                 adapter.embed_query(text)
                 if i:  # the first call is a warm-up
                     lat.append((time.perf_counter() - t) * 1000.0)
+                    spent += lat[-1] / 1000.0
+                    if len(lat) >= MIN_LATENCY_QUERIES and spent > LATENCY_TIME_S:
+                        break  # a slow model: enough to know it is slow
             out["latency"] = lat
             t = time.perf_counter()
             out["docs"] = _raw_encode(adapter, doc_texts, is_query=False)
