@@ -392,9 +392,10 @@ class ModelResolver:
             self._record_written = True
 
 
-def _count(collection: Any) -> int:
+def _read(collection: Any, method: str, **kwargs: Any) -> Any:
+    """Call a read method of the collection; a failure becomes a :class:`CollectionError`."""
     try:
-        return int(collection.count())
+        return getattr(collection, method)(**kwargs)
     except Exception as exc:  # noqa: BLE001 - chroma raises many types; re-raise as ours
         name = getattr(collection, "name", "?")
         raise CollectionError(
@@ -403,8 +404,12 @@ def _count(collection: Any) -> int:
         ) from exc
 
 
+def _count(collection: Any) -> int:
+    return int(_read(collection, "count"))
+
+
 def _stored_dim(collection: Any) -> int | None:
-    got = collection.get(limit=1, include=["embeddings"])
+    got = _read(collection, "get", limit=1, include=["embeddings"])
     embs = got.get("embeddings")
     if embs is None or len(embs) == 0:
         return None
@@ -412,6 +417,6 @@ def _stored_dim(collection: Any) -> int | None:
 
 
 def _has_no_documents(collection: Any) -> bool:
-    got = collection.get(limit=20, include=["documents"])
+    got = _read(collection, "get", limit=20, include=["documents"])
     docs = got.get("documents") or []
     return all(d is None or d == "" for d in docs)

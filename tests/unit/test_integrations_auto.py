@@ -251,3 +251,23 @@ def test_real_probe_picks_the_better_fake_model(choice_file):
     assert adapter is good
     assert resolver.choice.source == "probe"
     assert resolver.report is not None and resolver.report.winner.candidate.model_id == "fake/good"
+
+
+class _DeadCollection:
+    """A collection whose server went away: every read raises a connection error."""
+
+    name = "gone"
+    metadata = None
+
+    def count(self):
+        raise ConnectionError("connection refused")
+
+    def get(self, **kwargs):
+        raise ConnectionError("connection refused")
+
+
+def test_unreachable_collection_is_a_clear_error(choice_file):
+    with pytest.raises(CollectionError, match="Could not read collection 'gone'"):
+        ModelResolver(collection=_DeadCollection(), choice_path=choice_file)
+    with pytest.raises(CollectionError, match="server running"):
+        ModelResolver("fake/x", collection=_DeadCollection(), choice_path=choice_file)
