@@ -532,6 +532,7 @@ def _labelled_stages(
     d_parts = _split(len(docs)) if len(q_parts) > 1 else [len(docs)]
     stages: list[_Stage] = []
     placed: set[str] = set()
+    cumulative: list[Any] = []
     q_off = d_off = 0
     for n_q, n_d in zip(q_parts, d_parts, strict=False):
         qs = usable[q_off : q_off + n_q]
@@ -547,7 +548,9 @@ def _labelled_stages(
             if doc.id not in placed:
                 pool.append(doc)
                 placed.add(doc.id)
-        probe_set = labelled_probe_set(qs, pool) if qs else None
+        cumulative += pool
+        # relevant docs may have joined the pool at an earlier stage: match against all of it
+        probe_set = labelled_probe_set(qs, cumulative) if qs else None
         stages.append(_Stage(pool, list(probe_set.queries) if probe_set else []))
     return stages
 

@@ -279,3 +279,15 @@ def test_variant_vectors_equal_a_directly_built_adapter(dim, precision):
     got = view._postprocess(_raw_encode(base, texts, is_query=False))
     np.testing.assert_allclose(got, direct.embed_documents(texts), atol=1e-6)
     assert view.bytes_per_vector == direct.bytes_per_vector
+
+
+def test_labelled_queries_sharing_a_relevant_doc_across_stages(collection):
+    docs = dict(make_docs())
+    sentences = docs["d0005"].split(".")[:5]
+    pairs = [(f"{sentences[i % 5]} {i}", ["d0005"]) for i in range(24)]
+    # two identical models: always tied, so every stage runs
+    report = probe(
+        collection, candidates=["fake/a", "fake/a@64"], queries=pairs, sample_size=40
+    )
+    assert report.n_queries == 24
+    assert all(len(r.per_query["hit@5"]) == 24 for r in report.results)
