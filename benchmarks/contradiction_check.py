@@ -17,7 +17,7 @@ For each offline model it computes two scores:
   abstract as a document). The score is the share of wins over all such pairs.
 
 It prints both scores per model, both rankings, Kendall's tau between them and whether they
-agree on the best model. Abstract vectors come from the selection-quality cache when present.
+agree on the best model. Abstract vectors are shared with selection_quality.py's cache.
 """
 
 from __future__ import annotations
@@ -36,10 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from selection_quality import (  # noqa: E402
-    CACHE,
     CANDIDATES,
     Encoder,
-    _slug,
+    VectorCache,
     load_corpus,
 )
 
@@ -78,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("dataset", type=Path, nargs="?", default=Path("/work/shared/data/scifact"))
     parser.add_argument("--n", type=int, default=200, help="synthetic pairs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--max-abstracts", type=int, default=0, help="cap on real abstracts (0: all), for speed"
+    )
     parser.add_argument("--models", nargs="*", default=list(CANDIDATES))
     args = parser.parse_args(argv)
     folder: Path = args.dataset
@@ -85,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     index = {doc_id: i for i, doc_id in enumerate(ids)}
     support, contradict, claims = real_pairs(folder)
     abstracts = sorted(support)
+    if args.max_abstracts and len(abstracts) > args.max_abstracts:
+        keep = np.random.default_rng(args.seed).permutation(len(abstracts))[: args.max_abstracts]
+        abstracts = [abstracts[i] for i in sorted(keep)]
     rng = np.random.default_rng(args.seed)
     sample = rng.choice(len(ids), size=min(len(ids), 4 * args.n), replace=False)
     pairs = build_contradiction_pairs(
@@ -103,12 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         o = encoder.docs([p.original for p in pairs])
         f = encoder.docs([p.flipped for p in pairs])
         synthetic[model_id] = contradiction_score_from_vectors(q, o, f)
-        cached = CACHE / f"{_slug(folder.name)}-{_slug(model_id)}.npy"
-        if cached.exists() and np.load(cached, mmap_mode="r").shape[0] == len(ids):
-            full = np.load(cached, mmap_mode="r")
-            doc_vecs = np.asarray(full[[index[a] for a in abstracts]])
-        else:
-            doc_vecs = encoder.docs([texts[index[a]] for a in abstracts])
+        cache = VectorCache(folder.name, model_id, encoder)
+        doc_vecs = cache.docs([texts[index[a]] for a in abstracts])
         claim_ids = sorted({c for a in abstracts for c in support[a] + contradict[a]})
         claim_matrix = encoder.queries([claims[c] for c in claim_ids])
         claim_vecs = dict(zip(claim_ids, claim_matrix, strict=True))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -185,8 +186,15 @@ class VectorCache:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
 
     def save(self) -> None:
+        if self.path.exists():  # merge what another process saved meanwhile
+            try:
+                data = np.load(self.path)
+                for k, v in zip(data["keys"].tolist(), data["vectors"], strict=True):
+                    self.vectors.setdefault(k, v)
+            except (OSError, ValueError, KeyError):
+                pass
         keys = list(self.vectors)
-        tmp = self.path.with_suffix(".tmp.npz")
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
         tmp.replace(self.path)
 
