@@ -448,6 +448,24 @@ def _option(config: pytest.Config, name: str) -> str | None:
     return text or None
 
 
+def _path_option(config: pytest.Config, name: str) -> Path | None:
+    """A path option: relative to the current folder on the command line, to the ini file's."""
+    cli = config.getoption(name, default=None)
+    raw = _option(config, name)
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if path.is_absolute():
+        return path
+    if cli not in (None, ""):
+        return config.invocation_params.dir / path
+    return (config.inipath.parent if config.inipath else config.rootpath) / path
+
+
+def _opt_str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
 def _int_option(config: pytest.Config, name: str) -> int:
     raw = _option(config, name)
     try:
@@ -521,19 +539,17 @@ def autoembedding_corpus(pytestconfig: pytest.Config) -> Corpus:
     if state.corpus is None:
         limit = _int_option(pytestconfig, "autoembedding_sample_size")
         collection = _option(pytestconfig, "autoembedding_collection")
-        path = _option(pytestconfig, "autoembedding_texts")
+        path = _path_option(pytestconfig, "autoembedding_texts")
         if collection:
             state.corpus = _corpus_from_chroma(
                 collection,
-                path=_option(pytestconfig, "autoembedding_chroma_path"),
+                path=_opt_str(_path_option(pytestconfig, "autoembedding_chroma_path")),
                 url=_option(pytestconfig, "autoembedding_chroma_url"),
                 limit=limit,
             )
         elif path:
-            base = pytestconfig.rootpath
-            file = Path(path) if Path(path).is_absolute() else base / path
             state.corpus = load_corpus(
-                file, text_field=_option(pytestconfig, "autoembedding_text_field"), limit=limit
+                path, text_field=_option(pytestconfig, "autoembedding_text_field"), limit=limit
             )
         else:
             raise pytest.UsageError(
@@ -555,14 +571,13 @@ def autoembedding_queries(pytestconfig: pytest.Config) -> list[LabelledQuery]:
     """Give the labelled queries of ``autoembedding_queries``."""
     state = _state(pytestconfig)
     if state.queries is None:
-        path = _option(pytestconfig, "autoembedding_queries")
+        path = _path_option(pytestconfig, "autoembedding_queries")
         if not path:
             raise pytest.UsageError(
                 "No queries for hit@k: set autoembedding_queries (or --autoembedding-queries) "
                 'to a jsonl file of {"query": ..., "relevant": [ids of texts]}.'
             )
-        file = Path(path) if Path(path).is_absolute() else pytestconfig.rootpath / path
-        state.queries = load_queries(file)
+        state.queries = load_queries(path)
     return state.queries
 
 
