@@ -75,3 +75,24 @@ def test_collection_with_other_model_refuses(tmp_path):
     emb = AutoEmbedding(collection=guarded.collection)
     assert emb.adapter.model_id == "fake/first"
     assert emb.choice.source == "collection"
+
+
+def test_collection_probe_with_real_probe_picks_better_model(tmp_path):
+    import chromadb
+
+    from autoembedding.adapters.fake import FakeAdapter
+    from autoembedding.auto import AutoSelectionWarning
+
+    docs = [f"note {i}: {w} {v} measured in trial {i * 7 % 13}"
+            for i, (w, v) in enumerate(zip(["alpha", "beta", "gamma", "delta", "omega"] * 16,
+                                           ["red", "green", "blue", "cyan"] * 20, strict=True))]
+    client = chromadb.PersistentClient(path=str(tmp_path))
+    col = client.create_collection("notes", embedding_function=None)
+    good, bad = FakeAdapter("good"), FakeAdapter("bad", noise=0.97)
+    col.add(ids=[str(i) for i in range(len(docs))], documents=docs,
+            embeddings=good.embed_documents(docs))
+    with pytest.warns(AutoSelectionWarning, match="no model record"):
+        emb = AutoEmbedding(collection=col, candidates=[bad, good],
+                            choice_path=str(tmp_path / "c.json"))
+    assert emb.adapter is good and emb.choice.source == "probe"
+    assert len(emb.embed_query("alpha red")) == 64
