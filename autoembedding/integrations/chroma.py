@@ -450,7 +450,16 @@ def _open_existing(
         )
     if persisted is None or persisted is not function:
         # Query/add through *this* function (Chroma would use the persisted or default one).
-        collection = client.get_collection(name=name, embedding_function=function)
+        try:
+            collection = client.get_collection(name=name, embedding_function=function)
+        except ValueError as exc:
+            if "conflict" not in str(exc).lower():
+                raise
+            raise ModelMismatchError(
+                f"Collection {name!r} was made with another Chroma embedding function ({exc}); "
+                f"its vectors did not come from {record.describe()}. Migrate it: autoembed swap "
+                f"--collection {name} --model {record.model_id}."
+            ) from exc
     if stored is None:
         count = int(collection.count())
         if count == 0:

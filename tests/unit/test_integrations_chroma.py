@@ -142,3 +142,12 @@ def test_http_client_to_closed_port_is_clear():
         port = s.getsockname()[1]
     with pytest.raises(CollectionError, match=f"No Chroma server answers at http://127.0.0.1:{port}"):
         http_client("127.0.0.1", port)
+
+
+def test_collection_of_another_chroma_function_is_refused(client):
+    from chromadb.utils.embedding_functions import DefaultEmbeddingFunction
+
+    # creating stores only the function's config; nothing is downloaded or embedded
+    client.create_collection("made-by-default", embedding_function=DefaultEmbeddingFunction())
+    with pytest.raises(ModelMismatchError, match="another Chroma embedding function.*swap"):
+        get_or_create_collection(client, "made-by-default", model="fake/c")
