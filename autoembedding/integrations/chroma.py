@@ -322,6 +322,10 @@ def _is_connection_error(exc: BaseException) -> bool:
     return False
 
 
+class _MissingCollectionError(CollectionError):
+    """The collection does not exist (get_or_create_collection then creates it)."""
+
+
 def _function_of(collection: Any) -> AutoEmbeddingFunction | None:
     function = getattr(collection, "_embedding_function", None)
     if isinstance(function, AutoEmbeddingFunction):
@@ -377,11 +381,9 @@ def get_or_create_collection(
 
     """
     try:
-        existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-    except Exception as exc:
-        raise _wrap_client_error(exc, f"open collection {name!r}") from exc
-    if name in existing:
         return _open_existing(client, name, model, function, function_options)
+    except _MissingCollectionError:
+        pass
     if function is None:
         function = AutoEmbeddingFunction(model, **function_options)
     record = function.record()
@@ -419,8 +421,9 @@ def _open_existing(
     except Exception as exc:
         wrapped = _wrap_client_error(exc, f"open collection {name!r}")
         text = str(exc).lower()
-        if wrapped is exc and ("not found" in text or "does not exist" in text):
-            raise CollectionError(
+        missing = ("not found" in text or "does not exist" in text) and "embedding" not in text
+        if wrapped is exc and missing:
+            raise _MissingCollectionError(
                 f"Cannot open collection {name!r}: {exc}. Create it with "
                 "get_or_create_collection(client, name, model=...)."
             ) from exc
