@@ -217,13 +217,15 @@ def export_int8(
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "onnx": onnx.__version__},
     }
-    (target / EXPORT_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     if float(cosine.mean()) < _MIN_MEAN_COSINE:
+        (target / "model.onnx").unlink(missing_ok=True)
+        (target / EXPORT_MANIFEST).unlink(missing_ok=True)
         raise BackendError(
             f"The int8 export of {spec.id} in {target} agrees with PyTorch at mean cosine "
             f"{cosine.mean():.4f} (< {_MIN_MEAN_COSINE}); do not use it. Try per_channel=True "
             "or optimize=False."
         )
+    (target / EXPORT_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return target
 
 
