@@ -291,3 +291,15 @@ def test_labelled_queries_sharing_a_relevant_doc_across_stages(collection):
     )
     assert report.n_queries == 24
     assert all(len(r.per_query["hit@5"]) == 24 for r in report.results)
+
+
+def test_cut_doc_word_boundary_and_unspaced_scripts():
+    from autoembedding.selector.probe import _cut_doc
+    from autoembedding.selector.queries import ProbeDoc
+
+    english = _cut_doc(ProbeDoc("e", "alpha beta gamma " * 100), 100)
+    assert len(english.text) <= 100 and english.text.endswith(("alpha", "beta", "gamma"))
+    chinese = _cut_doc(ProbeDoc("z", "战国无双系列的正统第三续作。" * 50), 300)
+    assert len(chinese.text) == 100  # a third: about one token per character
+    short = ProbeDoc("s", "short text")
+    assert _cut_doc(short, 100) is short
