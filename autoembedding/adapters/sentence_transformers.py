@@ -117,9 +117,11 @@ class SentenceTransformerAdapter(BaseAdapter):
         self._model = model
         get_dim = getattr(model, "get_embedding_dimension", None)
         dim = get_dim() if get_dim else model.get_sentence_embedding_dimension()
+        if not dim:  # some module stacks do not declare it: ask the model
+            dim = len(model.encode(["dimension probe"], convert_to_numpy=True)[0])
         if not self.spec.dim:
             self._discovered_dim = int(dim)
-        elif dim and int(dim) != self.spec.dim:
+        elif int(dim) != self.spec.dim:
             raise BackendError(
                 f"{self.spec.id} loaded from {location} returns {dim}-dim vectors, but the catalog "
                 f"says {self.spec.dim}; the weights are not the model the catalog describes."
