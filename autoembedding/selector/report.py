@@ -167,13 +167,14 @@ def plot_pareto(report: ProbeReport, path: str | Path) -> Path:
         win = r is report.winner
         color = "tab:red" if win else ("tab:blue" if r.meets_targets else "tab:gray")
         lo, hi = r.intervals.get("ndcg@10", (r.metrics["ndcg@10"],) * 2)
+        x = float(r.query_p95_ms or 0.0)
         ax.errorbar(
-            r.query_p95_ms, r.metrics["ndcg@10"],
+            x, r.metrics["ndcg@10"],
             yerr=[[r.metrics["ndcg@10"] - lo], [hi - r.metrics["ndcg@10"]]],
             fmt="none", ecolor=color, alpha=0.5, capsize=3, zorder=1,
         )
         ax.scatter(
-            [r.query_p95_ms], [r.metrics["ndcg@10"]], s=size, c=color,
+            [x], [r.metrics["ndcg@10"]], s=size, c=color,
             alpha=0.85 if win else 0.55, edgecolors="black" if win else "none",
             linewidths=2 if win else 0, zorder=3 if win else 2,
         )
