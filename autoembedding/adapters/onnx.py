@@ -59,6 +59,8 @@ class OnnxAdapter(BaseAdapter):
         providers: Execution providers; default ``["CPUExecutionProvider"]``.
         max_tokens: Truncate input to this many tokens; default the catalog's ``max_tokens``
             (for a local file: the tokenizer file's own limit, else 512).
+        allow_spinning: Let idle ONNX Runtime threads busy-wait (its default: lowest latency on
+            an idle machine). ``False`` is kinder to a CPU shared with other work.
         **common: Options of :class:`~autoembedding.adapters.base.BaseAdapter`.
     """
 
@@ -70,6 +72,7 @@ class OnnxAdapter(BaseAdapter):
         num_threads: int | None = None,
         providers: list[str] | None = None,
         max_tokens: int | None = None,
+        allow_spinning: bool = True,
         **common: Any,
     ) -> None:
         super().__init__(spec, **common)
@@ -82,6 +85,7 @@ class OnnxAdapter(BaseAdapter):
         self.num_threads = num_threads or os.cpu_count() or 1
         self.providers = list(providers) if providers else ["CPUExecutionProvider"]
         self.max_tokens = max_tokens
+        self.allow_spinning = allow_spinning
         self.model_path: Path | None = None
         self._session: Any = None
         self._tokenizer: Any = None
@@ -149,6 +153,8 @@ class OnnxAdapter(BaseAdapter):
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(self.num_threads)
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not self.allow_spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
                 str(model_file), sess_options=options, providers=self.providers
