@@ -307,18 +307,21 @@ def _copy(
     state: dict[str, Any] = {"meta": meta, "offset": start}
     done = object()
 
+    def hand_over(item: Any) -> bool:
+        while not abort.is_set():
+            try:
+                read_q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def reader() -> None:
         try:
             for page in iter_pages(source, page_size, start=start):
-                while not abort.is_set():
-                    try:
-                        read_q.put(page, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if abort.is_set():
+                if not hand_over(page):
                     return
-            read_q.put(done)
+            hand_over(done)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(("reading the source", exc))
             abort.set()

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 N = 200
 PAGE = 20
-LATENCY_MS = 80
+LATENCY_MS = 120
 PAUSE_S = 0.25
 
 SCRIPT = """  # noqa: UP031 - a script template filled with %
@@ -142,10 +142,10 @@ def test_swap_survives_sigkill_at_random_points(template, tmp_path):
                 for line in proc.stdout:
                     if line.startswith("SWITCH"):
                         break
-                time.sleep(rng.uniform(0.0, 3 * PAUSE_S))
+                time.sleep(rng.uniform(0.0, 2 * PAUSE_S))
             else:  # mostly during the copy (the first ~60% of the run), sometimes before it
                 assert proc.stdout.readline().startswith("START")
-                time.sleep(rng.uniform(0.0, 0.6) * duration)
+                time.sleep(rng.uniform(0.0, 0.5) * duration)
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
@@ -169,5 +169,5 @@ def test_swap_survives_sigkill_at_random_points(template, tmp_path):
         assert get_record(backup) is None  # the original was never written
         assert client.get_collection("docs").metadata["autoembedding:swap_backup"] == backups[0]
     print(f"swap {duration:.1f} s; phases at kill: {phases}")
-    assert phases.count("switch") >= 3, phases
+    assert phases.count("switch") >= 2, phases
     assert any(p == "copy" for p in phases), phases
