@@ -383,3 +383,24 @@ def test_a_crash_during_undo_is_completed_by_the_next_undo(client, crash_at):
     left = client.get_collection(moved).metadata
     assert not any(k.startswith("autoembedding:swap_") for k in left)
     assert get_record(client.get_collection(moved)).model_id == "fake/new"
+
+
+def test_a_failure_after_the_source_is_read_does_not_hang(client):
+    """The reader has queued every page and waits to hand over its end marker when the model
+    fails: the swap must still stop (and report) instead of waiting forever."""
+    fill(client, n=40)
+    adapter = FakeAdapter("new", dim=24, hang_s=0.5, fail_after_calls=1, batch_size=64)
+    outcome: list[BaseException] = []
+
+    def run():
+        try:
+            swap("docs", adapter, client=client, page_size=10, progress=False)
+        except BaseException as exc:  # noqa: BLE001
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "swap hung after the model failed"
+    assert outcome and isinstance(outcome[0], SwapError)
+    assert "Records up to offset 10 of 40" in str(outcome[0])
