@@ -87,7 +87,10 @@ def test_ict_removes_the_sentence_and_query_is_not_verbatim():
         assert cut[0] not in (split_sentences(original)[0], split_sentences(original)[-1])
 
 
-def test_ict_masks_rare_words_shared_with_the_rest_of_the_document():
+def test_ict_masks_rare_words_shared_with_the_rest_of_the_document(monkeypatch):
+    from autoembedding.selector import queries
+
+    monkeypatch.setattr(queries, "MASK_SHARE", 1 / 3)
     docs = [ProbeDoc("x", EN_DOC), *_docs(30)]
     probe = build_label_free(docs, n_queries=31, seed=0)
     query = next(q for q in probe.queries if q.relevant == frozenset({"x"}))
