@@ -403,8 +403,8 @@ def _copy(
             raise failure
         raise _wrap(step or "embedding", failure, saved) from failure
     if errors:
-        where, exc = errors[0]
-        raise _wrap(where, exc, saved) from exc
+        where, cause = errors[0]
+        raise _wrap(where, cause, saved) from cause
     if state["offset"] < total:
         raise SwapError(
             f"Copied {state['offset']} of {total} records; the source returned fewer than it "
