@@ -637,7 +637,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if not rows:
         return
     terminalreporter.write_sep("-", "autoembedding: speed and correctness")
-    header = f"{'run':<24} {'benchmark':<48} {'median ms':>10} {'texts/s':>9}  quality"
+    header = f"{'run':<24} {'benchmark':<64} {'median ms':>10} {'texts/s':>9}  quality"
     terminalreporter.write_line(header)
     for source, name, median, per_round, info in rows:
         hits = ", ".join(f"{key}={value}" for key, value in info.items()
@@ -645,4 +645,4 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         ms = f"{median * 1000:10.2f}" if isinstance(median, (int, float)) else f"{'-':>10}"
         rate = (f"{per_round / median:9.1f}"
                 if isinstance(median, (int, float)) and median and per_round else f"{'-':>9}")
-        terminalreporter.write_line(f"{source:<24} {name[:48]:<48} {ms} {rate}  {hits}")
+        terminalreporter.write_line(f"{source:<24} {name[-64:]:<64} {ms} {rate}  {hits}")
