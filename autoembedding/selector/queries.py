@@ -8,8 +8,9 @@ query here is built to force a paraphrase-level match:
 * **ICT** (Inverse Cloze Task): a sentence is cut from a document and becomes the query; the
   document *without that sentence* is the answer, so the query is never a verbatim part of it.
   Sentences are taken from the middle of the document (first and last sentences are often
-  boiler-plate or summaries). Optionally (:data:`MASK_SHARE` > 0) the query's rarest words
-  that also occur in the rest of the document are masked out.
+  boiler-plate or summaries). The query's rarest term that also occurs in the rest of the
+  document is masked out (more with :data:`MASK_SHARE`), so the document's single most
+  distinctive shared word cannot carry the match alone.
 * **Title**: a ``title`` (or ``heading``/``name``) in the document metadata becomes the query,
   the document text the answer.
 * **Keyphrase**: when a document has too few sentences for ICT and no title, its most
@@ -60,9 +61,11 @@ _MASK = ""
 
 #: Share of the documents with a usable title that give a title query instead of an ICT one.
 TITLE_SHARE = 0.5
-#: At most this share of a cut sentence's distinct terms is masked (rarest shared ones first).
-#: Off by default: measured on SciFact and CMRC-zh (docs/probe-queries.md), masking a third of
-#: the terms pushed BM25 below every model but ordered the models worse than no masking did.
+#: Terms masked in a cut sentence: its rarest terms that also occur in the rest of the
+#: document, ``max(MASK_MIN_TERMS, MASK_SHARE x distinct terms)`` of them. Measured on SciFact
+#: and CMRC-zh (docs/probe-queries.md): masking the single rarest shared term ordered the models
+#: best (and kept BM25 below e5 on Chinese); masking a third of the terms ordered them worse.
+MASK_MIN_TERMS = 1
 MASK_SHARE = 0.0
 #: Terms in more than about half of the sampled documents are never masked.
 MASK_MIN_IDF = 0.69
@@ -470,10 +473,10 @@ def _mask_shared_rare(sentence: str, rest: str, df: Counter[str], n_docs: int) -
     terms = _terms(sentence)
     if not terms:
         return sentence
-    if MASK_SHARE <= 0:
+    budget = max(MASK_MIN_TERMS, int(len(set(terms)) * MASK_SHARE))
+    if budget <= 0:
         return sentence
     shared = {t for t in set(terms) if t in rest_terms}
-    budget = max(1, int(len(set(terms)) * MASK_SHARE))
     rare = sorted(shared, key=lambda t: (-_idf(t, df, n_docs), t))
     to_mask = [t for t in rare if _idf(t, df, n_docs) > MASK_MIN_IDF][:budget]
     if not to_mask:
