@@ -345,7 +345,7 @@ class ModelResolver:
         self._probe(documents=list(texts), source_desc=f"the first {len(texts)} documents")
 
     def _probe(self, *, source_desc: str, collection: Any = None, documents: Any = None) -> None:
-        from autoembedding.selector.probe import probe
+        from autoembedding.selector.probing import probe
 
         try:
             report = probe(

@@ -61,7 +61,7 @@ def build_collection(corpus: Path, path: Path):
 
 
 def run_probe(col, args, max_doc_chars):
-    from autoembedding.selector.probe import probe
+    from autoembedding.selector.probing import probe
 
     start = time.perf_counter()
 

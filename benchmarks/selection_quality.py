@@ -409,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_probe = not args.harness
     if use_probe:
         try:
-            import autoembedding.selector.probe  # noqa: F401
+            import autoembedding.selector.probing  # noqa: F401
         except ImportError:
             use_probe = False
     if use_probe:

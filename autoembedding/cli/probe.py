@@ -76,7 +76,7 @@ def _open_collection(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the probe; prints a table and returns 0 (a winner), 3 (no winner)."""
-    from autoembedding.selector.probe import probe
+    from autoembedding.selector.probing import probe
     from autoembedding.selector.report import format_table, write_json, write_report
     from autoembedding.selector.types import Targets
 

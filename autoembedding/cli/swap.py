@@ -84,7 +84,7 @@ def connect(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``autoembed swap``; 0 on success."""
-    from autoembedding.selector.swap import swap, undo_swap
+    from autoembedding.selector.swapping import swap, undo_swap
 
     client = connect(args)
     if args.undo:

@@ -28,17 +28,13 @@ _LAZY = {
     "CandidateResult": "autoembedding.selector.types",
     "ProbeReport": "autoembedding.selector.types",
     "Targets": "autoembedding.selector.types",
-    "probe": "autoembedding.selector.probe",
-    "swap": "autoembedding.selector.swap",
-    "undo_swap": "autoembedding.selector.swap",
+    "probe": "autoembedding.selector.probing",
+    "swap": "autoembedding.selector.swapping",
+    "undo_swap": "autoembedding.selector.swapping",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        # ``swap``/``probe`` are also submodule names: importing the submodule binds the module
-        # to this package's attribute, so bind the function over it.
-        globals()[name] = value
-        return value
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'autoembedding.selector' has no attribute {name!r}")

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from autoembedding.selector.probe import default_candidates, probe
+from autoembedding.selector.probing import default_candidates, probe
 from autoembedding.selector.types import Targets
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ chromadb = pytest.importorskip("chromadb")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma_utils import get_record  # noqa: E402
-from autoembedding.selector.swap import K_OFFSET, K_PHASE, staging_name, swap  # noqa: E402
+from autoembedding.selector.swapping import K_OFFSET, K_PHASE, staging_name, swap  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ SCRIPT = """  # noqa: UP031 - a script template filled with %
 import sys
 import chromadb
 from autoembedding.adapters.fake import FakeAdapter
-import autoembedding.selector.swap as sw
+import autoembedding.selector.swapping as sw
 
 path, mode = sys.argv[1], sys.argv[2]
 n, pause, latency, page = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])

@@ -18,7 +18,7 @@ chromadb = pytest.importorskip("chromadb")
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma_utils import get_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
-from autoembedding.selector.swap import K_OFFSET, SwapError, staging_name, swap  # noqa: E402
+from autoembedding.selector.swapping import K_OFFSET, SwapError, staging_name, swap  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 

@@ -51,16 +51,16 @@ class ProbeSpy:
 
 @pytest.fixture
 def install_probe(monkeypatch):
-    """Replace selector.probe.probe (the real module if it exists, else a stand-in module)."""
+    """Replace selector.probing.probe (the real module if it exists, else a stand-in module)."""
 
     def install(spy: ProbeSpy) -> ProbeSpy:
         try:
-            module = importlib.import_module("autoembedding.selector.probe")
+            module = importlib.import_module("autoembedding.selector.probing")
             monkeypatch.setattr(module, "probe", spy)
         except ImportError:
-            module = types.ModuleType("autoembedding.selector.probe")
+            module = types.ModuleType("autoembedding.selector.probing")
             module.probe = spy
-            monkeypatch.setitem(sys.modules, "autoembedding.selector.probe", module)
+            monkeypatch.setitem(sys.modules, "autoembedding.selector.probing", module)
         return spy
 
     return install

@@ -11,7 +11,7 @@ import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.errors import CollectionError, NoCandidateError
-from autoembedding.selector.probe import ProbeWarning, probe
+from autoembedding.selector.probing import ProbeWarning, probe
 from autoembedding.selector.types import Candidate, Targets
 
 chromadb = pytest.importorskip("chromadb")
@@ -217,7 +217,7 @@ def test_one_document_repeated(tmp_path):
 
 
 def test_no_candidate_available(collection, monkeypatch):
-    import autoembedding.selector.probe as probe_module
+    import autoembedding.selector.probing as probe_module
 
     monkeypatch.setattr(probe_module, "default_candidates", lambda: [])
     with pytest.raises(NoCandidateError, match="No candidate model is available"):
@@ -251,7 +251,7 @@ def test_hanging_candidate_does_not_block(collection):
 
 
 def test_bytes_target_adds_cheap_variants_to_default_candidates(collection, monkeypatch):
-    import autoembedding.selector.probe as probe_module
+    import autoembedding.selector.probing as probe_module
 
     monkeypatch.setattr(probe_module, "default_candidates", lambda: [Candidate("fake/d")])
     report = probe(collection, targets=Targets(max_bytes_per_vector=64), sample_size=40)
@@ -266,7 +266,7 @@ def test_bytes_target_adds_cheap_variants_to_default_candidates(collection, monk
 @pytest.mark.parametrize("dim,precision", [(32, "int8"), (16, "binary"), (None, "float32")])
 def test_variant_vectors_equal_a_directly_built_adapter(dim, precision):
     from autoembedding.data import calibration_texts
-    from autoembedding.selector.probe import _raw_encode, _variant
+    from autoembedding.selector.probing import _raw_encode, _variant
 
     texts = ["alpha beta gamma", "delta epsilon", ""]
     direct = FakeAdapter("q", document_prompt="passage: ", truncate_dim=dim, precision=precision)
@@ -294,7 +294,7 @@ def test_labelled_queries_sharing_a_relevant_doc_across_stages(collection):
 
 
 def test_cut_doc_word_boundary_and_unspaced_scripts():
-    from autoembedding.selector.probe import _cut_doc
+    from autoembedding.selector.probing import _cut_doc
     from autoembedding.selector.queries import ProbeDoc
 
     english = _cut_doc(ProbeDoc("e", "alpha beta gamma " * 100), 100)

@@ -8,7 +8,7 @@ import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.cli import main
-from autoembedding.selector.probe import probe
+from autoembedding.selector.probing import probe
 from autoembedding.selector.report import format_table, report_to_dict, write_report
 from autoembedding.selector.types import Targets
 

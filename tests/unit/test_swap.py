@@ -16,7 +16,7 @@ from autoembedding.chroma_utils import call_with_collection, get_record  # noqa:
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.selector import swap, undo_swap  # noqa: E402
 from autoembedding.selector import swap as swap_fn  # noqa: E402
-from autoembedding.selector.swap import (  # noqa: E402
+from autoembedding.selector.swapping import (  # noqa: E402
     K_PHASE,
     SwapError,
     backup_name,
