@@ -383,7 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--gt-queries", type=int, default=200, help="judged queries scored")
     parser.add_argument(
-        "--gt-docs", type=int, default=500, help="ground-truth corpus size (0: whole corpus)"
+        "--gt-docs", type=int, default=0,
+        help="ground-truth corpus size (default 0: the whole corpus and every judged query)",
     )
     parser.add_argument("--title-share", type=float, default=None, help="experiment knob")
     parser.add_argument("--mask-share", type=float, default=None, help="experiment knob")
