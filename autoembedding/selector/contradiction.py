@@ -206,13 +206,13 @@ def _zh_flip(sentence: str, rng: random.Random) -> tuple[str, str] | None:
                         at + len(cue) :
                     ]
                 return flipped, query
-    for positive, negative in _ZH_NEGATABLE:
-        at = sentence.find(negative)
+    for affirmed, negated in _ZH_NEGATABLE:
+        at = sentence.find(negated)
         if at >= 0:
-            return sentence[:at] + positive + sentence[at + len(negative) :], sentence
-        at = sentence.find(positive)
+            return sentence[:at] + affirmed + sentence[at + len(negated) :], sentence
+        at = sentence.find(affirmed)
         if at >= 0 and sentence[max(0, at - 1) : at] not in ("不", "没"):
-            return sentence[:at] + negative + sentence[at + len(positive) :], sentence
+            return sentence[:at] + negated + sentence[at + len(affirmed) :], sentence
     return None
 
 

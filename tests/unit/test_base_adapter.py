@@ -88,9 +88,13 @@ def test_prompts_are_applied():
     adapter = FakeAdapter(query_prompt="query: ", document_prompt="passage: ")
     plain = FakeAdapter()
     assert not np.allclose(adapter.embed_query("apple"), plain.embed_query("apple"))
-    np.testing.assert_allclose(adapter.embed_query("apple"), plain.embed_query("query: apple"), rtol=1e-5)
     np.testing.assert_allclose(
-        adapter.embed_documents(["apple"])[0], plain.embed_documents(["passage: apple"])[0], rtol=1e-5
+        adapter.embed_query("apple"), plain.embed_query("query: apple"), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        adapter.embed_documents(["apple"])[0],
+        plain.embed_documents(["passage: apple"])[0],
+        rtol=1e-5,
     )
 
 
