@@ -223,6 +223,31 @@ class ModelResolver:
         if collection is not None:
             self._resolve_from_collection()
 
+    @classmethod
+    def from_fields(cls, fields: Any, *, batch_size: int) -> ModelResolver:
+        """Build the resolver from an ``AutoEmbedding``'s fields (LangChain or LlamaIndex).
+
+        Options that change the vectors (``truncate_dim``, ``precision``, prompts) apply only to
+        a pinned ``model``; prompts left as ``None`` keep the catalog's.
+        """
+        options: dict[str, Any] = {"batch_size": batch_size, **fields.model_kwargs}
+        if fields.model is not None:
+            options.update(truncate_dim=fields.truncate_dim, precision=fields.precision)
+            if fields.query_prompt is not None:
+                options["query_prompt"] = fields.query_prompt
+            if fields.document_prompt is not None:
+                options["document_prompt"] = fields.document_prompt
+        return cls(
+            fields.model,
+            collection=fields.collection,
+            candidates=fields.candidates,
+            targets=fields.targets,
+            choice_path=fields.choice_path,
+            save=fields.save_choice,
+            min_probe_docs=fields.min_probe_docs,
+            adapter_options=options,
+        )
+
     # ------------------------------------------------------------------ public
     @property
     def adapter(self) -> BaseAdapter | None:

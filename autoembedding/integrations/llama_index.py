@@ -77,23 +77,7 @@ class AutoEmbedding(BaseEmbedding):
         """
         super().__init__(**data)
         # Built here, not in model_post_init, so our errors are not wrapped by pydantic.
-        options: dict[str, Any] = {"batch_size": self.embed_batch_size, **self.model_kwargs}
-        if self.model is not None:
-            options.update(truncate_dim=self.truncate_dim, precision=self.precision)
-            if self.query_prompt is not None:
-                options["query_prompt"] = self.query_prompt
-            if self.document_prompt is not None:
-                options["document_prompt"] = self.document_prompt
-        self._resolver = ModelResolver(
-            self.model,
-            collection=self.collection,
-            candidates=self.candidates,
-            targets=self.targets,
-            choice_path=self.choice_path,
-            save=self.save_choice,
-            min_probe_docs=self.min_probe_docs,
-            adapter_options=options,
-        )
+        self._resolver = ModelResolver.from_fields(self, batch_size=self.embed_batch_size)
         self._sync_name()
 
     @classmethod

