@@ -8,7 +8,7 @@ demo: setup
 	.venv/bin/autoembed demo
 
 test: setup
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest --run-slow
 
 lint: setup
 	.venv/bin/ruff check autoembedding tests benchmarks examples

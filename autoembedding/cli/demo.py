@@ -90,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
             )
             report = probe(collection, candidates=candidates, budget_s=args.budget_s, progress=True)
             print(format_table(report))
-            print(f"\n   {report.reason}")
             if args.report:
                 page = write_report(report, Path(args.report))
                 print(f"   report written to {page}")
