@@ -5,13 +5,16 @@ The rule, in order:
 1. A candidate is *eligible* when it ran without error and meets every target
    (:func:`check_targets`).
 2. The *best* eligible candidate is the one with the highest mean nDCG@10.
-3. An eligible candidate is *not significantly worse* than the best when its mean nDCG@10 is at
-   most ``max_drop`` (default 0.02) below the best's **and** a paired test on the per-query
-   nDCG@10 values gives ``p > alpha`` (default 0.05). Those, with the best, form the *ties*.
+3. An eligible candidate is *not significantly worse* than the best when a non-inferiority test
+   on the paired per-query nDCG@10 values shows it: the one-sided 95% upper confidence bound on
+   ``best - candidate`` is at most ``margin`` (default 0.01 nDCG@10). Those, with the best, form
+   the *ties*. Failing to find a difference is not enough: with few or noisy queries the bound is
+   wide and the most correct candidate keeps its place.
 4. Among the ties, prefer the fastest: keep those whose query p95 latency is within 10% of the
    lowest p95 among the ties, then take the one with the fewest bytes per vector, then the highest
-   nDCG@10. So a cheaper or faster candidate wins when the data cannot tell it apart from the most
-   correct one.
+   nDCG@10. So a cheaper or faster candidate wins when the data show it loses at most ``margin``
+   against the most correct one (typically an int8, binary or Matryoshka variant of the best
+   model, or a model that is just as good on these documents).
 
 When nothing is eligible the winner is ``None`` and the reason says, per candidate, which targets
 failed and by how much.
@@ -33,12 +36,14 @@ import numpy as np
 
 from autoembedding.selector.types import CandidateResult, Targets
 
-__all__ = ["ALPHA", "LATENCY_SLACK", "MAX_DROP", "check_targets", "select"]
+__all__ = ["ALPHA", "LATENCY_SLACK", "MARGIN", "check_targets", "select"]
 
-#: Significance level of the paired test.
+#: Significance level of the paired tests (two-sided difference test while racing; the
+#: non-inferiority bound below is one-sided at ``1 - ALPHA``).
 ALPHA = 0.05
-#: Largest mean nDCG@10 drop that still counts as "not worse" (with p > ALPHA).
-MAX_DROP = 0.02
+#: Largest nDCG@10 loss against the most correct candidate that a cheaper or faster one may
+#: have, at 95% confidence, and still be preferred.
+MARGIN = 0.01
 #: Latencies within this factor of the fastest tie count as equally fast.
 LATENCY_SLACK = 1.10
 
@@ -115,6 +120,18 @@ def _paired_p(a: CandidateResult, b: CandidateResult) -> float | None:
     return float(paired_pvalue(np.asarray(va, dtype=float), np.asarray(vb, dtype=float)))
 
 
+def _loss_bound(best: CandidateResult, other: CandidateResult, alpha: float) -> float | None:
+    """Upper confidence bound on ``best - other`` per-query nDCG@10; ``None`` if not paired."""
+    from autoembedding.selector.metrics import paired_upper_bound
+
+    va, vb = best.per_query.get("ndcg@10"), other.per_query.get("ndcg@10")
+    if va is None or vb is None or len(va) != len(vb) or len(va) == 0:
+        return None
+    return paired_upper_bound(
+        np.asarray(va, dtype=float), np.asarray(vb, dtype=float), level=1.0 - alpha
+    )
+
+
 def _latency(result: CandidateResult) -> float:
     return result.query_p95_ms if result.query_p95_ms is not None else float("inf")
 
@@ -128,7 +145,7 @@ def select(
     targets: Targets,
     *,
     alpha: float = ALPHA,
-    max_drop: float = MAX_DROP,
+    margin: float = MARGIN,
 ) -> tuple[CandidateResult | None, str]:
     """Apply the targets and the selection rule (see the module docstring).
 
@@ -137,8 +154,9 @@ def select(
     Args:
         results: Every probed candidate (errored ones included).
         targets: The user's targets.
-        alpha: Significance level of the paired test.
-        max_drop: Largest mean nDCG@10 drop a cheaper candidate may have and still win.
+        alpha: One minus the confidence level of the non-inferiority bound.
+        margin: Largest nDCG@10 loss (at that confidence) a cheaper candidate may have and
+            still win.
 
     Returns:
         ``(winner, reason)``; ``winner`` is ``None`` when nothing meets every target.
@@ -164,13 +182,12 @@ def select(
     for other in finalists:
         if other is best:
             continue
-        drop = _ndcg(best) - _ndcg(other)
-        p = _paired_p(best, other)
-        if drop <= max_drop and p is not None and p > alpha:
-            ties.append((other, p))
+        bound = _loss_bound(best, other, alpha)
+        if bound is not None and bound <= margin:
+            ties.append((other, bound))
     fastest = min(_latency(r) for r, _ in ties)
     quick = [(r, p) for r, p in ties if _latency(r) <= fastest * LATENCY_SLACK]
-    winner, p_win = min(quick, key=lambda rp: (_bytes(rp[0]), -_ndcg(rp[0])))
+    winner, bound_win = min(quick, key=lambda rp: (_bytes(rp[0]), -_ndcg(rp[0])))
     n_ok, n_fin = len(eligible), len(finalists)
     if n_ok == 1:
         scope = "the only candidate that meets every target"
@@ -189,7 +206,10 @@ def select(
         )
         if len(ties) > 1:
             others = ", ".join(r.candidate.label for r, _ in ties if r is not winner)
-            reason += f"; statistically tied with {others}, but none of those is cheaper or faster"
+            reason += (
+                f"; {others} {'is' if len(ties) == 2 else 'are'} shown to be at most {margin} "
+                "worse, but not cheaper or faster"
+            )
         reason += "."
     else:
         gains = []
@@ -203,9 +223,9 @@ def select(
             )
         reason = (
             f"{winner.candidate.label} is not significantly worse than the most correct candidate "
-            f"{best.candidate.label} (nDCG@10 {_ndcg(winner):.3f} vs {_ndcg(best):.3f}, drop "
-            f"{_ndcg(best) - _ndcg(winner):.3f} <= {max_drop}, paired p = {p_win:.2f} > {alpha}) "
-            f"and is {' and '.join(gains) or 'cheaper'}; chosen among {scope}."
+            f"{best.candidate.label} (nDCG@10 {_ndcg(winner):.3f} vs {_ndcg(best):.3f}; its loss "
+            f"is at most {bound_win:.3f} at {1 - alpha:.0%} confidence, within the margin of "
+            f"{margin}) and is {' and '.join(gains) or 'cheaper'}; chosen among {scope}."
         )
     return winner, reason
 

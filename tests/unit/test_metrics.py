@@ -106,3 +106,18 @@ def test_kendall_tau_hand_values():
     # one discordant pair of six
     assert kendall_tau([1, 2, 3, 4], [1, 2, 4, 3]) == pytest.approx(4 / 6)
     assert math.isnan(kendall_tau([1, 1, 1], [1, 2, 3]))
+
+
+def test_paired_upper_bound_widens_with_noise_and_needs_queries():
+    from autoembedding.selector.metrics import paired_upper_bound
+
+    a = np.linspace(0.2, 0.9, 100)
+    steady = a - 0.01
+    noisy = a - 0.01 + np.where(np.arange(100) % 2 == 0, 0.3, -0.3)
+    tight = paired_upper_bound(a, steady)
+    wide = paired_upper_bound(a, noisy)
+    assert tight == pytest.approx(0.01)
+    assert wide > 0.05  # 0.01 + 1.66 * 0.3 / 10
+    assert paired_upper_bound([0.5, 0.6], [0.4, 0.5]) == float("inf")
+    with pytest.raises(ValueError):
+        paired_upper_bound([0.1, 0.2, 0.3], [0.1, 0.2])
