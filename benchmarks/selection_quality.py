@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/selection_quality.py DATASET_DIR [--n-docs 600] [--n-queries 200]
+    python benchmarks/selection_quality.py DATASET_DIR [--n-docs 200] [--budget-s 100]
     python benchmarks/selection_quality.py DATASET_DIR --ground-truth-only   # warm the cache
 
 ``DATASET_DIR`` is a BEIR-layout folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels.tsv``).
@@ -296,6 +296,7 @@ def run_probe(collection, models: list[str], args: argparse.Namespace) -> tuple[
         seed=args.seed,
         sample_size=args.n_docs,
         n_queries=args.n_queries,
+        budget_s=args.budget_s,
         candidate_timeout_s=1800,
     )
     scores = {r.candidate.label: r.metrics.get("ndcg@10", float("nan")) for r in report.results}
@@ -320,13 +321,13 @@ def run_harness(
 
     ids, texts, titles = load_corpus(folder)
     rng = np.random.default_rng(args.seed)
-    pick = rng.permutation(rows)[: args.n_docs]
+    pick = rng.permutation(rows)[: args.n_docs or 200]
     docs = [
         ProbeDoc(ids[i], texts[i][: args.max_doc_chars] if args.max_doc_chars else texts[i],
                  {"title": titles[i]} if titles[i] else None)
         for i in pick
     ]
-    probe_set = build_label_free(docs, n_queries=args.n_queries, seed=args.seed)
+    probe_set = build_label_free(docs, n_queries=args.n_queries or len(docs), seed=args.seed)
     q_texts = [q.text for q in probe_set.queries]
     relevant = [q.relevant for q in probe_set.queries]
     scores: dict[str, float] = {}
@@ -374,8 +375,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ground-truth-only", action="store_true")
     parser.add_argument("--harness", action="store_true", help="use the minimal harness")
     parser.add_argument("--models", nargs="*", default=list(CANDIDATES))
-    parser.add_argument("--n-docs", type=int, default=300, help="probe pool size")
-    parser.add_argument("--n-queries", type=int, default=100, help="probe queries")
+    parser.add_argument(
+        "--n-docs", type=int, default=None, help="probe pool size (default: the probe's, 200)"
+    )
+    parser.add_argument(
+        "--n-queries", type=int, default=None,
+        help="probe queries (default: the probe's, one per pool document)",
+    )
+    parser.add_argument("--budget-s", type=float, default=None, help="the probe's time budget")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--max-doc-chars", type=int, default=0,

@@ -50,10 +50,19 @@ __all__ = [
 
 #: Documents sampled for the search pool when ``sample_size`` is not given.
 DEFAULT_SAMPLE_SIZE = 200
-#: Probe queries (label-free ones, or labelled ones used) when the sample is full-size.
+#: Labelled queries used when ``n_queries`` is not given (label-free probes default to one query
+#: per sampled document: the queries cost little next to the documents).
 DEFAULT_N_QUERIES = 80
-#: Pool documents are cut to this many characters (at a word boundary) for the probe.
-DEFAULT_MAX_DOC_CHARS = 500
+#: Pool documents are cut, by default, only past what the longest-reading candidate would read:
+#: ``CHARS_PER_TOKEN`` x its ``max_tokens`` (a third of that for unspaced scripts). Each model's
+#: own truncation is part of what the probe measures: on SciFact, cutting abstracts to 500 or
+#: 1,000 characters hid e5's 512-token window against MiniLM's 256 and flipped their order
+#: (docs/probe-queries.md).
+DEFAULT_MAX_DOC_CHARS = "auto"
+#: Generous characters per token for spaced scripts (English BERT-style tokenizers average ~4).
+CHARS_PER_TOKEN = 6
+#: Window assumed for a candidate whose spec is unknown.
+FALLBACK_MAX_TOKENS = 512
 #: Fewest distinct documents a probe can work with.
 MIN_DOCS = 5
 #: Share of the sample added at each stage.
@@ -87,7 +96,7 @@ def probe(
     sample_size: int | None = None,
     n_queries: int | None = None,
     candidate_timeout_s: float | None = None,
-    max_doc_chars: int | None = DEFAULT_MAX_DOC_CHARS,
+    max_doc_chars: int | str | None = DEFAULT_MAX_DOC_CHARS,
 ) -> ProbeReport:
     """Measure candidate models on your documents and pick the best under your targets.
 
@@ -105,12 +114,17 @@ def probe(
         seed: Seed of the sampling and the label-free queries (same seed, same report).
         progress: ``True`` for a progress bar on stderr, or a callable ``(message, fraction)``.
         sample_size: Documents in the search pool (default 200, capped at what there is).
-        n_queries: Probe queries at full sample (default 80).
+        n_queries: Probe queries at full sample. Default: one label-free query per sampled
+            document (each answer is a pool document anyway, so they cost only the query
+            embeddings), or 80 labelled ones.
         candidate_timeout_s: Time-box of one model's work in one stage; a model that runs over
             is abandoned and reported as an error (its thread cannot be killed and may keep
             using CPU until it returns). Default: twice ``budget_s`` (at least 120 s), or 300 s.
-        max_doc_chars: Cut pool documents to this many characters (``None`` keeps them whole);
-            long documents dominate the probe's time.
+        max_doc_chars: Cut pool documents to this many characters (a third for unspaced
+            scripts). ``"auto"`` (default) cuts only past what the longest-reading candidate
+            reads (``CHARS_PER_TOKEN`` x its ``max_tokens``), so every model sees the documents
+            as it would in production; ``None`` keeps them whole. Smaller values are faster
+            but hide differences in the models' input windows.
 
     Returns:
         A :class:`ProbeReport`: every candidate's measures, best first, and the winner (``None``
@@ -154,10 +168,16 @@ def probe(
             )
             warnings.warn(msg, ProbeWarning, stacklevel=2)
             notes.append(msg)
+        if max_doc_chars == "auto":
+            max_doc_chars = _auto_doc_chars(cands)
+        elif isinstance(max_doc_chars, str):
+            raise ValueError(
+                f"max_doc_chars must be an int, None or 'auto', got {max_doc_chars!r}."
+            )
         if max_doc_chars:
             docs = [_cut_doc(d, max_doc_chars) for d in docs]
         stages, kind = _plan_stages(
-            docs, queries, collection, n_queries or DEFAULT_N_QUERIES, seed, max_doc_chars, notes
+            docs, queries, collection, n_queries, seed, max_doc_chars, notes
         )
         engine = _Engine(cands, targets, timeout, reporter, notes, seed)
         engine.run(stages, docs, budget_s, start)
@@ -280,6 +300,22 @@ def _resolve_candidates(
 
 
 # ---------------------------------------------------------------------------- documents
+def _auto_doc_chars(cands: Sequence[tuple[Candidate, BaseAdapter | None]]) -> int:
+    """Characters that cover the longest input window among the candidates."""
+    from autoembedding.catalog import get_spec
+
+    windows = []
+    for cand, adapter in cands:
+        spec = getattr(adapter, "spec", None)
+        if spec is None:
+            try:
+                spec = get_spec(cand.model_id)
+            except (KeyError, ValueError, AutoEmbeddingError):
+                spec = None
+        windows.append(getattr(spec, "max_tokens", None) or FALLBACK_MAX_TOKENS)
+    return CHARS_PER_TOKEN * max(windows or [FALLBACK_MAX_TOKENS])
+
+
 def _probe_doc(doc_id: str, text: str, metadata: Mapping[str, Any] | None = None) -> Any:
     from autoembedding.selector.queries import ProbeDoc
 
@@ -410,7 +446,7 @@ def _plan_stages(
     docs: list[Any],
     queries: Any,
     collection: Any,
-    n_queries: int,
+    n_queries: int | None,
     seed: int,
     max_doc_chars: int | None,
     notes: list[str],
@@ -418,7 +454,7 @@ def _plan_stages(
     from autoembedding.selector import queries as q
 
     if queries is None:
-        return _label_free_stages(docs, n_queries, seed, notes), "label-free"
+        return _label_free_stages(docs, n_queries or len(docs), seed, notes), "label-free"
     if isinstance(queries, q.ProbeSet):
         return [_Stage(list(queries.pool), list(queries.queries))], queries.kind
     if _is_beir_paths(queries):
@@ -427,7 +463,8 @@ def _plan_stages(
         labelled = [(str(text), frozenset(str(i) for i in ids)) for text, ids in queries]
     if not labelled:
         raise CollectionError("queries= holds no (query, relevant ids) pairs.")
-    return _labelled_stages(labelled, docs, collection, n_queries, seed, max_doc_chars, notes), (
+    n_labelled = n_queries or DEFAULT_N_QUERIES
+    return _labelled_stages(labelled, docs, collection, n_labelled, seed, max_doc_chars, notes), (
         "labelled"
     )
 

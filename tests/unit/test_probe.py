@@ -303,3 +303,31 @@ def test_cut_doc_word_boundary_and_unspaced_scripts():
     assert len(chinese.text) == 100  # a third: about one token per character
     short = ProbeDoc("s", "short text")
     assert _cut_doc(short, 100) is short
+
+
+def test_documents_are_cut_only_past_the_longest_candidate_window():
+    from autoembedding.selector.probing import CHARS_PER_TOKEN, _auto_doc_chars
+
+    short_reader = FakeAdapter("short")
+    short_reader.spec = short_reader.spec.__class__(
+        **{**short_reader.spec.__dict__, "id": "fake/short", "max_tokens": 64}
+    )
+    long_reader = FakeAdapter("long")
+    assert _auto_doc_chars([(Candidate("fake/short"), short_reader)]) == 64 * CHARS_PER_TOKEN
+    both = [(Candidate("fake/short"), short_reader), (Candidate("fake/long"), long_reader)]
+    assert _auto_doc_chars(both) == 512 * CHARS_PER_TOKEN
+
+    seen: list[str] = []
+
+    class Recording(FakeAdapter):
+        def _encode(self, texts, *, is_query):  # type: ignore[override]
+            if not is_query:
+                seen.extend(texts)
+            return super()._encode(texts, is_query=is_query)
+
+    sentence = "The enzyme {i} binds substrate number {i} in the cell. "
+    docs = [(f"d{i}", "".join(sentence.format(i=f"{i}-{j}") for j in range(80))) for i in range(30)]
+    assert all(len(text) > 3000 for _, text in docs)
+    probe(documents=docs, candidates=[Recording("rec")], sample_size=30)
+    assert max(len(t) for t in seen) > 2000  # far past the old 500-character cut
+    assert max(len(t) for t in seen) <= 512 * CHARS_PER_TOKEN
