@@ -210,7 +210,7 @@ def select(
                 f"; {others} {'is' if len(ties) == 2 else 'are'} shown to be at most {margin} "
                 "worse, but not cheaper or faster"
             )
-        reason += "."
+        reason += "." + _undecided_note(winner, finalists, [r for r, _ in ties], alpha)
     else:
         gains = []
         if _latency(winner) < _latency(best) / LATENCY_SLACK:
@@ -228,6 +228,28 @@ def select(
             f"{margin}) and is {' and '.join(gains) or 'cheaper'}; chosen among {scope}."
         )
     return winner, reason
+
+
+def _undecided_note(
+    winner: CandidateResult,
+    finalists: Sequence[CandidateResult],
+    ties: Sequence[CandidateResult],
+    alpha: float,
+) -> str:
+    """Say so when the runner-up is neither significantly behind nor shown to be equivalent."""
+    others = [r for r in finalists if r is not winner and r not in ties]
+    if not others:
+        return ""
+    runner = max(others, key=_ndcg)
+    p = _paired_p(winner, runner)
+    if p is None or p < alpha:
+        return ""
+    return (
+        f" It is not significantly ahead of {runner.candidate.label} (nDCG@10 "
+        f"{_ndcg(winner):.3f} vs {_ndcg(runner):.3f}, paired p = {p:.2f}): on these documents the "
+        "probe cannot tell them apart. Labelled queries (queries=...) or a larger sample_size "
+        "would."
+    )
 
 
 def _nothing_reason(results: Sequence[CandidateResult]) -> str:

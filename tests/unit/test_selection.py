@@ -96,3 +96,17 @@ def test_unmeasured_value_fails_its_target():
     assert check_targets(r, Targets(min_contradiction=0.5)) == {
         "min_contradiction": "contradiction not measured"
     }
+
+
+def test_reason_says_when_the_runner_up_cannot_be_told_apart():
+    rng = np.random.default_rng(2)
+    base = BASE[:80]
+    noise = rng.choice([-0.3, 0.3], size=80)
+    noise -= noise.mean()
+    best = result("slow", base, p95=40, nbytes=1536)
+    close = result("fast", base - 0.005 + noise, p95=8, nbytes=1536)
+    _, reason = select([best, close], Targets())
+    assert "cannot tell them apart" in reason and "fast" in reason
+    far = result("bad", base - 0.2, p95=8, nbytes=1536)
+    _, reason = select([best, far], Targets())
+    assert "cannot tell" not in reason
