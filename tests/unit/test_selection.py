@@ -57,19 +57,22 @@ def test_significant_drop_is_not_traded_for_speed():
     assert winner is best
 
 
-def test_noisy_small_drop_is_not_taken_for_a_tie():
-    # Mean drop 0.005 (below the margin) but per-query disagreement of +/-0.3 over 80 queries:
-    # the data cannot show the fast model is within 0.01 of the best, so the best keeps its place.
-    rng = np.random.default_rng(1)
-    base = BASE[:80]
-    noise = rng.choice([-0.3, 0.3], size=80)
+def noisy_pair(seed: int) -> tuple[CandidateResult, CandidateResult]:
+    """A slow best and a fast candidate 0.005 behind on average, +/-0.3 per query, 80 queries."""
+    noise = np.random.default_rng(seed).choice([-0.3, 0.3], size=80)
     noise -= noise.mean()
-    best = result("slow", base, p95=40, nbytes=1536)
-    fast = result("fast", base - 0.005 + noise, p95=8, nbytes=1536)
+    best = result("slow", BASE[:80], p95=40, nbytes=1536)
+    return best, result("fast", BASE[:80] - 0.005 + noise, p95=8, nbytes=1536)
+
+
+def test_noisy_small_drop_is_not_taken_for_a_tie():
+    # The mean drop is below the margin, but the per-query disagreement is too wide to show the
+    # fast model is within 0.01 of the best, so the best keeps its place.
+    best, fast = noisy_pair(1)
     winner, reason = select([best, fast], Targets())
     assert winner is best and "highest nDCG@10" in reason
     # The same drop with little disagreement is shown to be within the margin: fast wins.
-    steady = result("steady", base - 0.005 + JITTER[:80] / 10, p95=8, nbytes=1536)
+    steady = result("steady", BASE[:80] - 0.005 + JITTER[:80] / 10, p95=8, nbytes=1536)
     winner, reason = select([best, steady], Targets())
     assert winner is steady and "at most" in reason
 
@@ -99,14 +102,9 @@ def test_unmeasured_value_fails_its_target():
 
 
 def test_reason_says_when_the_runner_up_cannot_be_told_apart():
-    rng = np.random.default_rng(2)
-    base = BASE[:80]
-    noise = rng.choice([-0.3, 0.3], size=80)
-    noise -= noise.mean()
-    best = result("slow", base, p95=40, nbytes=1536)
-    close = result("fast", base - 0.005 + noise, p95=8, nbytes=1536)
+    best, close = noisy_pair(2)
     _, reason = select([best, close], Targets())
     assert "cannot tell them apart" in reason and "fast" in reason
-    far = result("bad", base - 0.2, p95=8, nbytes=1536)
+    far = result("bad", BASE[:80] - 0.2, p95=8, nbytes=1536)
     _, reason = select([best, far], Targets())
     assert "cannot tell" not in reason
