@@ -19,8 +19,10 @@ What it does:
 3. Computes the ground truth from the qrels: embeds the whole corpus with each candidate
    (cached in ``benchmarks/.cache/<dataset>-<model>.npy``) and scores every judged query with
    nDCG@10.
-4. Prints both rankings, Kendall's tau between them and the regret (ground-truth nDCG@10 of the
-   best candidate minus that of the probe's pick). Targets: regret <= 0.01, tau >= 0.6.
+4. Prints both rankings (the probe's is its report's order: candidates it dropped early as
+   clearly beaten rank below the finalists), Kendall's tau between them and the regret
+   (ground-truth nDCG@10 of the best candidate minus that of the probe's pick). Targets:
+   regret <= 0.01, tau >= 0.6.
 
 Candidates: the four offline catalog models. If an adapter backend is not in the package yet,
 a minimal local encoder with the same weights, prompts and pooling stands in (said in the
@@ -287,7 +289,13 @@ def load_collection(folder: Path, ids: list[str], texts: list[str], titles: list
 
 
 def run_probe(collection, models: list[str], args: argparse.Namespace) -> tuple[dict, str, str]:
-    """``autoembedding.selector.probe``: nDCG@10 per candidate, the winner and a summary."""
+    """``autoembedding.selector.probe``: nDCG@10 per candidate, the winner and a summary.
+
+    A candidate the probe dropped early ("clearly beaten") was scored on fewer, earlier queries
+    than the finalists, so its nDCG@10 is not comparable with theirs; the probe's ranking is its
+    report's order (winner, finalists by nDCG@10, then the dropped ones), kept in
+    ``PROBE_ORDER``.
+    """
     from autoembedding.selector import probe
 
     report = probe(
@@ -300,9 +308,19 @@ def run_probe(collection, models: list[str], args: argparse.Namespace) -> tuple[
         candidate_timeout_s=1800,
     )
     scores = {r.candidate.label: r.metrics.get("ndcg@10", float("nan")) for r in report.results}
+    PROBE_ORDER[:] = [r.candidate.label for r in report.results]
+    DROPPED.clear()
+    DROPPED.update({r.candidate.label: r.dropped for r in report.results if r.dropped})
     winner = report.winner.candidate.label if report.winner else ""
     kinds = f"{report.query_kind}, {report.n_queries} queries, {report.n_docs} docs"
+    if report.notes:
+        kinds += "\n  " + "\n  ".join(report.notes)
     return scores, winner, kinds
+
+
+#: The probe's ranking (its report's order) and why candidates were dropped, set by run_probe.
+PROBE_ORDER: list[str] = []
+DROPPED: dict[str, str] = {}
 
 
 def run_harness(
@@ -430,13 +448,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     models = list(args.models)
     gt_rank = _ranking(gt, models)
-    probe_rank = _ranking(probe_scores, models)
-    tau = kendall_tau([probe_scores.get(m, float("nan")) for m in models], [gt[m] for m in models])
+    if use_probe and set(PROBE_ORDER) >= set(models):
+        probe_rank = [m for m in PROBE_ORDER if m in models]
+    else:
+        probe_rank = _ranking(probe_scores, models)
+    position = {m: -i for i, m in enumerate(probe_rank)}
+    tau = kendall_tau([position[m] for m in models], [gt[m] for m in models])
     regret = gt[gt_rank[0]] - gt.get(winner, float("nan"))
     print(f"\nprobe: {kinds}; {seconds:.0f} s")
     print(f"{'candidate':<55} {'probe nDCG@10':>13} {'truth nDCG@10':>13}")
     for m in probe_rank:
-        print(f"{m:<55} {probe_scores.get(m, float('nan')):>13.4f} {gt[m]:>13.4f}")
+        dropped = f"  (dropped: {DROPPED[m]})" if m in DROPPED else ""
+        print(f"{m:<55} {probe_scores.get(m, float('nan')):>13.4f} {gt[m]:>13.4f}{dropped}")
     for extra in sorted(set(probe_scores) - set(models)):
         print(f"{extra:<55} {probe_scores[extra]:>13.4f}")
     print("probe ranking: " + " > ".join(m.split("/")[-1] for m in probe_rank))
