@@ -43,29 +43,23 @@ KINDS = ("claims", "title", "ict", "ict-masked", "lead", "last")
 
 
 def make_query(kind: str, text: str, title: str, rng: random.Random, df, n: int):
-    """``(query, answer text)`` of one kind from one document, or ``None``."""
+    """``(query, answer text)`` of one kind from one document, or ``None``.
+
+    ``ict`` and ``ict-masked`` are the probe's own ICT (``queries._ict_query``), so with the
+    same seed they cut the same sentence and differ only in the masking.
+    """
     if kind == "title":
         return (title, text) if title and len(q._terms(title)) >= 2 else None
+    if kind in ("ict", "ict-masked"):
+        made = q._ict_query(
+            q.ProbeDoc("d", text), rng, df, n, mask_min_terms=1 if kind == "ict-masked" else 0
+        )
+        return None if made is None else (made[0].text, made[1])
     sentences = q.split_sentences(text)
     if len(sentences) < 3:
         return None
-    if kind in ("lead", "last"):
-        i = 0 if kind == "lead" else len(sentences) - 1
-    else:
-        middle = [
-            i for i in range(1, len(sentences) - 1) if 4 <= len(q._terms(sentences[i])) <= 60
-        ]
-        if not middle:
-            return None
-        i = rng.choice(middle)
+    i = 0 if kind == "lead" else len(sentences) - 1
     sentence, rest = sentences[i], " ".join(sentences[:i] + sentences[i + 1 :])
-    if kind == "ict-masked":
-        saved = q.MASK_MIN_TERMS
-        q.MASK_MIN_TERMS = 1
-        try:
-            sentence = q._mask_shared_rare(sentence, rest, df, n)
-        finally:
-            q.MASK_MIN_TERMS = saved
     return (sentence, rest) if len(q._terms(sentence)) >= 3 else None
 
 

@@ -40,6 +40,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -288,13 +289,22 @@ def load_collection(folder: Path, ids: list[str], texts: list[str], titles: list
     return collection
 
 
-def run_probe(collection, models: list[str], args: argparse.Namespace) -> tuple[dict, str, str]:
-    """``autoembedding.selector.probe``: nDCG@10 per candidate, the winner and a summary.
+class Outcome(NamedTuple):
+    """What a probe run gives: nDCG@10 per candidate, the pick, a summary, the ranking."""
+
+    scores: dict[str, float]
+    winner: str
+    summary: str
+    ranking: list[str]
+    dropped: dict[str, str]
+
+
+def run_probe(collection, models: list[str], args: argparse.Namespace) -> Outcome:
+    """``autoembedding.selector.probe`` on the collection.
 
     A candidate the probe dropped early ("clearly beaten") was scored on fewer, earlier queries
     than the finalists, so its nDCG@10 is not comparable with theirs; the probe's ranking is its
-    report's order (winner, finalists by nDCG@10, then the dropped ones), kept in
-    ``PROBE_ORDER``.
+    report's order (winner, finalists by nDCG@10, then the dropped ones).
     """
     from autoembedding.selector import probe
 
@@ -308,19 +318,13 @@ def run_probe(collection, models: list[str], args: argparse.Namespace) -> tuple[
         candidate_timeout_s=1800,
     )
     scores = {r.candidate.label: r.metrics.get("ndcg@10", float("nan")) for r in report.results}
-    PROBE_ORDER[:] = [r.candidate.label for r in report.results]
-    DROPPED.clear()
-    DROPPED.update({r.candidate.label: r.dropped for r in report.results if r.dropped})
     winner = report.winner.candidate.label if report.winner else ""
     kinds = f"{report.query_kind}, {report.n_queries} queries, {report.n_docs} docs"
     if report.notes:
         kinds += "\n  " + "\n  ".join(report.notes)
-    return scores, winner, kinds
-
-
-#: The probe's ranking (its report's order) and why candidates were dropped, set by run_probe.
-PROBE_ORDER: list[str] = []
-DROPPED: dict[str, str] = {}
+    ranking = [r.candidate.label for r in report.results if r.candidate.label in models]
+    dropped = {r.candidate.label: r.dropped for r in report.results if r.dropped}
+    return Outcome(scores, winner, kinds, ranking, dropped)
 
 
 def run_harness(
@@ -328,7 +332,7 @@ def run_harness(
     rows: list[int],
     caches: dict[str, VectorCache],
     args: argparse.Namespace,
-) -> tuple[dict, str, str]:
+) -> Outcome:
     """The minimal harness: sample, build_label_free, embed the pool, per_query_metrics.
 
     The pool is a seeded sample of ``rows`` (the ground-truth corpus, so the unchanged pool
@@ -356,7 +360,7 @@ def run_harness(
     scores["(bm25 reference)"] = _bm25_ndcg(probe_set, q_texts, relevant)
     winner = max(caches, key=lambda m: scores[m])
     kinds = f"label-free harness, kinds {probe_set.kinds}, {len(probe_set.pool)} docs"
-    return scores, winner, kinds
+    return Outcome(scores, winner, kinds, _ranking(scores, list(caches)), {})
 
 
 def _bm25_ndcg(probe_set, q_texts: list[str], relevant: list) -> float:
@@ -442,24 +446,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         ids, texts, titles = load_corpus(folder)
         sub = [ids[i] for i in rows], [texts[i] for i in rows], [titles[i] for i in rows]
         collection = load_collection(folder, *sub)
-        probe_scores, winner, kinds = run_probe(collection, args.models, args)
+        outcome = run_probe(collection, args.models, args)
     else:
-        probe_scores, winner, kinds = run_harness(folder, rows, caches, args)
+        outcome = run_harness(folder, rows, caches, args)
+    probe_scores, winner, kinds, probe_rank, dropped = outcome
     seconds = time.perf_counter() - start
     models = list(args.models)
     gt_rank = _ranking(gt, models)
-    if use_probe and set(PROBE_ORDER) >= set(models):
-        probe_rank = [m for m in PROBE_ORDER if m in models]
-    else:
-        probe_rank = _ranking(probe_scores, models)
     position = {m: -i for i, m in enumerate(probe_rank)}
     tau = kendall_tau([position[m] for m in models], [gt[m] for m in models])
     regret = gt[gt_rank[0]] - gt.get(winner, float("nan"))
     print(f"\nprobe: {kinds}; {seconds:.0f} s")
     print(f"{'candidate':<55} {'probe nDCG@10':>13} {'truth nDCG@10':>13}")
     for m in probe_rank:
-        dropped = f"  (dropped: {DROPPED[m]})" if m in DROPPED else ""
-        print(f"{m:<55} {probe_scores.get(m, float('nan')):>13.4f} {gt[m]:>13.4f}{dropped}")
+        why = f"  (dropped: {dropped[m]})" if m in dropped else ""
+        print(f"{m:<55} {probe_scores.get(m, float('nan')):>13.4f} {gt[m]:>13.4f}{why}")
     for extra in sorted(set(probe_scores) - set(models)):
         print(f"{extra:<55} {probe_scores[extra]:>13.4f}")
     print("probe ranking: " + " > ".join(m.split("/")[-1] for m in probe_rank))

@@ -441,9 +441,17 @@ def _joiner(text: str) -> str:
 
 
 def _ict_query(
-    doc: ProbeDoc, rng: random.Random, df: Counter[str], n_docs: int
+    doc: ProbeDoc,
+    rng: random.Random,
+    df: Counter[str],
+    n_docs: int,
+    *,
+    mask_min_terms: int | None = None,
 ) -> tuple[ProbeQuery, str] | None:
-    """Cut a middle sentence; mask its rare words that the rest of the document also has."""
+    """Cut a middle sentence; optionally mask its rare words that the rest of the document has.
+
+    ``mask_min_terms`` overrides :data:`MASK_MIN_TERMS` for this call.
+    """
     sentences = split_sentences(doc.text)
     if len(sentences) < 3:
         return None
@@ -458,23 +466,28 @@ def _ict_query(
     sentence = sentences[i]
     rest_sentences = sentences[:i] + sentences[i + 1 :]
     rest = _joiner(doc.text).join(rest_sentences)
-    query = _mask_shared_rare(sentence, rest, df, n_docs)
+    query = _mask_shared_rare(sentence, rest, df, n_docs, min_terms=mask_min_terms)
     if len(_terms(query)) < 3:
         return None
     return ProbeQuery(query, frozenset({doc.id}), "ict"), rest
 
 
-def _mask_shared_rare(sentence: str, rest: str, df: Counter[str], n_docs: int) -> str:
-    """Remove the sentence's rarest terms that also occur in ``rest`` (at most a third of them).
+def _mask_shared_rare(
+    sentence: str, rest: str, df: Counter[str], n_docs: int, *, min_terms: int | None = None
+) -> str:
+    """Remove the sentence's rarest terms that also occur in ``rest``.
 
-    Rare shared terms are the ones that let a lexical matcher find the document by copying; the
+    ``max(min_terms, MASK_SHARE x distinct terms)`` of them (``min_terms`` defaults to
+    :data:`MASK_MIN_TERMS`); terms with idf below :data:`MASK_MIN_IDF` are never masked. Rare
+    shared terms are the ones that let a lexical matcher find the document by copying; the
     remaining words and the sentence's meaning must carry the match.
     """
     rest_terms = set(_terms(rest))
     terms = _terms(sentence)
     if not terms:
         return sentence
-    budget = max(MASK_MIN_TERMS, int(len(set(terms)) * MASK_SHARE))
+    floor = MASK_MIN_TERMS if min_terms is None else min_terms
+    budget = max(floor, int(len(set(terms)) * MASK_SHARE))
     if budget <= 0:
         return sentence
     shared = {t for t in set(terms) if t in rest_terms}

@@ -110,26 +110,28 @@ def _ndcg(result: CandidateResult) -> float:
     return float(result.metrics.get("ndcg@10", float("nan")))
 
 
+def _paired(a: CandidateResult, b: CandidateResult) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both candidates' per-query nDCG@10, or ``None`` when they saw different queries."""
+    va, vb = a.per_query.get("ndcg@10"), b.per_query.get("ndcg@10")
+    if va is None or vb is None or len(va) != len(vb) or len(va) == 0:
+        return None
+    return np.asarray(va, dtype=float), np.asarray(vb, dtype=float)
+
+
 def _paired_p(a: CandidateResult, b: CandidateResult) -> float | None:
     """Paired p-value on per-query nDCG@10, or ``None`` when they saw different queries."""
     from autoembedding.selector.metrics import paired_pvalue
 
-    va, vb = a.per_query.get("ndcg@10"), b.per_query.get("ndcg@10")
-    if va is None or vb is None or len(va) != len(vb) or len(va) == 0:
-        return None
-    return float(paired_pvalue(np.asarray(va, dtype=float), np.asarray(vb, dtype=float)))
+    pair = _paired(a, b)
+    return None if pair is None else float(paired_pvalue(*pair))
 
 
 def _loss_bound(best: CandidateResult, other: CandidateResult, alpha: float) -> float | None:
     """Upper confidence bound on ``best - other`` per-query nDCG@10; ``None`` if not paired."""
     from autoembedding.selector.metrics import paired_upper_bound
 
-    va, vb = best.per_query.get("ndcg@10"), other.per_query.get("ndcg@10")
-    if va is None or vb is None or len(va) != len(vb) or len(va) == 0:
-        return None
-    return paired_upper_bound(
-        np.asarray(va, dtype=float), np.asarray(vb, dtype=float), level=1.0 - alpha
-    )
+    pair = _paired(best, other)
+    return None if pair is None else paired_upper_bound(*pair, level=1.0 - alpha)
 
 
 def _latency(result: CandidateResult) -> float:
