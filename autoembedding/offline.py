@@ -176,9 +176,7 @@ def tokenizer_path(spec: ModelSpec) -> Path | None:
         donor_root = offline_root(donor, verify=False)
         if base is not None and donor_root is not None and donor.offline is not None:
             tokenizer = donor_root / "tokenizer.json"
-            pinned = tuple(
-                f for f in donor.offline.files if (base / f.path) == tokenizer
-            )
+            pinned = tuple(f for f in donor.offline.files if (base / f.path) == tokenizer)
             if tokenizer.is_file():
                 _verify(donor, base, pinned)
                 return tokenizer

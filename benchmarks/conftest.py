@@ -112,10 +112,16 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
 
         model = SentenceTransformer(folder, device="cpu")
         return (
-            lambda docs: model.encode(docs, batch_size=BATCH, normalize_embeddings=True,
-                                      convert_to_numpy=True, show_progress_bar=False),
-            lambda q: model.encode(q, normalize_embeddings=True, convert_to_numpy=True,
-                                   show_progress_bar=False),
+            lambda docs: model.encode(
+                docs,
+                batch_size=BATCH,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            ),
+            lambda q: model.encode(
+                q, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            ),
         )
 
     def raw_onnx() -> tuple[Any, Any]:
@@ -130,7 +136,8 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
         from langchain_huggingface import HuggingFaceEmbeddings
 
         emb = HuggingFaceEmbeddings(
-            model_name=folder, model_kwargs={"device": "cpu"},
+            model_name=folder,
+            model_kwargs={"device": "cpu"},
             encode_kwargs={"normalize_embeddings": True, "batch_size": BATCH},
         )
         return emb.embed_documents, emb.embed_query
@@ -138,15 +145,17 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
     def li_hf() -> tuple[Any, Any]:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        emb = HuggingFaceEmbedding(model_name=folder, device="cpu", embed_batch_size=BATCH,
-                                   normalize=True)
+        emb = HuggingFaceEmbedding(
+            model_name=folder, device="cpu", embed_batch_size=BATCH, normalize=True
+        )
         return emb.get_text_embedding_batch, emb.get_query_embedding
 
     def chroma_st() -> tuple[Any, Any]:
         from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
 
-        ef = SentenceTransformerEmbeddingFunction(model_name=folder, device="cpu",
-                                                  normalize_embeddings=True)
+        ef = SentenceTransformerEmbeddingFunction(
+            model_name=folder, device="cpu", normalize_embeddings=True
+        )
         return ef, lambda q: ef([q])[0]
 
     def ours_adapter(model: str) -> Callable[[], tuple[Any, Any]]:
@@ -156,6 +165,7 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
             adapter = get_adapter(model, batch_size=BATCH)
             adapter.load()
             return adapter.embed_documents, adapter.embed_query
+
         return build
 
     def ours_export() -> tuple[Any, Any]:
@@ -175,6 +185,7 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
             emb = AutoEmbedding(model=model, batch_size=BATCH)
             emb.embed_query("warm-up")
             return emb.embed_documents, emb.embed_query
+
         return build
 
     def ours_llama(model: str) -> Callable[[], tuple[Any, Any]]:
@@ -184,6 +195,7 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
             emb = AutoEmbedding(model=model, embed_batch_size=BATCH)
             emb.get_query_embedding("warm-up")
             return emb.get_text_embedding_batch, emb.get_query_embedding
+
         return build
 
     def ours_chroma(model: str) -> Callable[[], tuple[Any, Any]]:
@@ -192,6 +204,7 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
 
             ef = AutoEmbeddingFunction(model, batch_size=BATCH)
             return ef, lambda q: ef.embed_query([q])[0]
+
         return build
 
     return {
@@ -201,29 +214,52 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
         "llamaindex-HuggingFaceEmbedding": ("peer", "torch", None, li_hf),
         "chroma-SentenceTransformerEF": ("peer", "torch", None, chroma_st),
         "ours-adapter-torch": ("ours", "torch", "raw-sentence-transformers", ours_adapter(MINILM)),
-        "ours-langchain-torch": ("ours", "torch", "raw-sentence-transformers",
-                                 ours_langchain(MINILM)),
-        "ours-llamaindex-torch": ("ours", "torch", "raw-sentence-transformers",
-                                  ours_llama(MINILM)),
+        "ours-langchain-torch": (
+            "ours",
+            "torch",
+            "raw-sentence-transformers",
+            ours_langchain(MINILM),
+        ),
+        "ours-llamaindex-torch": ("ours", "torch", "raw-sentence-transformers", ours_llama(MINILM)),
         "ours-chroma-torch": ("ours", "torch", "raw-sentence-transformers", ours_chroma(MINILM)),
-        "ours-adapter-int8": ("ours", "onnx-int8", "raw-onnxruntime-int8",
-                              ours_adapter(MINILM_INT8)),
-        "ours-langchain-int8": ("ours", "onnx-int8", "raw-onnxruntime-int8",
-                                ours_langchain(MINILM_INT8)),
-        "ours-llamaindex-int8": ("ours", "onnx-int8", "raw-onnxruntime-int8",
-                                 ours_llama(MINILM_INT8)),
-        "ours-chroma-int8": ("ours", "onnx-int8", "raw-onnxruntime-int8",
-                             ours_chroma(MINILM_INT8)),
+        "ours-adapter-int8": (
+            "ours",
+            "onnx-int8",
+            "raw-onnxruntime-int8",
+            ours_adapter(MINILM_INT8),
+        ),
+        "ours-langchain-int8": (
+            "ours",
+            "onnx-int8",
+            "raw-onnxruntime-int8",
+            ours_langchain(MINILM_INT8),
+        ),
+        "ours-llamaindex-int8": (
+            "ours",
+            "onnx-int8",
+            "raw-onnxruntime-int8",
+            ours_llama(MINILM_INT8),
+        ),
+        "ours-chroma-int8": ("ours", "onnx-int8", "raw-onnxruntime-int8", ours_chroma(MINILM_INT8)),
         "ours-adapter-int8-export": ("ours", "onnx-int8-export", None, ours_export),
     }
 
 
 def wrapper_names() -> list[str]:
     names = [
-        "raw-sentence-transformers", "raw-onnxruntime-int8", "langchain-HuggingFaceEmbeddings",
-        "llamaindex-HuggingFaceEmbedding", "chroma-SentenceTransformerEF", "ours-adapter-torch",
-        "ours-langchain-torch", "ours-llamaindex-torch", "ours-chroma-torch",
-        "ours-adapter-int8", "ours-langchain-int8", "ours-llamaindex-int8", "ours-chroma-int8",
+        "raw-sentence-transformers",
+        "raw-onnxruntime-int8",
+        "langchain-HuggingFaceEmbeddings",
+        "llamaindex-HuggingFaceEmbedding",
+        "chroma-SentenceTransformerEF",
+        "ours-adapter-torch",
+        "ours-langchain-torch",
+        "ours-llamaindex-torch",
+        "ours-chroma-torch",
+        "ours-adapter-int8",
+        "ours-langchain-int8",
+        "ours-llamaindex-int8",
+        "ours-chroma-int8",
         "ours-adapter-int8-export",
     ]
     only = [n.strip() for n in os.environ.get("AUTOEMBED_BENCH_ONLY", "").split(",") if n.strip()]
@@ -242,8 +278,15 @@ class WrapperPool:
             kind, backend, baseline, build = self._builders[name]
             start = time.perf_counter()
             embed_documents, embed_query = build()
-            self._built[name] = Wrapper(name, kind, backend, embed_documents, embed_query,
-                                        baseline, time.perf_counter() - start)
+            self._built[name] = Wrapper(
+                name,
+                kind,
+                backend,
+                embed_documents,
+                embed_query,
+                baseline,
+                time.perf_counter() - start,
+            )
         return self._built[name]
 
 

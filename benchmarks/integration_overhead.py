@@ -67,7 +67,7 @@ def main() -> None:
             funcs[name](QUERIES[i % len(QUERIES)])
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(args.calls):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         query = QUERIES[r % len(QUERIES)]
         for name in order:
             start = time.perf_counter()
@@ -75,12 +75,19 @@ def main() -> None:
             times[name].append((time.perf_counter() - start) * 1000.0)
 
     print(f"# integration overhead, model={args.model}, {args.calls} interleaved calls each")
-    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.platform()}, "
-          f"{os.cpu_count()} CPUs, python {platform.python_version()}")
+    print(
+        f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.platform()}, "
+        f"{os.cpu_count()} CPUs, python {platform.python_version()}"
+    )
     versions = ", ".join(
         f"{p} {md.version(p)}"
-        for p in ("langchain-core", "llama-index-core", "chromadb", "sentence-transformers",
-                  "torch")
+        for p in (
+            "langchain-core",
+            "llama-index-core",
+            "chromadb",
+            "sentence-transformers",
+            "torch",
+        )
     )
     print(f"# {versions}")
     base = times["bare adapter"]

@@ -90,7 +90,8 @@ def main() -> int:
     parser.add_argument("--budget-s", type=float, default=100.0)
     parser.add_argument("--sample-size", type=int, default=None)
     parser.add_argument(
-        "--max-doc-chars", default="auto",
+        "--max-doc-chars",
+        default="auto",
         help="'auto' (the probe's default), 0 for whole documents, or a character cut",
     )
     parser.add_argument("--candidates", default=None, help="comma-separated; default: available")

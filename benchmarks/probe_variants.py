@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import selection_quality as sq  # noqa: E402
 
-from autoembedding.selector import queries as q  # noqa: E402
-from autoembedding.selector.metrics import kendall_tau, per_query_metrics  # noqa: E402
+from autoembedding.selector.probing import queries as q  # noqa: E402
+from autoembedding.selector.probing.metrics import kendall_tau, per_query_metrics  # noqa: E402
 
 KINDS = ("claims", "title", "ict", "ict-masked", "lead", "last")
 

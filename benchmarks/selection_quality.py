@@ -47,7 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autoembedding.selector.metrics import kendall_tau, per_query_metrics  # noqa: E402
+from autoembedding.selector.probing.metrics import kendall_tau, per_query_metrics  # noqa: E402
 
 CANDIDATES = (
     "sentence-transformers/all-MiniLM-L6-v2",
@@ -124,9 +124,7 @@ def _fallback(model_id: str):
     tok.enable_truncation(spec.max_tokens)
     tok.enable_padding()
     names = {i.name for i in session.get_inputs()}
-    out_index = next(
-        i for i, o in enumerate(session.get_outputs()) if len(o.shape) == 3
-    )
+    out_index = next(i for i, o in enumerate(session.get_outputs()) if len(o.shape) == 3)
 
     def enc_onnx(texts: list[str]) -> np.ndarray:
         out = []
@@ -230,7 +228,7 @@ def ground_truth_subset(
     judged queries drawn at random, all their relevant documents, and random other documents
     up to ``n_docs`` (a full-corpus ground truth is hours of CPU for the e5 model here).
     """
-    from autoembedding.selector.queries import load_beir
+    from autoembedding.selector.probing.queries import load_beir
 
     ids, _, _ = load_corpus(folder)
     judged = load_beir(folder / "queries.jsonl", folder / "qrels.tsv")
@@ -339,14 +337,17 @@ def run_harness(
     documents reuse its cached vectors); only the queries and the documents the query builder
     changed are embedded anew.
     """
-    from autoembedding.selector.queries import ProbeDoc, build_label_free
+    from autoembedding.selector.probing.queries import ProbeDoc, build_label_free
 
     ids, texts, titles = load_corpus(folder)
     rng = np.random.default_rng(args.seed)
     pick = rng.permutation(rows)[: args.n_docs or 200]
     docs = [
-        ProbeDoc(ids[i], texts[i][: args.max_doc_chars] if args.max_doc_chars else texts[i],
-                 {"title": titles[i]} if titles[i] else None)
+        ProbeDoc(
+            ids[i],
+            texts[i][: args.max_doc_chars] if args.max_doc_chars else texts[i],
+            {"title": titles[i]} if titles[i] else None,
+        )
         for i in pick
     ]
     probe_set = build_label_free(docs, n_queries=args.n_queries or len(docs), seed=args.seed)
@@ -367,7 +368,7 @@ def _bm25_ndcg(probe_set, q_texts: list[str], relevant: list) -> float:
     """nDCG@10 of a plain BM25 on the same probe: how lexical the probe queries are."""
     from collections import Counter
 
-    from autoembedding.selector.queries import _terms
+    from autoembedding.selector.probing.queries import _terms
 
     docs = [Counter(_terms(t)) for t in probe_set.texts]
     n = len(docs)
@@ -401,34 +402,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--n-docs", type=int, default=None, help="probe pool size (default: the probe's, 200)"
     )
     parser.add_argument(
-        "--n-queries", type=int, default=None,
+        "--n-queries",
+        type=int,
+        default=None,
         help="probe queries (default: the probe's, one per pool document)",
     )
     parser.add_argument("--budget-s", type=float, default=None, help="the probe's time budget")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--max-doc-chars", type=int, default=0,
+        "--max-doc-chars",
+        type=int,
+        default=0,
         help="harness: cut pool documents (0: whole, reusing the ground-truth vectors)",
     )
     parser.add_argument("--gt-queries", type=int, default=200, help="judged queries scored")
     parser.add_argument(
-        "--gt-docs", type=int, default=0,
+        "--gt-docs",
+        type=int,
+        default=0,
         help="ground-truth corpus size (default 0: the whole corpus and every judged query)",
     )
     parser.add_argument("--title-share", type=float, default=None, help="experiment knob")
     parser.add_argument("--mask-share", type=float, default=None, help="experiment knob")
     args = parser.parse_args(argv)
     folder: Path = args.dataset
-    from autoembedding.selector import queries as queries_module
+    from autoembedding.selector.probing import queries as queries_module
 
     if args.title_share is not None:
         queries_module.TITLE_SHARE = args.title_share
     if args.mask_share is not None:
         queries_module.MASK_SHARE = args.mask_share
     encoders = {m: Encoder(m) for m in args.models}
-    print(f"dataset {folder.name}; encoders: " + ", ".join(
-        f"{m.split('/')[-1]} ({e.source})" for m, e in encoders.items()
-    ), flush=True)
+    print(
+        f"dataset {folder.name}; encoders: "
+        + ", ".join(f"{m.split('/')[-1]} ({e.source})" for m, e in encoders.items()),
+        flush=True,
+    )
     caches = {m: VectorCache(folder.name, m, e) for m, e in encoders.items()}
     rows, judged = ground_truth_subset(folder, args.gt_queries, args.gt_docs)
     print(f"ground truth: {len(judged)} judged queries over {len(rows)} documents", flush=True)

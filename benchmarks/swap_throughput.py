@@ -75,12 +75,16 @@ def hash_adapter(dim: int = 384):
 def fill(client, name: str, n: int, page: int = 1000) -> None:
     ids, docs = abstracts(n)
     old = hash_adapter(32)
-    col = client.create_collection(name, embedding_function=None,
-                                   configuration={"hnsw": {"space": "cosine"}})
+    col = client.create_collection(
+        name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
     for s in range(0, n, page):
-        col.add(ids=ids[s : s + page], documents=docs[s : s + page],
-                metadatas=[{"n": i} for i in range(s, min(n, s + page))],
-                embeddings=old.embed_documents(docs[s : s + page]))
+        col.add(
+            ids=ids[s : s + page],
+            documents=docs[s : s + page],
+            metadatas=[{"n": i} for i in range(s, min(n, s + page))],
+            embeddings=old.embed_documents(docs[s : s + page]),
+        )
 
 
 def peak_rss_mb() -> float:
@@ -89,8 +93,10 @@ def peak_rss_mb() -> float:
 
 def header() -> str:
     cpu = platform.processor() or platform.machine()
-    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu}, {os.cpu_count()} CPUs "
-            f"(shared; timings are noisy), python {platform.python_version()}")
+    return (
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu}, {os.cpu_count()} CPUs "
+        f"(shared; timings are noisy), python {platform.python_version()}"
+    )
 
 
 # ------------------------------------------------------------------------------ throughput
@@ -116,17 +122,28 @@ def throughput(args: argparse.Namespace) -> None:
             name = f"bench{rep}"
             fill(client, name, args.docs)
             start = time.perf_counter()
-            result = swap(name, adapter, client=client, page_size=args.page_size,
-                          verify_sample=args.verify_sample, progress=False, drop_old=True)
+            result = swap(
+                name,
+                adapter,
+                client=client,
+                page_size=args.page_size,
+                verify_sample=args.verify_sample,
+                progress=False,
+                drop_old=True,
+            )
             total = len(docs) / (time.perf_counter() - start)
             bare_rates.append(bare)
             swap_rates.append(total)
             copy_rates.append(result.docs_per_s)
-            print(f"  run {rep}: bare {bare:.1f} docs/s | swap end-to-end {total:.1f} docs/s "
-                  f"(copy phase {result.docs_per_s:.1f}) | ratio {total / bare:.3f}")
+            print(
+                f"  run {rep}: bare {bare:.1f} docs/s | swap end-to-end {total:.1f} docs/s "
+                f"(copy phase {result.docs_per_s:.1f}) | ratio {total / bare:.3f}"
+            )
     bare, total, copy = max(bare_rates), max(swap_rates), max(copy_rates)
-    print(f"best: bare {bare:.1f} docs/s, swap {total:.1f} docs/s end-to-end "
-          f"(incl. verify of {args.verify_sample} vectors and switch), copy phase {copy:.1f}")
+    print(
+        f"best: bare {bare:.1f} docs/s, swap {total:.1f} docs/s end-to-end "
+        f"(incl. verify of {args.verify_sample} vectors and switch), copy phase {copy:.1f}"
+    )
     print(f"ratio swap/bare = {total / bare:.3f} (target >= 0.85); copy/bare = {copy / bare:.3f}")
 
 
@@ -151,18 +168,33 @@ def memory(args: argparse.Namespace) -> None:
                 chroma = str(Path(sys.executable).with_name("chroma"))
                 server = subprocess.Popen(
                     [chroma, "run", "--path", tmp, "--host", "127.0.0.1", "--port", str(port)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )
                 where = ["--port", str(port)]
             me = [sys.executable, __file__, "_child"]
             subprocess.run([*me, "fill", str(n), *where], check=True)
-            out = subprocess.run([*me, "swap", str(n), *where, "--model", args.model,
-                                  "--page-size", str(args.page_size)],
-                                 check=True, capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [
+                    *me,
+                    "swap",
+                    str(n),
+                    *where,
+                    "--model",
+                    args.model,
+                    "--page-size",
+                    str(args.page_size),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             results[n] = json.loads(out.strip().splitlines()[-1])
-            print(f"  {n:>6} docs: peak RSS {results[n]['peak_mb']:.0f} MB "
-                  f"(before swap {results[n]['before_mb']:.0f} MB), "
-                  f"{results[n]['docs_per_s']:.0f} docs/s")
+            print(
+                f"  {n:>6} docs: peak RSS {results[n]['peak_mb']:.0f} MB "
+                f"(before swap {results[n]['before_mb']:.0f} MB), "
+                f"{results[n]['docs_per_s']:.0f} docs/s"
+            )
         finally:
             if server is not None:
                 server.kill()
@@ -204,10 +236,12 @@ def child(argv: list[str]) -> None:
     adapter = hash_adapter(384) if args.model == "hash" else get_adapter(args.model)
     adapter.embed_documents(["warm up"])
     before = peak_rss_mb()
-    result = swap("mem", adapter, client=client, page_size=args.page_size, progress=False,
-                  verify_sample=32)
-    print(json.dumps({"peak_mb": peak_rss_mb(), "before_mb": before,
-                      "docs_per_s": result.docs_per_s}))
+    result = swap(
+        "mem", adapter, client=client, page_size=args.page_size, progress=False, verify_sample=32
+    )
+    print(
+        json.dumps({"peak_mb": peak_rss_mb(), "before_mb": before, "docs_per_s": result.docs_per_s})
+    )
 
 
 def main() -> None:
@@ -224,8 +258,11 @@ def main() -> None:
     t.add_argument("--verify-sample", type=int, default=64)
     m = sub.add_parser("memory")
     m.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
-    m.add_argument("--model", default="hash",
-                   help="model id, or 'hash' (default): a fast 384-d seeded-random stand-in")
+    m.add_argument(
+        "--model",
+        default="hash",
+        help="model id, or 'hash' (default): a fast 384-d seeded-random stand-in",
+    )
     m.add_argument("--page-size", type=int, default=256)
     m.add_argument("--client", choices=["embedded", "server"], default="embedded")
     args = parser.parse_args()

@@ -49,11 +49,17 @@ def test_query_latency(benchmark, wrappers, scifact_queries, wrapper_name):
     wrapper = wrappers.get(name)
     queries = cycle(scifact_queries)
     benchmark.group = "single query"
-    benchmark.pedantic(lambda: wrapper.embed_query(next(queries)),
-                       rounds=len(scifact_queries), iterations=1, warmup_rounds=3)
+    benchmark.pedantic(
+        lambda: wrapper.embed_query(next(queries)),
+        rounds=len(scifact_queries),
+        iterations=1,
+        warmup_rounds=3,
+    )
     data = np.asarray(benchmark.stats.stats.data) * 1000.0
     benchmark.extra_info.update(
-        wrapper=name, backend=wrapper.backend, p50_ms=round(float(np.percentile(data, 50)), 3),
+        wrapper=name,
+        backend=wrapper.backend,
+        p50_ms=round(float(np.percentile(data, 50)), 3),
         p95_ms=round(float(np.percentile(data, 95)), 3),
     )
 
@@ -62,12 +68,17 @@ def test_batch_throughput(benchmark, wrappers, scifact_docs, bench_rounds, wrapp
     name = wrapper_name
     wrapper = wrappers.get(name)
     benchmark.group = f"batch of {len(scifact_docs)} SciFact abstracts"
-    result = benchmark.pedantic(wrapper.embed_documents, args=(scifact_docs,),
-                                rounds=bench_rounds, iterations=1,
-                                warmup_rounds=1)
+    result = benchmark.pedantic(
+        wrapper.embed_documents,
+        args=(scifact_docs,),
+        rounds=bench_rounds,
+        iterations=1,
+        warmup_rounds=1,
+    )
     assert len(result) == len(scifact_docs)
     benchmark.extra_info.update(
-        wrapper=name, backend=wrapper.backend,
+        wrapper=name,
+        backend=wrapper.backend,
         docs_per_s=round(len(scifact_docs) / benchmark.stats.stats.median, 1),
     )
 
@@ -86,12 +97,17 @@ def _machine() -> dict[str, object]:
         load = os.getloadavg()[0]
     except OSError:
         load = float("nan")
-    return {"cpu": model, "cores": os.cpu_count(), "load_1min_at_start": round(load, 2),
-            "python": platform.python_version()}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "load_1min_at_start": round(load, 2),
+        "python": platform.python_version(),
+    }
 
 
-def _interleaved(wrappers, names: list[str], docs: list[str], queries: list[str],
-                 rounds: int) -> dict[str, dict[str, object]]:
+def _interleaved(
+    wrappers, names: list[str], docs: list[str], queries: list[str], rounds: int
+) -> dict[str, dict[str, object]]:
     built = {name: wrappers.get(name) for name in names}
     batch_times: dict[str, list[float]] = {n: [] for n in names}
     query_times: dict[str, list[float]] = {n: [] for n in names}
@@ -100,13 +116,13 @@ def _interleaved(wrappers, names: list[str], docs: list[str], queries: list[str]
         vectors[name] = _as_matrix(wrapper.embed_documents(docs))
         wrapper.embed_query(queries[0])
     for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             start = time.perf_counter()
             built[name].embed_documents(docs)
             batch_times[name].append(time.perf_counter() - start)
     for i, query in enumerate(queries):
-        order = names[i % len(names):] + names[: i % len(names)]
+        order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
             start = time.perf_counter()
             built[name].embed_query(query)
@@ -141,8 +157,10 @@ def _targets(rows: dict[str, dict[str, object]]) -> list[str]:
             row["overhead_batch"] = round(batch, 4)
             row["overhead_query_p50"] = round(query, 4)
             verdict = "met" if max(batch, query) <= OVERHEAD_MAX else "MISSED"
-            lines.append(f"overhead {name} vs {base}: batch {batch:+.1%}, query p50 {query:+.1%}"
-                         f" (target <= +{OVERHEAD_MAX:.0%}): {verdict}")
+            lines.append(
+                f"overhead {name} vs {base}: batch {batch:+.1%}, query p50 {query:+.1%}"
+                f" (target <= +{OVERHEAD_MAX:.0%}): {verdict}"
+            )
     peer = rows.get(PEER_FOR_SPEEDUP)
     for name, row in rows.items():
         if row["kind"] == "ours" and str(row["backend"]).startswith("onnx-int8") and peer:
@@ -150,30 +168,51 @@ def _targets(rows: dict[str, dict[str, object]]) -> list[str]:
             cosine = row["cosine_to_pytorch_mean"]
             row["speedup_vs_langchain_hf"] = round(speedup, 3)
             verdict = "met" if speedup >= SPEEDUP_MIN and (cosine or 0) >= COSINE_MIN else "MISSED"
-            lines.append(f"int8 {name}: {speedup:.2f}x the docs/s of {PEER_FOR_SPEEDUP} at mean "
-                         f"cosine {cosine} (target >= {SPEEDUP_MIN}x at >= {COSINE_MIN}): "
-                         f"{verdict}")
+            lines.append(
+                f"int8 {name}: {speedup:.2f}x the docs/s of {PEER_FOR_SPEEDUP} at mean "
+                f"cosine {cosine} (target >= {SPEEDUP_MIN}x at >= {COSINE_MIN}): "
+                f"{verdict}"
+            )
     return lines
 
 
-def _markdown(rows: dict[str, dict[str, object]], meta: dict[str, object],
-              targets: list[str]) -> str:
-    head = ("| wrapper | backend | docs/s | query p50 ms | query p95 ms | overhead vs raw "
-            "(batch / query) | cosine to PyTorch (mean / min) |\n|---|---|---:|---:|---:|---|---|")
+def _markdown(
+    rows: dict[str, dict[str, object]], meta: dict[str, object], targets: list[str]
+) -> str:
+    head = (
+        "| wrapper | backend | docs/s | query p50 ms | query p95 ms | overhead vs raw "
+        "(batch / query) | cosine to PyTorch (mean / min) |\n|---|---|---:|---:|---:|---|---|"
+    )
     lines = [head]
     for name, row in rows.items():
-        overhead = (f"{row['overhead_batch']:+.1%} / {row['overhead_query_p50']:+.1%}"
-                    if "overhead_batch" in row else "")
-        cosine = (f"{row['cosine_to_pytorch_mean']} / {row['cosine_to_pytorch_min']}"
-                  if row["cosine_to_pytorch_mean"] is not None else "")
-        lines.append(f"| {name} | {row['backend']} | {row['docs_per_s']} | "
-                     f"{row['query_p50_ms']} | {row['query_p95_ms']} | {overhead} | {cosine} |")
+        overhead = (
+            f"{row['overhead_batch']:+.1%} / {row['overhead_query_p50']:+.1%}"
+            if "overhead_batch" in row
+            else ""
+        )
+        cosine = (
+            f"{row['cosine_to_pytorch_mean']} / {row['cosine_to_pytorch_min']}"
+            if row["cosine_to_pytorch_mean"] is not None
+            else ""
+        )
+        lines.append(
+            f"| {name} | {row['backend']} | {row['docs_per_s']} | "
+            f"{row['query_p50_ms']} | {row['query_p95_ms']} | {overhead} | {cosine} |"
+        )
     info = ", ".join(f"{k}: {v}" for k, v in meta.items())
     return "\n".join([*lines, "", info, "", *[f"- {t}" for t in targets], ""])
 
 
-def test_side_by_side(benchmark, request, wrappers, scifact_docs, scifact_queries, bench_rounds,
-                      all_wrapper_names, results_dir):
+def test_side_by_side(
+    benchmark,
+    request,
+    wrappers,
+    scifact_docs,
+    scifact_queries,
+    bench_rounds,
+    all_wrapper_names,
+    results_dir,
+):
     rounds = bench_rounds
     names = []
     for name in all_wrapper_names:
@@ -182,15 +221,22 @@ def test_side_by_side(benchmark, request, wrappers, scifact_docs, scifact_querie
             names.append(name)
         except pytest.skip.Exception:  # the optional int8 export is not there
             continue
-    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **_machine(),
-            "docs": len(scifact_docs), "queries": len(scifact_queries), "rounds": rounds,
-            "batch_size": 32}
+    meta = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        **_machine(),
+        "docs": len(scifact_docs),
+        "queries": len(scifact_queries),
+        "rounds": rounds,
+        "batch_size": 32,
+    }
     holder: dict[str, dict[str, dict[str, object]]] = {}
     benchmark.group = "side by side (whole interleaved run)"
     benchmark.pedantic(
-        lambda: holder.update(rows=_interleaved(wrappers, names, scifact_docs, scifact_queries,
-                                                rounds)),
-        rounds=1, iterations=1,
+        lambda: holder.update(
+            rows=_interleaved(wrappers, names, scifact_docs, scifact_queries, rounds)
+        ),
+        rounds=1,
+        iterations=1,
     )
     rows = holder["rows"]
     targets = _targets(rows)

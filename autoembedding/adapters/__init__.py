@@ -99,9 +99,11 @@ def _is_model2vec(path: Path) -> bool:
         return False
     if config.get("model_type") == "model2vec":
         return True
-    return "embedding_dtype" in config and "architectures" not in config and (
-        path / "tokenizer.json"
-    ).is_file()
+    return (
+        "embedding_dtype" in config
+        and "architectures" not in config
+        and (path / "tokenizer.json").is_file()
+    )
 
 
 def _adapter_class(backend: str) -> type[BaseAdapter]:

@@ -17,6 +17,7 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 
 from autoembedding.catalog import ModelSpec
+from autoembedding.errors import TruncationWarning
 from autoembedding.record import ModelRecord
 
 __all__ = [
@@ -33,10 +34,6 @@ PRECISIONS: tuple[str, ...] = ("float32", "int8", "binary")
 
 #: Bytes per stored component for each precision (binary packs 8 components a byte).
 _BYTES_PER_COMPONENT = {"float32": 4.0, "int8": 1.0, "binary": 0.125}
-
-
-class TruncationWarning(UserWarning):
-    """Some input was longer than the model's max tokens and was truncated."""
 
 
 @runtime_checkable
@@ -139,8 +136,10 @@ class BaseAdapter(ABC):
                 f"truncate_dim={truncate_dim} is outside 1..{spec.dim} for {spec.id}; "
                 f"its Matryoshka dims are {list(spec.matryoshka_dims) or 'none'}."
             )
-        if truncate_dim is not None and spec.matryoshka_dims and truncate_dim not in (
-            spec.matryoshka_dims
+        if (
+            truncate_dim is not None
+            and spec.matryoshka_dims
+            and truncate_dim not in (spec.matryoshka_dims)
         ):
             warnings.warn(
                 f"{spec.id} was trained for Matryoshka dims {list(spec.matryoshka_dims)}; "

@@ -155,8 +155,10 @@ def export_int8(
     config = encoder.config
     module = _pooled_module(torch, encoder, spec.pooling)
     sample = torch.ones(2, 8, dtype=torch.long)
-    axes = {name: {0: "batch", 1: "sequence"}
-            for name in ("input_ids", "attention_mask", "token_type_ids")}
+    axes = {
+        name: {0: "batch", 1: "sequence"}
+        for name in ("input_ids", "attention_mask", "token_type_ids")
+    }
     axes["sentence_embedding"] = {0: "batch"}
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="autoembedding-export-") as tmp:
@@ -209,13 +211,24 @@ def export_int8(
             "model.onnx": sha256_file(target / "model.onnx"),
             "tokenizer.json": sha256_file(target / "tokenizer.json"),
         },
-        "options": {"per_channel": per_channel, "optimize": optimize, "opset": opset,
-                    "weight_type": "QInt8", "activations": "dynamic QUInt8"},
+        "options": {
+            "per_channel": per_channel,
+            "optimize": optimize,
+            "opset": opset,
+            "weight_type": "QInt8",
+            "activations": "dynamic QUInt8",
+        },
         "max_tokens": spec.max_tokens,
-        "cosine_to_pytorch": {"mean": round(float(cosine.mean()), 5),
-                              "min": round(float(cosine.min()), 5), "texts": len(texts)},
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "onnx": onnx.__version__},
+        "cosine_to_pytorch": {
+            "mean": round(float(cosine.mean()), 5),
+            "min": round(float(cosine.min()), 5),
+            "texts": len(texts),
+        },
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "onnx": onnx.__version__,
+        },
     }
     if float(cosine.mean()) < _MIN_MEAN_COSINE:
         (target / "model.onnx").unlink(missing_ok=True)

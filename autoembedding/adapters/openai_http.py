@@ -243,9 +243,7 @@ class OpenAIAdapter(BaseAdapter):
 
     def _attempt(self, httpx: Any, url: str, body: str, count: int, stop: float) -> np.ndarray:
         left = max(stop - time.monotonic(), 0.01)
-        timeout = httpx.Timeout(
-            min(self.timeout, left), connect=min(self.connect_timeout, left)
-        )
+        timeout = httpx.Timeout(min(self.timeout, left), connect=min(self.connect_timeout, left))
         try:
             with self._client.stream(
                 "POST", url, content=body, headers=self._headers(), timeout=timeout

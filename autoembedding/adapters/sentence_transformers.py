@@ -138,9 +138,9 @@ class SentenceTransformerAdapter(BaseAdapter):
         long_texts = [t for t in texts if len(t.encode("utf-8")) > (limit - 2) // 2]
         if not long_texts:
             return 0
-        encoded = tokenizer(
-            long_texts, add_special_tokens=True, truncation=False, verbose=False
-        )["input_ids"]
+        encoded = tokenizer(long_texts, add_special_tokens=True, truncation=False, verbose=False)[
+            "input_ids"
+        ]
         return sum(1 for ids in encoded if len(ids) > limit)
 
     def _encode_all(self, texts: list[str], *, is_query: bool) -> np.ndarray:

@@ -19,7 +19,8 @@ from typing import Any
 
 from autoembedding.adapters import get_adapter
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma_utils import get_record, import_chromadb, write_record
+from autoembedding.chroma.client import import_chromadb
+from autoembedding.chroma.records import get_record, write_record
 from autoembedding.data import demo_corpus, demo_queries
 
 __all__ = ["add_parser", "run"]
@@ -95,8 +96,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"   report written to {page}")
             winner = report.winner
             current = get_record(collection)
-            if winner is not None and current is not None and winner.candidate.label != (
-                adapter.name
+            if (
+                winner is not None
+                and current is not None
+                and winner.candidate.label != (adapter.name)
             ):
                 _step(f"3. Swap the collection to {winner.candidate.label}")
                 swap(collection, winner.candidate, client=client, progress=True)

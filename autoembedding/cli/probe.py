@@ -53,7 +53,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _open_collection(args: argparse.Namespace) -> Any:
-    from autoembedding.chroma_utils import import_chromadb
+    from autoembedding.chroma.client import import_chromadb
     from autoembedding.errors import CollectionError
 
     chromadb = import_chromadb()

@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from autoembedding.chroma_utils import import_chromadb
+from autoembedding.chroma.client import import_chromadb
 from autoembedding.errors import CollectionError
 
 __all__ = ["add_parser", "connect", "run"]
@@ -41,18 +41,44 @@ def add_parser(subparsers: Any) -> None:
     where = p.add_argument_group("Chroma (one of)")
     where.add_argument("--chroma-path", metavar="DIR", help="embedded PersistentClient folder")
     where.add_argument("--chroma-host", metavar="HOST", help="Chroma server host")
-    where.add_argument("--chroma-port", metavar="PORT", type=int, default=8000,
-                       help="Chroma server port (default 8000)")
-    p.add_argument("--page-size", type=int, default=256, metavar="N",
-                   help="records read, embedded and written at a time (default 256)")
-    p.add_argument("--drop-old", action="store_true",
-                   help="delete the original after the switch instead of keeping a backup")
-    p.add_argument("--undo", action="store_true",
-                   help="put the original back (the swapped copy is kept as NAME__undone_<time>)")
-    p.add_argument("--verify-sample", type=int, default=64, metavar="N",
-                   help="vectors to re-embed and compare after the copy (default 64)")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N",
-                   help="texts per forward pass of the model")
+    where.add_argument(
+        "--chroma-port",
+        metavar="PORT",
+        type=int,
+        default=8000,
+        help="Chroma server port (default 8000)",
+    )
+    p.add_argument(
+        "--page-size",
+        type=int,
+        default=256,
+        metavar="N",
+        help="records read, embedded and written at a time (default 256)",
+    )
+    p.add_argument(
+        "--drop-old",
+        action="store_true",
+        help="delete the original after the switch instead of keeping a backup",
+    )
+    p.add_argument(
+        "--undo",
+        action="store_true",
+        help="put the original back (the swapped copy is kept as NAME__undone_<time>)",
+    )
+    p.add_argument(
+        "--verify-sample",
+        type=int,
+        default=64,
+        metavar="N",
+        help="vectors to re-embed and compare after the copy (default 64)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="texts per forward pass of the model",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 

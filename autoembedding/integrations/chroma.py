@@ -34,7 +34,7 @@ import numpy as np
 from autoembedding.adapters import get_adapter, missing_extra, validate_texts
 from autoembedding.adapters.base import BaseAdapter, Precision
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma_utils import check_record, get_record, merged_metadata, write_record
+from autoembedding.chroma.records import check_record, get_record, merged_metadata, write_record
 from autoembedding.errors import (
     AutoEmbeddingError,
     CollectionError,
@@ -62,7 +62,12 @@ __all__ = [
 FUNCTION_NAME = "autoembedding"
 
 _RECORD_KEYS = (
-    "model", "truncate_dim", "precision", "query_prompt", "document_prompt", "normalize",
+    "model",
+    "truncate_dim",
+    "precision",
+    "query_prompt",
+    "document_prompt",
+    "normalize",
 )
 
 
@@ -308,9 +313,17 @@ class GuardedCollection:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    names = {"ConnectError", "ConnectionError", "RemoteProtocolError", "ReadError",
-             "ConnectTimeout", "ReadTimeout", "NetworkError", "ConnectionRefusedError",
-             "ConnectionResetError"}
+    names = {
+        "ConnectError",
+        "ConnectionError",
+        "RemoteProtocolError",
+        "ReadError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "NetworkError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+    }
     seen: BaseException | None = exc
     while seen is not None:
         if type(seen).__name__ in names or isinstance(seen, (ConnectionError, OSError)):
@@ -510,4 +523,3 @@ def http_client(host: str = "localhost", port: int = 8000, **kwargs: Any) -> Any
             f"Start one with: chroma run --path <dir> --port {port}, or fix host/port."
         ) from exc
     return client
-

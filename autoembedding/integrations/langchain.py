@@ -8,7 +8,7 @@ Example:
 
 ``AutoEmbedding(model=...)`` pins a model. ``AutoEmbedding(collection=...)`` uses the model the
 Chroma collection records, or probes it; ``AutoEmbedding()`` probes the first batch of documents
-it embeds (see :mod:`autoembedding.auto` for the exact rules).
+it embeds (see :mod:`autoembedding.integrations.auto` for the exact rules).
 
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from autoembedding.adapters import missing_extra
 from autoembedding.adapters.base import BaseAdapter, validate_texts
-from autoembedding.auto import ModelChoice, ModelResolver
+from autoembedding.integrations.auto import ModelChoice, ModelResolver
 
 try:
     from langchain_core.embeddings import Embeddings

@@ -7,7 +7,7 @@ Example:
     >>> len(Settings.embed_model.get_query_embedding("hello"))
     64
 
-Same constructor and model rules as the LangChain class (see :mod:`autoembedding.auto`). Queries
+Same constructor and model rules as the LangChain class (see :mod:`autoembedding.integrations.auto`). Queries
 use the model's query prompt, nodes its document prompt; LlamaIndex sends texts in batches of
 ``embed_batch_size``. In auto mode the whole first call to ``get_text_embedding_batch`` (e.g. all
 nodes of a new ``VectorStoreIndex``) is what gets probed, not just its first batch.
@@ -21,7 +21,7 @@ from typing import Any
 
 from autoembedding.adapters import missing_extra
 from autoembedding.adapters.base import BaseAdapter, validate_texts
-from autoembedding.auto import ModelChoice, ModelResolver
+from autoembedding.integrations.auto import ModelChoice, ModelResolver
 
 try:
     from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding

@@ -169,14 +169,24 @@ def plot_pareto(report: ProbeReport, path: str | Path) -> Path:
         lo, hi = r.intervals.get("ndcg@10", (r.metrics["ndcg@10"],) * 2)
         x = float(r.query_p95_ms or 0.0)
         ax.errorbar(
-            x, r.metrics["ndcg@10"],
+            x,
+            r.metrics["ndcg@10"],
             yerr=[[r.metrics["ndcg@10"] - lo], [hi - r.metrics["ndcg@10"]]],
-            fmt="none", ecolor=color, alpha=0.5, capsize=3, zorder=1,
+            fmt="none",
+            ecolor=color,
+            alpha=0.5,
+            capsize=3,
+            zorder=1,
         )
         ax.scatter(
-            [x], [r.metrics["ndcg@10"]], s=size, c=color,
-            alpha=0.85 if win else 0.55, edgecolors="black" if win else "none",
-            linewidths=2 if win else 0, zorder=3 if win else 2,
+            [x],
+            [r.metrics["ndcg@10"]],
+            s=size,
+            c=color,
+            alpha=0.85 if win else 0.55,
+            edgecolors="black" if win else "none",
+            linewidths=2 if win else 0,
+            zorder=3 if win else 2,
         )
         label = r.candidate.label.split("/")[-1]
         if win:
@@ -184,16 +194,26 @@ def plot_pareto(report: ProbeReport, path: str | Path) -> Path:
         if r.dropped:
             label += " (dropped)"
         ax.annotate(
-            f"{label}\n{r.bytes_per_vector or 0:g} B/vec", (r.query_p95_ms, r.metrics["ndcg@10"]),
-            textcoords="offset points", xytext=offset, fontsize=8,
+            f"{label}\n{r.bytes_per_vector or 0:g} B/vec",
+            (r.query_p95_ms, r.metrics["ndcg@10"]),
+            textcoords="offset points",
+            xytext=offset,
+            fontsize=8,
             fontweight="bold" if win else "normal",
         )
     limit = report.targets.max_query_ms
     if limit is not None:
         ax.axvline(limit, color="tab:orange", linestyle="--", linewidth=1)
-        ax.annotate(f"max_query_ms={limit:g}", (limit, 0.02), xycoords=("data", "axes fraction"),
-                    fontsize=8, color="tab:orange", rotation=90, xytext=(3, 0),
-                    textcoords="offset points")
+        ax.annotate(
+            f"max_query_ms={limit:g}",
+            (limit, 0.02),
+            xycoords=("data", "axes fraction"),
+            fontsize=8,
+            color="tab:orange",
+            rotation=90,
+            xytext=(3, 0),
+            textcoords="offset points",
+        )
     floor = report.targets.min_ndcg_at_10
     if floor is not None:
         ax.axhline(floor, color="tab:orange", linestyle="--", linewidth=1)
@@ -278,9 +298,7 @@ def write_report(report: ProbeReport, folder: str | Path) -> Path:
         md += ["", "## Notes", "", *[f"- {n}" for n in report.notes]]
     (folder / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     esc = html.escape
-    table = "".join(
-        "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows
-    )
+    table = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
     page = (
         "<!doctype html><meta charset='utf-8'><title>Embedding probe</title>"
         "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
@@ -288,7 +306,9 @@ def write_report(report: ProbeReport, folder: str | Path) -> Path:
         f"<h1>Embedding probe: {esc(report.collection or 'documents')}</h1>"
         f"<p><b>Winner: {esc(data['winner'] or 'none')}.</b> {esc(report.reason)}</p>"
         "<img src='pareto.png' alt='Pareto chart' style='max-width:100%'>"
-        "<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + f"</tr>{table}</table>"
+        "<table><tr>"
+        + "".join(f"<th>{esc(h)}</th>" for h in header)
+        + f"</tr>{table}</table>"
         + "".join(f"<p>Note: {esc(n)}</p>" for n in report.notes)
     )
     (folder / "report.html").write_text(page, encoding="utf-8")

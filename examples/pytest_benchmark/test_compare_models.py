@@ -11,13 +11,15 @@ or pick the models on the command line:
 """
 
 
-def test_embed_documents(benchmark, autoembedding_candidate, autoembedding_texts,
-                         autoembedding_hit_at_k):
+def test_embed_documents(
+    benchmark, autoembedding_candidate, autoembedding_texts, autoembedding_hit_at_k
+):
     """Throughput on your texts, with hit@k of the same model recorded beside the timings."""
     benchmark.group = "embed documents"
     benchmark(autoembedding_candidate.embed_documents, autoembedding_texts)
-    autoembedding_hit_at_k(benchmark, autoembedding_candidate,
-                           texts_per_round=len(autoembedding_texts))
+    autoembedding_hit_at_k(
+        benchmark, autoembedding_candidate, texts_per_round=len(autoembedding_texts)
+    )
 
 
 def test_embed_query(benchmark, autoembedding_candidate, autoembedding_hit_at_k):

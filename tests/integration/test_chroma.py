@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma_utils import get_record
+from autoembedding.chroma.records import get_record
 from autoembedding.errors import CollectionError, ModelMismatchError
 from autoembedding.integrations.chroma import (
     AutoEmbeddingFunction,
@@ -65,7 +65,10 @@ def _reopen(mode: str, where: str, *, register: bool = True) -> subprocess.Compl
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-c", script, mode, where, json.dumps(CLAIMS)],
-        capture_output=True, text=True, timeout=240, env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
     )
 
 
@@ -90,8 +93,9 @@ def docs(shared_data):
 @pytest.fixture(scope="module")
 def function() -> AutoEmbeddingFunction:
     # non-default options, to prove they persist: prompts and Matryoshka-style truncation
-    return AutoEmbeddingFunction(MODEL, truncate_dim=256, query_prompt="claim: ",
-                                 document_prompt="abstract: ")
+    return AutoEmbeddingFunction(
+        MODEL, truncate_dim=256, query_prompt="claim: ", document_prompt="abstract: "
+    )
 
 
 def _fill(client, function, docs):
@@ -140,7 +144,9 @@ class ChromaServer:
         self.port = _free_port()
         self.proc = subprocess.Popen(
             [CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self._wait()
 

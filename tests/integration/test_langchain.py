@@ -71,8 +71,10 @@ def test_lcel_chain_retrieves_judged_abstracts(chroma_store):
         question=RunnablePassthrough(),
     ).assign(
         answer=RunnableLambda(
-            lambda x: {"context": "\n".join(d.page_content for d in x["docs"]),
-                       "question": x["question"]}
+            lambda x: {
+                "context": "\n".join(d.page_content for d in x["docs"]),
+                "question": x["question"],
+            }
         )
         | prompt
         | llm

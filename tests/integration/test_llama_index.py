@@ -7,7 +7,7 @@ import pytest
 from scifact_subset import MIN_HITS, scifact_subset
 
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma_utils import get_record
+from autoembedding.chroma.records import get_record
 from autoembedding.errors import ModelMismatchError
 from autoembedding.integrations.llama_index import AutoEmbedding
 
@@ -64,12 +64,14 @@ def test_record_written_and_guarded(index_and_claims):
     record = get_record(collection)
     assert record is not None and record.model_id == MODEL and record.dim == 384
     with pytest.raises(ModelMismatchError, match="all-MiniLM-L6-v2"):
-        AutoEmbedding(model="sentence-transformers/paraphrase-MiniLM-L3-v2:onnx",
-                      collection=collection)
+        AutoEmbedding(
+            model="sentence-transformers/paraphrase-MiniLM-L3-v2:onnx", collection=collection
+        )
     again = AutoEmbedding(collection=collection)
     assert again.model_name == MODEL
-    np.testing.assert_allclose(again.get_query_embedding("bone"), embed.get_query_embedding("bone"),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        again.get_query_embedding("bone"), embed.get_query_embedding("bone"), atol=1e-6
+    )
 
 
 def test_query_and_text_prompts_differ_for_e5():

@@ -22,7 +22,7 @@ import pytest
 chromadb = pytest.importorskip("chromadb")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
-from autoembedding.chroma_utils import get_record  # noqa: E402
+from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.selector.swapping import K_OFFSET, K_PHASE, staging_name, swap  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -114,8 +114,9 @@ def template(tmp_path_factory) -> tuple[Path, Path, float]:
     subprocess.run([sys.executable, str(script), str(db), "fill", *ARGS], check=True, timeout=120)
     ref = root / "reference"
     shutil.copytree(db, ref)
-    proc = subprocess.Popen([sys.executable, str(script), str(ref), "swap", *ARGS],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(ref), "swap", *ARGS], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().startswith("START")
     start = time.monotonic()  # the swap itself, without interpreter start-up
     proc.communicate(timeout=120)
@@ -135,7 +136,9 @@ def test_swap_survives_sigkill_at_random_points(template, tmp_path):
         shutil.copytree(db, path)
         proc = subprocess.Popen(
             [sys.executable, str(script), str(path), "swap", *ARGS],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         try:
             if trial % 3 == 1:  # aim at the switch: kill shortly after it starts
@@ -153,8 +156,9 @@ def test_swap_survives_sigkill_at_random_points(template, tmp_path):
         phase, offset = state_after_kill(path)
         phases.append(phase)
         client = chromadb.PersistentClient(path=str(path))
-        result = swap("docs", FakeAdapter("new", dim=24), client=client, page_size=PAGE,
-                      progress=False)
+        result = swap(
+            "docs", FakeAdapter("new", dim=24), client=client, page_size=PAGE, progress=False
+        )
         if phase == "copy":
             assert result.resumed_from == offset  # finished pages are not embedded again
             assert result.embedded == N - offset

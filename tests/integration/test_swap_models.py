@@ -11,7 +11,7 @@ chromadb = pytest.importorskip("chromadb")
 
 from autoembedding.adapters import get_adapter  # noqa: E402
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
-from autoembedding.chroma_utils import get_record  # noqa: E402
+from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.selector.swapping import swap  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -38,12 +38,17 @@ def corpus(shared_data):
 
 def test_swap_to_a_real_model_writes_the_record_and_right_vectors(tmp_path, model, corpus):
     client = chromadb.PersistentClient(path=str(tmp_path / "db"))
-    col = client.create_collection("scifact", configuration={"hnsw": {"space": "cosine"}},
-                                   embedding_function=None)
+    col = client.create_collection(
+        "scifact", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+    )
     ids = [r["_id"] for r in corpus]
     docs = [r["text"] for r in corpus]
-    col.add(ids=ids, documents=docs, metadatas=[{"title": r["title"]} for r in corpus],
-            embeddings=FakeAdapter("old", dim=16).embed_documents(docs))
+    col.add(
+        ids=ids,
+        documents=docs,
+        metadatas=[{"title": r["title"]} for r in corpus],
+        embeddings=FakeAdapter("old", dim=16).embed_documents(docs),
+    )
 
     result = swap("scifact", model, client=client, page_size=16, verify_sample=8, progress=False)
     assert result.docs == N and result.verified_vectors >= 8

@@ -16,7 +16,7 @@ import pytest
 chromadb = pytest.importorskip("chromadb")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
-from autoembedding.chroma_utils import get_record  # noqa: E402
+from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.selector.swapping import K_OFFSET, SwapError, staging_name, swap  # noqa: E402
 
@@ -42,9 +42,18 @@ class Server:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [chroma_exe(), "run", "--path", str(self.path), "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                chroma_exe(),
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -82,10 +91,18 @@ def data():
 
 def fill(client) -> None:
     ids, docs, metas = data()
-    col = client.create_collection("docs", configuration={"hnsw": {"space": "cosine"}},
-                                   metadata={"owner": "me"}, embedding_function=None)
-    col.add(ids=ids, documents=docs, metadatas=metas,
-            embeddings=FakeAdapter("old", dim=16).embed_documents(docs))
+    col = client.create_collection(
+        "docs",
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata={"owner": "me"},
+        embedding_function=None,
+    )
+    col.add(
+        ids=ids,
+        documents=docs,
+        metadatas=metas,
+        embeddings=FakeAdapter("old", dim=16).embed_documents(docs),
+    )
 
 
 def check(client, model: str = "new", dim: int = 24) -> None:
@@ -105,8 +122,7 @@ def check(client, model: str = "new", dim: int = 24) -> None:
 
 def test_cli_swap_and_undo_on_a_server(server, capsys):
     fill(server.client())
-    args = ["--collection", "docs", "--chroma-host", "127.0.0.1",
-            "--chroma-port", str(server.port)]
+    args = ["--collection", "docs", "--chroma-host", "127.0.0.1", "--chroma-port", str(server.port)]
     assert main(["swap", *args, "--model", "fake/new", "--page-size", "64", "--no-progress"]) == 0
     assert "Swapped 'docs'" in capsys.readouterr().out
     check(server.client(), dim=64)  # fake/<name> from the CLI has the fake's default 64 dims
@@ -147,7 +163,6 @@ def test_a_server_that_drops_mid_swap_is_reported_and_resumable(server):
     client = server.client()
     original = client.get_collection("docs")
     assert get_record(original) is None and original.count() == N
-    result = swap("docs", FakeAdapter("new", dim=24), client=client, page_size=20,
-                  progress=False)
+    result = swap("docs", FakeAdapter("new", dim=24), client=client, page_size=20, progress=False)
     assert 60 <= result.resumed_from < N and result.embedded == N - result.resumed_from
     check(client)

@@ -65,8 +65,12 @@ def test_static_truncation_warns_once(tiny_static):
 
 def test_static_int8_and_truncate_dim(tiny_static):
     folder, _ = tiny_static
-    adapter = get_adapter(str(folder), truncate_dim=8, precision="int8",
-                          calibration_texts=[" ".join(WORDS[i:i + 2]) for i in range(7)])
+    adapter = get_adapter(
+        str(folder),
+        truncate_dim=8,
+        precision="int8",
+        calibration_texts=[" ".join(WORDS[i : i + 2]) for i in range(7)],
+    )
     out = adapter.embed_documents(["red apple", "blue car"])
     assert out.shape == (2, 8) and adapter.name.endswith("@8:int8")
 
@@ -139,8 +143,9 @@ def test_langchain_adds_no_prompts_and_learns_dim_on_first_call():
 def test_langchain_via_get_adapter_and_errors():
     from langchain_core.embeddings import DeterministicFakeEmbedding
 
-    adapter = get_adapter("current", backend="langchain",
-                          embeddings=DeterministicFakeEmbedding(size=8))
+    adapter = get_adapter(
+        "current", backend="langchain", embeddings=DeterministicFakeEmbedding(size=8)
+    )
     assert adapter.embed_documents(["x"]).shape == (1, 8)
     with pytest.raises(TypeError, match="embeddings=your_embeddings"):
         get_adapter("current", backend="langchain")

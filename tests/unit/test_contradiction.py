@@ -7,16 +7,33 @@ import re
 import numpy as np
 import pytest
 
-from autoembedding.selector.contradiction import (
+from autoembedding.selector.probing.contradiction import (
     build_contradiction_pairs,
     contradiction_score_from_vectors,
     flip_sentence,
 )
-from autoembedding.selector.queries import ProbeDoc
+from autoembedding.selector.probing.queries import ProbeDoc
 
 CUES = {
-    "increases", "decreases", "raises", "reduces", "promotes", "inhibits", "higher", "lower",
-    "not", "cannot", "can", "more", "less", "is", "are", "was", "were", "did", "has",
+    "increases",
+    "decreases",
+    "raises",
+    "reduces",
+    "promotes",
+    "inhibits",
+    "higher",
+    "lower",
+    "not",
+    "cannot",
+    "can",
+    "more",
+    "less",
+    "is",
+    "are",
+    "was",
+    "were",
+    "did",
+    "has",
 }
 
 DOCS = [

@@ -1,4 +1,4 @@
-"""Unit tests of the shared model resolution (autoembedding.auto) on the fake adapter."""
+"""Unit tests of the shared model resolution (autoembedding.integrations.auto) on the fake adapter."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ import chromadb
 import pytest
 
 from autoembedding.adapters import get_adapter
-from autoembedding.auto import (
+from autoembedding.catalog import OFFLINE_DEFAULT
+from autoembedding.chroma.records import get_record, write_record
+from autoembedding.errors import AutoEmbeddingError, CollectionError, ModelMismatchError
+from autoembedding.integrations.auto import (
     CHOICE_PATH_ENV,
     AutoSelectionWarning,
     ModelResolver,
     load_choice,
     resolve_choice_path,
 )
-from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma_utils import get_record, write_record
-from autoembedding.errors import AutoEmbeddingError, CollectionError, ModelMismatchError
 from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport
 
 DOCS = [f"document {i} about topic {i % 7} and colour {i % 5}" for i in range(60)]
@@ -35,18 +35,35 @@ class ProbeSpy:
         self.error = error
         self.calls: list[dict] = []
 
-    def __call__(self, collection=None, candidates=None, targets=None, queries=None,
-                 budget_s=None, *, documents=None, seed=0, progress=False):
-        self.calls.append({"collection": collection, "candidates": candidates,
-                           "targets": targets, "documents": documents})
+    def __call__(
+        self,
+        collection=None,
+        candidates=None,
+        targets=None,
+        queries=None,
+        budget_s=None,
+        *,
+        documents=None,
+        seed=0,
+        progress=False,
+    ):
+        self.calls.append(
+            {
+                "collection": collection,
+                "candidates": candidates,
+                "targets": targets,
+                "documents": documents,
+            }
+        )
         if self.error is not None:
             raise self.error
         results = [CandidateResult(Candidate(c)) for c in (candidates or ["fake/winner"])]
         winner = None
         if self.winner is not None:
             winner = CandidateResult(Candidate.parse(self.winner), meets_targets=True)
-        return ProbeReport(results=results, winner=winner,
-                           reason="best hit@5" if winner else "hit@5 0.1 < 0.9")
+        return ProbeReport(
+            results=results, winner=winner, reason="best hit@5" if winner else "hit@5 0.1 < 0.9"
+        )
 
 
 @pytest.fixture
@@ -80,9 +97,11 @@ def _collection(client, name, docs=DOCS, embeddings_dim=64, documents=True):
     col = client.create_collection(name, embedding_function=None)
     if docs:
         adapter = get_adapter("fake/unknown", dim=embeddings_dim)
-        col.add(ids=[str(i) for i in range(len(docs))],
-                embeddings=adapter.embed_documents(docs),
-                documents=list(docs) if documents else None)
+        col.add(
+            ids=[str(i) for i in range(len(docs))],
+            embeddings=adapter.embed_documents(docs),
+            documents=list(docs) if documents else None,
+        )
     return col
 
 
@@ -122,7 +141,7 @@ def test_saved_choice_is_reused_on_restart(install_probe, choice_file):
 
 def test_small_first_batch_uses_default_with_warning(install_probe, choice_file, monkeypatch):
     spy = install_probe(ProbeSpy("fake/winner"))
-    monkeypatch.setattr("autoembedding.auto.OFFLINE_DEFAULT", "fake/default")
+    monkeypatch.setattr("autoembedding.integrations.auto.OFFLINE_DEFAULT", "fake/default")
     resolver = ModelResolver(choice_path=choice_file, min_probe_docs=50)
     with pytest.warns(AutoSelectionWarning, match="fewer than the 50"):
         adapter = resolver.adapter_for_documents(DOCS[:10])
@@ -133,7 +152,7 @@ def test_small_first_batch_uses_default_with_warning(install_probe, choice_file,
 
 def test_probe_failure_falls_back_to_default(install_probe, choice_file, monkeypatch):
     install_probe(ProbeSpy(error=RuntimeError("engine crashed")))
-    monkeypatch.setattr("autoembedding.auto.OFFLINE_DEFAULT", "fake/default")
+    monkeypatch.setattr("autoembedding.integrations.auto.OFFLINE_DEFAULT", "fake/default")
     resolver = ModelResolver(choice_path=choice_file)
     with pytest.warns(AutoSelectionWarning, match="engine crashed"):
         assert resolver.adapter_for_documents(DOCS).model_id == "fake/default"
@@ -141,14 +160,14 @@ def test_probe_failure_falls_back_to_default(install_probe, choice_file, monkeyp
 
 def test_no_winner_falls_back_to_default(install_probe, choice_file, monkeypatch):
     install_probe(ProbeSpy(winner=None))
-    monkeypatch.setattr("autoembedding.auto.OFFLINE_DEFAULT", "fake/default")
+    monkeypatch.setattr("autoembedding.integrations.auto.OFFLINE_DEFAULT", "fake/default")
     resolver = ModelResolver(choice_path=choice_file)
     with pytest.warns(AutoSelectionWarning, match="no candidate met the targets"):
         assert resolver.adapter_for_documents(DOCS).model_id == "fake/default"
 
 
 def test_query_first_uses_default(choice_file, monkeypatch):
-    monkeypatch.setattr("autoembedding.auto.OFFLINE_DEFAULT", "fake/default")
+    monkeypatch.setattr("autoembedding.integrations.auto.OFFLINE_DEFAULT", "fake/default")
     resolver = ModelResolver(choice_path=choice_file)
     with pytest.warns(AutoSelectionWarning, match="query came before"):
         assert resolver.adapter_for_query().model_id == "fake/default"
@@ -244,9 +263,16 @@ def test_real_probe_picks_the_better_fake_model(choice_file):
 
     good, bad = FakeAdapter("good"), FakeAdapter("bad", noise=0.97)
     resolver = ModelResolver(candidates=[bad, good], choice_path=choice_file, min_probe_docs=50)
-    docs = [f"note {i}: {w} {v} measured in trial {i * 7 % 13}"
-            for i, (w, v) in enumerate(zip(["alpha", "beta", "gamma", "delta", "omega"] * 16,
-                                           ["red", "green", "blue", "cyan"] * 20, strict=True))]
+    docs = [
+        f"note {i}: {w} {v} measured in trial {i * 7 % 13}"
+        for i, (w, v) in enumerate(
+            zip(
+                ["alpha", "beta", "gamma", "delta", "omega"] * 16,
+                ["red", "green", "blue", "cyan"] * 20,
+                strict=True,
+            )
+        )
+    ]
     adapter = resolver.adapter_for_documents(docs)
     assert adapter is good
     assert resolver.choice.source == "probe"

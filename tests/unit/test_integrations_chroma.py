@@ -8,7 +8,7 @@ import pytest
 from chromadb.utils.embedding_functions import known_embedding_functions
 
 from autoembedding.adapters import get_adapter
-from autoembedding.chroma_utils import get_record, write_record
+from autoembedding.chroma.records import get_record, write_record
 from autoembedding.errors import CollectionError, ModelMismatchError
 from autoembedding.integrations.chroma import (
     FUNCTION_NAME,
@@ -32,8 +32,9 @@ def test_registered_under_its_name():
 
 
 def test_config_round_trip_keeps_vectors_identical():
-    ef = AutoEmbeddingFunction("fake/c", truncate_dim=32, precision="int8",
-                               query_prompt="q: ", document_prompt="d: ")
+    ef = AutoEmbeddingFunction(
+        "fake/c", truncate_dim=32, precision="int8", query_prompt="q: ", document_prompt="d: "
+    )
     again = AutoEmbeddingFunction.build_from_config(ef.get_config())
     assert again.record() == ef.record()
     np.testing.assert_array_equal(np.array(ef(DOCS)), np.array(again(DOCS)))
@@ -140,7 +141,9 @@ def test_http_client_to_closed_port_is_clear():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(CollectionError, match=f"No Chroma server answers at http://127.0.0.1:{port}"):
+    with pytest.raises(
+        CollectionError, match=f"No Chroma server answers at http://127.0.0.1:{port}"
+    ):
         http_client("127.0.0.1", port)
 
 

@@ -25,10 +25,12 @@ class TestAutoEmbeddingStandard(EmbeddingsUnitTests):
 def test_matches_bare_adapter_with_prompts():
     emb = AutoEmbedding(model="fake/p", query_prompt="query: ", document_prompt="passage: ")
     bare = get_adapter("fake/p", query_prompt="query: ", document_prompt="passage: ")
-    np.testing.assert_allclose(emb.embed_query("red apple"), bare.embed_query("red apple"),
-                               rtol=1e-6)
-    np.testing.assert_allclose(emb.embed_documents(["red apple"])[0],
-                               bare.embed_documents(["red apple"])[0], rtol=1e-6)
+    np.testing.assert_allclose(
+        emb.embed_query("red apple"), bare.embed_query("red apple"), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        emb.embed_documents(["red apple"])[0], bare.embed_documents(["red apple"])[0], rtol=1e-6
+    )
     # the prompts matter: query and document vectors of the same text differ
     assert not np.allclose(emb.embed_query("red apple"), emb.embed_documents(["red apple"])[0])
 
@@ -81,18 +83,29 @@ def test_collection_probe_with_real_probe_picks_better_model(tmp_path):
     import chromadb
 
     from autoembedding.adapters.fake import FakeAdapter
-    from autoembedding.auto import AutoSelectionWarning
+    from autoembedding.integrations.auto import AutoSelectionWarning
 
-    docs = [f"note {i}: {w} {v} measured in trial {i * 7 % 13}"
-            for i, (w, v) in enumerate(zip(["alpha", "beta", "gamma", "delta", "omega"] * 16,
-                                           ["red", "green", "blue", "cyan"] * 20, strict=True))]
+    docs = [
+        f"note {i}: {w} {v} measured in trial {i * 7 % 13}"
+        for i, (w, v) in enumerate(
+            zip(
+                ["alpha", "beta", "gamma", "delta", "omega"] * 16,
+                ["red", "green", "blue", "cyan"] * 20,
+                strict=True,
+            )
+        )
+    ]
     client = chromadb.PersistentClient(path=str(tmp_path))
     col = client.create_collection("notes", embedding_function=None)
     good, bad = FakeAdapter("good"), FakeAdapter("bad", noise=0.97)
-    col.add(ids=[str(i) for i in range(len(docs))], documents=docs,
-            embeddings=good.embed_documents(docs))
+    col.add(
+        ids=[str(i) for i in range(len(docs))],
+        documents=docs,
+        embeddings=good.embed_documents(docs),
+    )
     with pytest.warns(AutoSelectionWarning, match="no model record"):
-        emb = AutoEmbedding(collection=col, candidates=[bad, good],
-                            choice_path=str(tmp_path / "c.json"))
+        emb = AutoEmbedding(
+            collection=col, candidates=[bad, good], choice_path=str(tmp_path / "c.json")
+        )
     assert emb.adapter is good and emb.choice.source == "probe"
     assert len(emb.embed_query("alpha red")) == 64

@@ -22,8 +22,9 @@ def test_query_and_text_use_their_prompts():
     emb = AutoEmbedding(model="fake/li", query_prompt="query: ", document_prompt="passage: ")
     bare = get_adapter("fake/li", query_prompt="query: ", document_prompt="passage: ")
     np.testing.assert_allclose(emb.get_query_embedding("red"), bare.embed_query("red"), rtol=1e-6)
-    np.testing.assert_allclose(emb.get_text_embedding("red"), bare.embed_documents(["red"])[0],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        emb.get_text_embedding("red"), bare.embed_documents(["red"])[0], rtol=1e-6
+    )
 
 
 def test_batching_follows_embed_batch_size(monkeypatch):
@@ -63,7 +64,7 @@ def test_settings_and_vector_store_index(monkeypatch):
 
 
 def test_auto_mode_probes_whole_first_call(monkeypatch, tmp_path):
-    import autoembedding.auto as auto
+    import autoembedding.integrations.auto as auto
 
     probed: list[int] = []
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from autoembedding.selector.metrics import (
+from autoembedding.selector.probing.metrics import (
     METRIC_NAMES,
     bootstrap_ci,
     kendall_tau,
@@ -109,7 +109,7 @@ def test_kendall_tau_hand_values():
 
 
 def test_paired_upper_bound_widens_with_noise_and_needs_queries():
-    from autoembedding.selector.metrics import paired_upper_bound
+    from autoembedding.selector.probing.metrics import paired_upper_bound
 
     a = np.linspace(0.2, 0.9, 100)
     steady = a - 0.01

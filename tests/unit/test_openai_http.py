@@ -178,7 +178,10 @@ def test_no_dimensions_field_without_matryoshka():
 def test_dim_learned_from_first_response_for_ad_hoc_model():
     server = Server(dim=12)
     adapter = get_adapter(
-        "my-server-model", backend="openai", base_url="http://test/v1", backoff=0.0,
+        "my-server-model",
+        backend="openai",
+        base_url="http://test/v1",
+        backoff=0.0,
         transport=httpx.MockTransport(server),
     )
     assert adapter.dim == 12
@@ -221,8 +224,12 @@ def test_slow_real_server_never_hangs_past_deadline():
     try:
         spec = ModelSpec(id="slow", family="custom", backend="openai", dim=8, hub_id="m")
         adapter = OpenAIAdapter(
-            spec, base_url=f"http://127.0.0.1:{httpd.server_port}/v1",
-            timeout=0.3, deadline=1.0, max_retries=5, backoff=0.1,
+            spec,
+            base_url=f"http://127.0.0.1:{httpd.server_port}/v1",
+            timeout=0.3,
+            deadline=1.0,
+            max_retries=5,
+            backoff=0.1,
         )
         start = time.monotonic()
         with pytest.raises(BackendError, match="timed out"):
@@ -236,8 +243,12 @@ def test_slow_real_server_never_hangs_past_deadline():
 def test_api_down_raises_backend_error_quickly():
     spec = ModelSpec(id="down", family="custom", backend="openai", dim=8, hub_id="m")
     adapter = OpenAIAdapter(
-        spec, base_url="http://127.0.0.1:9/v1", timeout=0.5, connect_timeout=0.5,
-        max_retries=1, backoff=0.05,
+        spec,
+        base_url="http://127.0.0.1:9/v1",
+        timeout=0.5,
+        connect_timeout=0.5,
+        max_retries=1,
+        backoff=0.05,
     )
     with pytest.raises(BackendError, match="cannot reach the server|timed out"):
         adapter.embed_query("x")

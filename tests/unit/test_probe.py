@@ -286,16 +286,14 @@ def test_labelled_queries_sharing_a_relevant_doc_across_stages(collection):
     sentences = docs["d0005"].split(".")[:5]
     pairs = [(f"{sentences[i % 5]} {i}", ["d0005"]) for i in range(24)]
     # two identical models: always tied, so every stage runs
-    report = probe(
-        collection, candidates=["fake/a", "fake/a@64"], queries=pairs, sample_size=40
-    )
+    report = probe(collection, candidates=["fake/a", "fake/a@64"], queries=pairs, sample_size=40)
     assert report.n_queries == 24
     assert all(len(r.per_query["hit@5"]) == 24 for r in report.results)
 
 
 def test_cut_doc_word_boundary_and_unspaced_scripts():
     from autoembedding.selector.probing import _cut_doc
-    from autoembedding.selector.queries import ProbeDoc
+    from autoembedding.selector.probing.queries import ProbeDoc
 
     english = _cut_doc(ProbeDoc("e", "alpha beta gamma " * 100), 100)
     assert len(english.text) <= 100 and english.text.endswith(("alpha", "beta", "gamma"))

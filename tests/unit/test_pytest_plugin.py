@@ -230,8 +230,15 @@ def _corpus() -> Corpus:
 
 
 def _queries() -> list[LabelledQuery]:
-    return [LabelledQuery(str(q["query"]), frozenset(q["relevant"]) if isinstance(
-        q["relevant"], list) else frozenset([str(q["relevant"])])) for q in QUERIES]
+    return [
+        LabelledQuery(
+            str(q["query"]),
+            frozenset(q["relevant"])
+            if isinstance(q["relevant"], list)
+            else frozenset([str(q["relevant"])]),
+        )
+        for q in QUERIES
+    ]
 
 
 def test_hit_at_k_separates_a_good_model_from_noise() -> None:
@@ -281,10 +288,14 @@ def test_texts_from_a_chroma_collection(pytester: pytest.Pytester, tmp_path: Pat
         """
     )
     result = pytester.runpytest(
-        "-p", "no:benchmark",
-        "--autoembedding-collection", "notes",
-        "--autoembedding-chroma-path", str(tmp_path / "db"),
-        "--autoembedding-sample-size", "2",
+        "-p",
+        "no:benchmark",
+        "--autoembedding-collection",
+        "notes",
+        "--autoembedding-chroma-path",
+        str(tmp_path / "db"),
+        "--autoembedding-sample-size",
+        "2",
     )
     result.assert_outcomes(passed=1)
 

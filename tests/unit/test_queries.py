@@ -8,7 +8,7 @@ import pytest
 from langchain_core.language_models import FakeListChatModel
 
 from autoembedding.errors import CollectionError
-from autoembedding.selector.queries import (
+from autoembedding.selector.probing.queries import (
     ProbeDoc,
     build_label_free,
     labelled_probe_set,
@@ -22,8 +22,7 @@ EN_DOC = (
     "were measured monthly. Participants were recruited from three clinics."
 )
 ZH_DOC = (
-    "长城是中国古代的军事防御工程。它修建于多个朝代！"
-    "最著名的一段位于北京附近？今天它是热门景点。"
+    "长城是中国古代的军事防御工程。它修建于多个朝代！最著名的一段位于北京附近？今天它是热门景点。"
 )
 
 
@@ -88,7 +87,7 @@ def test_ict_removes_the_sentence_and_query_is_not_verbatim():
 
 
 def test_ict_masks_rare_words_shared_with_the_rest_of_the_document(monkeypatch):
-    from autoembedding.selector import queries
+    from autoembedding.selector.probing import queries
 
     monkeypatch.setattr(queries, "MASK_SHARE", 1 / 3)
     docs = [ProbeDoc("x", EN_DOC), *_docs(30)]

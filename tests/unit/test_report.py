@@ -60,9 +60,21 @@ def test_cli_probe_json_and_report(chroma_dir, tmp_path, capsys):
     out = tmp_path / "r.json"
     code = main(
         [
-            "probe", "--chroma-path", str(chroma_dir), "--collection", "notes",
-            "--candidates", "fake/a,fake/a@32:binary", "--max-query-ms", "500",
-            "--json", str(out), "--report", str(tmp_path / "rep"), "--seed", "1",
+            "probe",
+            "--chroma-path",
+            str(chroma_dir),
+            "--collection",
+            "notes",
+            "--candidates",
+            "fake/a,fake/a@32:binary",
+            "--max-query-ms",
+            "500",
+            "--json",
+            str(out),
+            "--report",
+            str(tmp_path / "rep"),
+            "--seed",
+            "1",
             "--no-progress",
         ]
     )
@@ -78,12 +90,31 @@ def test_cli_no_winner_exit_code_and_missing_collection(chroma_dir, tmp_path, ca
     out = tmp_path / "r.json"
     code = main(
         [
-            "probe", "--chroma-path", str(chroma_dir), "--collection", "notes",
-            "--candidates", "fake/a", "--min-hit-at-5", "1.01", "--json", str(out),
+            "probe",
+            "--chroma-path",
+            str(chroma_dir),
+            "--collection",
+            "notes",
+            "--candidates",
+            "fake/a",
+            "--min-hit-at-5",
+            "1.01",
+            "--json",
+            str(out),
             "--no-progress",
         ]
     )
     assert code == 3 and json.loads(out.read_text())["winner"] is None
-    code = main(["probe", "--chroma-path", str(chroma_dir), "--collection", "nope",
-                 "--candidates", "fake/a", "--no-progress"])
+    code = main(
+        [
+            "probe",
+            "--chroma-path",
+            str(chroma_dir),
+            "--collection",
+            "nope",
+            "--candidates",
+            "fake/a",
+            "--no-progress",
+        ]
+    )
     assert code == 1 and "nope" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autoembedding.selector.selection import check_targets, select
+from autoembedding.selector.probing.selection import check_targets, select
 from autoembedding.selector.types import Candidate, CandidateResult, Targets
 
 

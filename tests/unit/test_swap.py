@@ -12,7 +12,8 @@ import pytest
 chromadb = pytest.importorskip("chromadb")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
-from autoembedding.chroma_utils import call_with_collection, get_record  # noqa: E402
+from autoembedding.chroma.client import call_with_collection  # noqa: E402
+from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.selector import swap, undo_swap  # noqa: E402
 from autoembedding.selector import swap as swap_fn  # noqa: E402
@@ -72,14 +73,18 @@ def assert_swapped(client, name: str = "docs", n: int = N, model: str = "new", d
     record = get_record(col)
     assert record is not None and record.model_id == f"fake/{model}" and record.dim == dim
     assert col.metadata["owner"] == "me"
-    assert not any(k.startswith("autoembedding:swap_") and k != "autoembedding:swap_backup"
-                   for k in col.metadata)
+    assert not any(
+        k.startswith("autoembedding:swap_") and k != "autoembedding:swap_backup"
+        for k in col.metadata
+    )
     return col
 
 
 def assert_original_intact(col_or_client, name: str = "docs", n: int = N):
-    col = col_or_client.get_collection(name) if hasattr(col_or_client, "get_collection") else (
-        col_or_client
+    col = (
+        col_or_client.get_collection(name)
+        if hasattr(col_or_client, "get_collection")
+        else (col_or_client)
     )
     ids, docs, metas = make_docs(n)
     got = col.get(ids=ids, include=["documents", "embeddings"])
@@ -121,7 +126,10 @@ def test_swap_writes_truncation_and_precision_into_the_record(client):
     swap("docs", "fake/new@16:int8", client=client, dim=32, progress=False)
     record = get_record(client.get_collection("docs"))
     assert (record.model_id, record.dim, record.truncate_dim, record.precision) == (
-        "fake/new", 16, 16, "int8"
+        "fake/new",
+        16,
+        16,
+        "int8",
     )
 
 
@@ -323,8 +331,14 @@ def test_readers_keep_getting_answers_during_a_swap(client):
     thread.start()
     try:
         time.sleep(0.2)
-        swap("docs", FakeAdapter("new", dim=24, latency_ms=20), client=client, page_size=20,
-             drop_old=True, progress=False)
+        swap(
+            "docs",
+            FakeAdapter("new", dim=24, latency_ms=20),
+            client=client,
+            page_size=20,
+            drop_old=True,
+            progress=False,
+        )
         time.sleep(0.3)
     finally:
         stop.set()
@@ -338,8 +352,20 @@ def test_readers_keep_getting_answers_during_a_swap(client):
 def test_cli_swap_and_undo(tmp_path, capsys):
     path = str(tmp_path / "db")
     fill(chromadb.PersistentClient(path=path))
-    code = main(["swap", "--collection", "docs", "--model", "fake/new", "--chroma-path", path,
-                 "--page-size", "30", "--no-progress"])
+    code = main(
+        [
+            "swap",
+            "--collection",
+            "docs",
+            "--model",
+            "fake/new",
+            "--chroma-path",
+            path,
+            "--page-size",
+            "30",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "Swapped 'docs' to fake/new" in out and "docs/s" in out
     col = chromadb.PersistentClient(path=path).get_collection("docs")

@@ -14,7 +14,7 @@ are the same everywhere:
    :data:`~autoembedding.catalog.OFFLINE_DEFAULT` with a :class:`AutoSelectionWarning`.
 
 Example:
-    >>> from autoembedding.auto import ModelResolver
+    >>> from autoembedding.integrations.auto import ModelResolver
     >>> resolver = ModelResolver("fake/demo")
     >>> resolver.adapter_for_documents(["a"]).name
     'fake/demo'
@@ -36,9 +36,10 @@ from typing import Any
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.base import BaseAdapter
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma_utils import check_record, get_record, write_record
+from autoembedding.chroma.records import check_record, get_record, write_record
 from autoembedding.errors import (
     AutoEmbeddingError,
+    AutoSelectionWarning,
     CollectionError,
     ModelMismatchError,
 )
@@ -62,10 +63,6 @@ DEFAULT_CHOICE_PATH = Path(".autoembedding") / "choice.json"
 CHOICE_PATH_ENV = "AUTOEMBEDDING_CHOICE_PATH"
 #: Adapter options that change the vectors (and so belong to a record).
 _VECTOR_OPTIONS = ("truncate_dim", "precision", "query_prompt", "document_prompt", "normalize")
-
-
-class AutoSelectionWarning(UserWarning):
-    """Auto-selection fell back to the offline default model (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -390,9 +387,7 @@ class ModelResolver:
             self._pin_default(f"no candidate met the targets on {source_desc}: {report.reason}")
             return
         adapter = self._given_adapter(report.winner.candidate) or report.winner.candidate.build()
-        self._pin_and_save(
-            adapter, "probe", f"probe on {source_desc} picked it: {report.reason}"
-        )
+        self._pin_and_save(adapter, "probe", f"probe on {source_desc} picked it: {report.reason}")
 
     def _given_adapter(self, candidate: Any) -> BaseAdapter | None:
         """The adapter instance passed as a candidate, if the winner is one (keeps its options)."""

@@ -111,16 +111,36 @@ _OPTIONS: tuple[tuple[str, str, str, str | None], ...] = (
         None,
     ),
     ("autoembedding_text_field", "--autoembedding-text-field", "jsonl field with the text", None),
-    ("autoembedding_collection", "--autoembedding-collection", "read texts from this Chroma "
-     "collection instead of a file", None),
-    ("autoembedding_chroma_path", "--autoembedding-chroma-path", "folder of a persistent Chroma "
-     "(with --autoembedding-collection)", None),
-    ("autoembedding_chroma_url", "--autoembedding-chroma-url", "URL of a Chroma server, e.g. "
-     "http://localhost:8000 (with --autoembedding-collection)", None),
-    ("autoembedding_sample_size", "--autoembedding-sample-size", "use at most this many texts "
-     "(default 256)", "256"),
-    ("autoembedding_queries", "--autoembedding-queries", 'jsonl of {"query": ..., "relevant": '
-     "[ids of relevant texts]} for hit@k", None),
+    (
+        "autoembedding_collection",
+        "--autoembedding-collection",
+        "read texts from this Chroma collection instead of a file",
+        None,
+    ),
+    (
+        "autoembedding_chroma_path",
+        "--autoembedding-chroma-path",
+        "folder of a persistent Chroma (with --autoembedding-collection)",
+        None,
+    ),
+    (
+        "autoembedding_chroma_url",
+        "--autoembedding-chroma-url",
+        "URL of a Chroma server, e.g. http://localhost:8000 (with --autoembedding-collection)",
+        None,
+    ),
+    (
+        "autoembedding_sample_size",
+        "--autoembedding-sample-size",
+        "use at most this many texts (default 256)",
+        "256",
+    ),
+    (
+        "autoembedding_queries",
+        "--autoembedding-queries",
+        'jsonl of {"query": ..., "relevant": [ids of relevant texts]} for hit@k',
+        None,
+    ),
     ("autoembedding_k", "--autoembedding-k", "k of hit@k (default 10)", "10"),
 )
 
@@ -178,8 +198,9 @@ def _first_field(record: dict[str, Any], names: Sequence[str]) -> Any:
     return None
 
 
-def load_corpus(path: str | Path, *, text_field: str | None = None, limit: int | None = None
-                ) -> Corpus:
+def load_corpus(
+    path: str | Path, *, text_field: str | None = None, limit: int | None = None
+) -> Corpus:
     """Read sample texts from a ``.jsonl`` or text file.
 
     Args:
@@ -242,7 +263,8 @@ def load_corpus(path: str | Path, *, text_field: str | None = None, limit: int |
 def _corpus_from_chroma(
     name: str, *, path: str | None, url: str | None, limit: int | None
 ) -> Corpus:
-    from autoembedding.chroma_utils import import_chromadb, iter_pages
+    from autoembedding.chroma.client import import_chromadb
+    from autoembedding.chroma.pages import iter_pages
 
     chromadb = import_chromadb()
     if url:
@@ -250,9 +272,7 @@ def _corpus_from_chroma(
         if match is None:
             raise pytest.UsageError(f"autoembedding_chroma_url {url!r} is not http://host:port.")
         scheme, host, port = match.groups()
-        client = chromadb.HttpClient(
-            host=host, port=int(port or 8000), ssl=(scheme == "https")
-        )
+        client = chromadb.HttpClient(host=host, port=int(port or 8000), ssl=(scheme == "https"))
     elif path:
         client = chromadb.PersistentClient(path=str(Path(path).expanduser()))
     else:
@@ -305,7 +325,7 @@ def load_queries(path: str | Path) -> list[LabelledQuery]:
                 relevant = [relevant]
             if not isinstance(text, str) or not relevant:
                 raise ValueError(
-                    f"{file}:{number} must be {{\"query\": str, \"relevant\": [ids]}}, got "
+                    f'{file}:{number} must be {{"query": str, "relevant": [ids]}}, got '
                     f"{line.strip()[:80]!r}."
                 )
             queries.append(LabelledQuery(text, frozenset(str(r) for r in relevant)))
@@ -501,8 +521,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     ids = candidate_ids(metafunc.config)
     if not ids:
         # One param that errors with instructions, rather than a silently skipped benchmark.
-        metafunc.parametrize("autoembedding_candidate", [None], ids=["no-candidates"],
-                             indirect=True)
+        metafunc.parametrize(
+            "autoembedding_candidate", [None], ids=["no-candidates"], indirect=True
+        )
         return
     metafunc.parametrize("autoembedding_candidate", ids, ids=ids, indirect=True)
 
@@ -519,7 +540,7 @@ def autoembedding_candidate(request: pytest.FixtureRequest) -> BaseAdapter:
     if model_id is None:
         raise pytest.UsageError(
             "No candidate models: set autoembedding_candidates in [tool.pytest.ini_options] "
-            "(e.g. autoembedding_candidates = \"minilm minilm-int8\") or pass "
+            '(e.g. autoembedding_candidates = "minilm minilm-int8") or pass '
             "--autoembedding-candidates minilm,minilm-int8."
         )
     state = _state(request.config)
@@ -616,20 +637,33 @@ def _quality_rows(config: pytest.Config) -> list[tuple[str, str, float | None, A
             if not any(str(key).startswith("hit@") for key in info):
                 continue
             median = (bench.get("stats") or {}).get("median")
-            rows.append((Path(str(path)).stem[:24], str(bench.get("name")), median,
-                         info.get("texts_per_round"), info))
+            rows.append(
+                (
+                    Path(str(path)).stem[:24],
+                    str(bench.get("name")),
+                    median,
+                    info.get("texts_per_round"),
+                    info,
+                )
+            )
     if not rows and not current:
         # Without pytest-benchmark: whatever the recorder saw.
         for bench in _state(config).recorded:
             info = getattr(bench, "extra_info", {}) or {}
-            rows.append(("NOW", str(getattr(bench, "name", info.get("model"))), None,
-                         info.get("texts_per_round"), info))
+            rows.append(
+                (
+                    "NOW",
+                    str(getattr(bench, "name", info.get("model"))),
+                    None,
+                    info.get("texts_per_round"),
+                    info,
+                )
+            )
     return rows
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config
-                            ) -> None:
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Print speed and hit@k side by side for benchmarks that recorded quality."""
     if _STATE_KEY not in config.stash and getattr(config, "_benchmarksession", None) is None:
         return
@@ -640,9 +674,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     header = f"{'run':<24} {'benchmark':<64} {'median ms':>10} {'texts/s':>9}  quality"
     terminalreporter.write_line(header)
     for source, name, median, per_round, info in rows:
-        hits = ", ".join(f"{key}={value}" for key, value in info.items()
-                         if str(key).startswith("hit@"))
+        hits = ", ".join(
+            f"{key}={value}" for key, value in info.items() if str(key).startswith("hit@")
+        )
         ms = f"{median * 1000:10.2f}" if isinstance(median, (int, float)) else f"{'-':>10}"
-        rate = (f"{per_round / median:9.1f}"
-                if isinstance(median, (int, float)) and median and per_round else f"{'-':>9}")
+        rate = (
+            f"{per_round / median:9.1f}"
+            if isinstance(median, (int, float)) and median and per_round
+            else f"{'-':>9}"
+        )
         terminalreporter.write_line(f"{source:<24} {name[-64:]:<64} {ms} {rate}  {hits}")

@@ -19,7 +19,7 @@ Crash safety comes from three things:
 
 The original collection is never written before the switch; during the switch it is only
 renamed. Readers that open the collection by name through
-:func:`autoembedding.chroma_utils.call_with_collection` retry through the instant of the rename.
+:func:`autoembedding.chroma.client.call_with_collection` retry through the instant of the rename.
 
 Example:
     >>> import chromadb  # doctest: +SKIP
@@ -48,8 +48,10 @@ from typing import Any
 
 import numpy as np
 
-from autoembedding.chroma_utils import Page, get_record, is_not_found, iter_pages
-from autoembedding.errors import AutoEmbeddingError, CollectionError
+from autoembedding.chroma.errors import is_not_found
+from autoembedding.chroma.pages import Page, iter_pages
+from autoembedding.chroma.records import get_record
+from autoembedding.errors import AutoEmbeddingError, CollectionError, SwapError
 from autoembedding.record import METADATA_PREFIX, ModelRecord
 
 __all__ = ["SwapError", "SwapResult", "backup_name", "staging_name", "swap", "undo_swap"]
@@ -69,10 +71,6 @@ _QUEUE_PAGES = 2
 #: Seconds to sleep between the steps of the switch. Only the crash tests set it, to widen the
 #: window in which they kill the process; never needed otherwise.
 _STEP_PAUSE_S = 0.0
-
-
-class SwapError(CollectionError):
-    """A swap or undo could not finish; the message says what state was left and how to go on."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +239,11 @@ class _Progress:
                 tqdm = None
             if tqdm is not None:
                 self._bar = tqdm(
-                    total=total, initial=initial, desc=desc, unit="doc", file=sys.stderr,
+                    total=total,
+                    initial=initial,
+                    desc=desc,
+                    unit="doc",
+                    file=sys.stderr,
                     dynamic_ncols=True,
                 )
 
@@ -481,9 +483,7 @@ def _finish_switch(
     staged = _get(client, stage)
     if staged is not None and original is not None:
         if original.metadata and original.metadata.get(K_SOURCE) == name:
-            raise SwapError(
-                f"Both {name!r} and {stage!r} are swap copies; inspect them by hand."
-            )
+            raise SwapError(f"Both {name!r} and {stage!r} are swap copies; inspect them by hand.")
         if _get(client, backup) is not None:
             raise SwapError(
                 f"Cannot keep the original as {backup!r}: a collection with that name exists."
@@ -602,9 +602,16 @@ def swap(
             _drop(client, str(backup))
             backup = None
         return SwapResult(
-            name=name, record=record, backup=backup if backup else None, docs=source.count(),
-            embedded=0, resumed_from=0, seconds=time.perf_counter() - start_time,
-            docs_per_s=0.0, verified_vectors=0, already_done=True,
+            name=name,
+            record=record,
+            backup=backup if backup else None,
+            docs=source.count(),
+            embedded=0,
+            resumed_from=0,
+            seconds=time.perf_counter() - start_time,
+            docs_per_s=0.0,
+            verified_vectors=0,
+            already_done=True,
         )
 
     total = source.count()
@@ -625,7 +632,9 @@ def swap(
                 K_COUNT: total,
             }
             staged = client.get_or_create_collection(
-                stage, metadata=meta, configuration=_configuration(source),
+                stage,
+                metadata=meta,
+                configuration=_configuration(source),
                 embedding_function=None,
             )
             if dict(staged.metadata or {}) != meta:  # created by a run killed just now
@@ -634,7 +643,8 @@ def swap(
         raise
     except Exception as exc:
         raise _wrap(
-            f"creating the staging collection {stage!r}", exc,
+            f"creating the staging collection {stage!r}",
+            exc,
             "The original is untouched; rerun the same command.",
         ) from exc
     resumed = int(meta.get(K_OFFSET, 0))
@@ -644,9 +654,7 @@ def swap(
     if meta.get(K_PHASE) == "copy":
         bar = _Progress(progress, total, resumed, f"swap {name}")
         try:
-            embedded, meta = _copy(
-                source, staged, adapter, meta, resumed, total, page_size, bar
-            )
+            embedded, meta = _copy(source, staged, adapter, meta, resumed, total, page_size, bar)
         finally:
             bar.close()
         meta = _journal(staged, meta, **{K_PHASE: "verify"})
@@ -674,11 +682,13 @@ def swap(
         raise
     except Exception as exc:
         raise _wrap(
-            "switching names", exc,
+            "switching names",
+            exc,
             "Rerun the same command to complete the switch (no data was deleted).",
         ) from exc
-    return _result(name, record, backup_kept, total, embedded, resumed, start_time, checked,
-                   copy_seconds)
+    return _result(
+        name, record, backup_kept, total, embedded, resumed, start_time, checked, copy_seconds
+    )
 
 
 def _result(
@@ -695,9 +705,15 @@ def _result(
     seconds = time.perf_counter() - start_time
     rate_s = copy_seconds if copy_seconds else seconds
     return SwapResult(
-        name=name, record=record, backup=backup, docs=total, embedded=embedded,
-        resumed_from=resumed, seconds=seconds,
-        docs_per_s=embedded / rate_s if rate_s > 0 else 0.0, verified_vectors=checked,
+        name=name,
+        record=record,
+        backup=backup,
+        docs=total,
+        embedded=embedded,
+        resumed_from=resumed,
+        seconds=seconds,
+        docs_per_s=embedded / rate_s if rate_s > 0 else 0.0,
+        verified_vectors=checked,
     )
 
 

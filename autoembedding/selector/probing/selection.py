@@ -120,7 +120,7 @@ def _paired(a: CandidateResult, b: CandidateResult) -> tuple[np.ndarray, np.ndar
 
 def _paired_p(a: CandidateResult, b: CandidateResult) -> float | None:
     """Paired p-value on per-query nDCG@10, or ``None`` when they saw different queries."""
-    from autoembedding.selector.metrics import paired_pvalue
+    from autoembedding.selector.probing.metrics import paired_pvalue
 
     pair = _paired(a, b)
     return None if pair is None else float(paired_pvalue(*pair))
@@ -128,7 +128,7 @@ def _paired_p(a: CandidateResult, b: CandidateResult) -> float | None:
 
 def _loss_bound(best: CandidateResult, other: CandidateResult, alpha: float) -> float | None:
     """Upper confidence bound on ``best - other`` per-query nDCG@10; ``None`` if not paired."""
-    from autoembedding.selector.metrics import paired_upper_bound
+    from autoembedding.selector.probing.metrics import paired_upper_bound
 
     pair = _paired(best, other)
     return None if pair is None else paired_upper_bound(*pair, level=1.0 - alpha)
@@ -216,13 +216,9 @@ def select(
     else:
         gains = []
         if _latency(winner) < _latency(best) / LATENCY_SLACK:
-            gains.append(
-                f"faster (query p95 {_latency(winner):.1f} ms vs {_latency(best):.1f} ms)"
-            )
+            gains.append(f"faster (query p95 {_latency(winner):.1f} ms vs {_latency(best):.1f} ms)")
         if _bytes(winner) < _bytes(best):
-            gains.append(
-                f"smaller ({_bytes(winner):g} vs {_bytes(best):g} bytes per vector)"
-            )
+            gains.append(f"smaller ({_bytes(winner):g} vs {_bytes(best):g} bytes per vector)")
         reason = (
             f"{winner.candidate.label} is not significantly worse than the most correct candidate "
             f"{best.candidate.label} (nDCG@10 {_ndcg(winner):.3f} vs {_ndcg(best):.3f}; its loss "

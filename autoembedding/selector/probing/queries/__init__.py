@@ -455,11 +455,7 @@ def _ict_query(
     sentences = split_sentences(doc.text)
     if len(sentences) < 3:
         return None
-    candidates = [
-        i
-        for i in range(1, len(sentences) - 1)
-        if 4 <= len(_terms(sentences[i])) <= 60
-    ]
+    candidates = [i for i in range(1, len(sentences) - 1) if 4 <= len(_terms(sentences[i])) <= 60]
     if not candidates:
         return None
     i = rng.choice(candidates)

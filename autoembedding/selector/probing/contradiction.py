@@ -12,7 +12,7 @@ the meaning can tell them apart. Where the cue is a negation, the query is the c
 with the document's other words partly dropped.
 
 Example:
-    >>> from autoembedding.selector.queries import ProbeDoc
+    >>> from autoembedding.selector.probing.queries import ProbeDoc
     >>> doc = ProbeDoc("d1", "Aspirin reduces the risk of stroke in older adults.")
     >>> pair = build_contradiction_pairs([doc], n=1)[0]
     >>> pair.flipped
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autoembedding.selector.queries import ProbeDoc, split_sentences
+from autoembedding.selector.probing.queries import ProbeDoc, split_sentences
 
 __all__ = [
     "ContradictionPair",
@@ -99,8 +99,22 @@ _EN_GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 _EN_NEGATABLE = (
-    "is", "are", "was", "were", "can", "could", "does", "did", "do", "has", "have", "had",
-    "will", "may", "should", "must",
+    "is",
+    "are",
+    "was",
+    "were",
+    "can",
+    "could",
+    "does",
+    "did",
+    "do",
+    "has",
+    "have",
+    "had",
+    "will",
+    "may",
+    "should",
+    "must",
 )
 _EN_NEGATION = re.compile(
     r"\b(?:is|are|was|were|can|could|does|did|do|has|have|had|will|may|should|must)"
@@ -202,9 +216,11 @@ def _zh_flip(sentence: str, rng: random.Random) -> tuple[str, str] | None:
                 synonyms = [w for w in own if w != cue and w != antonym]
                 query = sentence
                 if synonyms:
-                    query = sentence[:at] + synonyms[rng.randrange(len(synonyms))] + sentence[
-                        at + len(cue) :
-                    ]
+                    query = (
+                        sentence[:at]
+                        + synonyms[rng.randrange(len(synonyms))]
+                        + sentence[at + len(cue) :]
+                    )
                 return flipped, query
     for affirmed, negated in _ZH_NEGATABLE:
         at = sentence.find(negated)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from autoembedding.adapters.base import BaseAdapter
-from autoembedding.errors import AutoEmbeddingError, CollectionError, NoCandidateError
+from autoembedding.errors import AutoEmbeddingError, CollectionError, NoCandidateError, ProbeWarning
 from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport, Targets
 
 __all__ = [
@@ -76,10 +76,6 @@ LATENCY_TIME_S = 3.0
 N_CONTRADICTION = 20
 
 ProgressFn = Callable[[str, float], None]
-
-
-class ProbeWarning(UserWarning):
-    """The probe could run, but not quite as asked (smaller sample, queries dropped, ...)."""
 
 
 # ---------------------------------------------------------------------------- public entry point
@@ -185,7 +181,7 @@ def probe(
     finally:
         reporter.close()
 
-    from autoembedding.selector.selection import select
+    from autoembedding.selector.probing.selection import select
 
     results = list(engine.results.values())
     winner, reason = select(results, targets)
@@ -317,14 +313,14 @@ def _auto_doc_chars(cands: Sequence[tuple[Candidate, BaseAdapter | None]]) -> in
 
 
 def _probe_doc(doc_id: str, text: str, metadata: Mapping[str, Any] | None = None) -> Any:
-    from autoembedding.selector.queries import ProbeDoc
+    from autoembedding.selector.probing.queries import ProbeDoc
 
     return ProbeDoc(id=doc_id, text=text, metadata=metadata)
 
 
 def _sample_collection(collection: Any, size: int, seed: int) -> tuple[list[Any], int]:
     """Seeded reservoir sample of documents over the collection's pages."""
-    from autoembedding.chroma_utils import iter_pages
+    from autoembedding.chroma.pages import iter_pages
 
     name = getattr(collection, "name", "?")
     try:
@@ -451,7 +447,7 @@ def _plan_stages(
     max_doc_chars: int | None,
     notes: list[str],
 ) -> tuple[list[_Stage], str]:
-    from autoembedding.selector import queries as q
+    from autoembedding.selector.probing import queries as q
 
     if queries is None:
         return _label_free_stages(docs, n_queries or len(docs), seed, notes), "label-free"
@@ -483,7 +479,7 @@ def _split(n: int) -> list[int]:
 def _label_free_stages(
     docs: list[Any], n_queries: int, seed: int, notes: list[str]
 ) -> list[_Stage]:
-    from autoembedding.selector.queries import build_label_free
+    from autoembedding.selector.probing.queries import build_label_free
 
     stages: list[_Stage] = []
     offset = 0
@@ -527,7 +523,7 @@ def _labelled_stages(
     max_doc_chars: int | None,
     notes: list[str],
 ) -> list[_Stage]:
-    from autoembedding.selector.queries import labelled_probe_set
+    from autoembedding.selector.probing.queries import labelled_probe_set
 
     rng = np.random.default_rng(seed + 1)
     by_id = {d.id: d for d in docs}
@@ -722,7 +718,7 @@ class _Engine:
     def run(self, stages: list[_Stage], docs: list[Any], budget_s: float | None, t0: float) -> None:
         pairs: list[Any] = []
         try:
-            from autoembedding.selector.contradiction import build_contradiction_pairs
+            from autoembedding.selector.probing.contradiction import build_contradiction_pairs
 
             pairs = build_contradiction_pairs(
                 docs, n=min(N_CONTRADICTION, len(docs)), seed=self.seed
@@ -760,9 +756,7 @@ class _Engine:
         budget_s: float | None,
         t0: float,
     ) -> str | None:
-        contenders = [
-            r for r in self.results.values() if r.error is None and r.dropped is None
-        ]
+        contenders = [r for r in self.results.values() if r.error is None and r.dropped is None]
         if not contenders:
             return "no candidate left in the race"
         if len(contenders) == 1:
@@ -770,7 +764,7 @@ class _Engine:
             if not self._target_undecided(only):
                 return f"only {only.candidate.label} is left in the race"
         ranked = sorted(contenders, key=lambda r: -r.metrics.get("ndcg@10", 0.0))
-        from autoembedding.selector.selection import ALPHA, _paired_p
+        from autoembedding.selector.probing.selection import ALPHA, _paired_p
 
         leader, second = ranked[0], ranked[1 % len(ranked)]
         p = _paired_p(leader, second) if len(ranked) > 1 else None
@@ -821,8 +815,10 @@ class _Engine:
             adapter = model.base
             t = time.perf_counter()
             adapter.load()
-            out["load_s"] = adapter.load_seconds if adapter.load_seconds is not None else (
-                time.perf_counter() - t
+            out["load_s"] = (
+                adapter.load_seconds
+                if adapter.load_seconds is not None
+                else (time.perf_counter() - t)
             )
             lat: list[float] = []
             spent = 0.0
@@ -885,7 +881,9 @@ class _Engine:
             if model.doc_seconds > 0:
                 result.docs_per_s = model.docs_encoded / model.doc_seconds
             if pairs:
-                from autoembedding.selector.contradiction import contradiction_score_from_vectors
+                from autoembedding.selector.probing.contradiction import (
+                    contradiction_score_from_vectors,
+                )
 
                 n = len(pairs)
                 pd = view._postprocess(out["pd"])
@@ -894,7 +892,7 @@ class _Engine:
                 )
 
     def _score(self) -> None:
-        from autoembedding.selector.metrics import bootstrap_ci, per_query_metrics
+        from autoembedding.selector.probing.metrics import bootstrap_ci, per_query_metrics
 
         if not self.queries:
             return
@@ -918,7 +916,7 @@ class _Engine:
                 }
 
     def _race(self) -> None:
-        from autoembedding.selector.selection import check_targets
+        from autoembedding.selector.probing.selection import check_targets
 
         hard = {"max_query_ms", "max_bytes_per_vector", "max_load_s", "min_docs_per_s"}
         alive = [r for r in self.results.values() if r.error is None and r.dropped is None]
@@ -959,4 +957,3 @@ def _rank_key(result: CandidateResult, winner: CandidateResult | None) -> tuple[
         result.dropped is not None,
         -result.metrics.get("ndcg@10", -1.0),
     )
-
