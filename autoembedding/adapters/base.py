@@ -8,6 +8,7 @@ Matryoshka truncation, L2 normalisation and int8/binary precision. A backend imp
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -265,6 +266,62 @@ class BaseAdapter(ABC):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed several queries with the query prompt; ``(n, dim)`` float32."""
         return self._embed(validate_texts(texts), is_query=True)
+
+    def encode_raw(self, texts: Sequence[str], *, is_query: bool) -> np.ndarray:
+        """Raw model vectors, prompts applied, before truncation, normalisation and quantisation.
+
+        The probe encodes each model once with this and derives every variant (Matryoshka dims,
+        int8, binary) with :meth:`view` and :meth:`postprocess`, so a model is never run twice.
+
+        Args:
+            texts: Strings to embed.
+            is_query: Apply the query prompt (``True``) or the document prompt.
+
+        Returns:
+            A ``(len(texts), native_dim)`` float32 array.
+        """
+        items = validate_texts(texts)
+        self.load()
+        if not items:
+            return np.zeros((0, self.native_dim), dtype=np.float32)
+        if not self.applies_prompts_itself:
+            prompt = self.query_prompt if is_query else self.document_prompt
+            if prompt:
+                items = [prompt + t for t in items]
+        return np.asarray(self._encode_all(items, is_query=is_query), dtype=np.float32)
+
+    def postprocess(self, raw: np.ndarray) -> np.ndarray:
+        """Truncate, normalise and quantise raw vectors (from :meth:`encode_raw`) as set."""
+        return self._postprocess(np.asarray(raw, dtype=np.float32))
+
+    def view(
+        self, *, truncate_dim: int | None = None, precision: Precision = "float32"
+    ) -> BaseAdapter:
+        """This model with other vector options, sharing the loaded weights (nothing reloads).
+
+        Args:
+            truncate_dim: Matryoshka truncation, or ``None`` for the native dimension.
+            precision: ``"float32"``, ``"int8"`` or ``"binary"``.
+
+        Returns:
+            A shallow copy whose int8 calibration is computed afresh for the new options.
+
+        Raises:
+            ValueError: If ``truncate_dim`` is outside ``1..native_dim`` or the precision is
+                unknown.
+        """
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+        if truncate_dim is not None and not 1 <= int(truncate_dim) <= self.native_dim:
+            raise ValueError(
+                f"truncate_dim={truncate_dim} is outside 1..{self.native_dim} for "
+                f"{self.model_id}."
+            )
+        other = copy.copy(self)
+        other.truncate_dim = None if truncate_dim is None else int(truncate_dim)
+        other.precision = precision
+        other._int8_ranges = None
+        return other
 
     # ------------------------------------------------------------------ backend hooks
     def _load(self) -> None:  # noqa: B027 - optional hook
