@@ -47,6 +47,7 @@ __all__ = [
     "ProbeQuery",
     "ProbeSet",
     "build_label_free",
+    "is_unspaced",
     "labelled_probe_set",
     "load_beir",
     "split_sentences",
@@ -207,7 +208,7 @@ def tokenize(text: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(text)]
 
 
-def _is_unspaced(text: str) -> bool:
+def is_unspaced(text: str) -> bool:
     chars = [c for c in text if not c.isspace()]
     if not chars:
         return False
@@ -217,7 +218,7 @@ def _is_unspaced(text: str) -> bool:
 def _terms(text: str) -> list[str]:
     """Index terms: words for spaced scripts, character bigrams for unspaced ones."""
     tokens = tokenize(text)
-    if not _is_unspaced(text):
+    if not is_unspaced(text):
         return tokens
     out: list[str] = []
     run: list[str] = []
@@ -437,7 +438,7 @@ def _idf(term: str, df: Counter[str], n_docs: int) -> float:
 
 
 def _joiner(text: str) -> str:
-    return "" if _is_unspaced(text) else " "
+    return "" if is_unspaced(text) else " "
 
 
 def _ict_query(
@@ -491,7 +492,7 @@ def _mask_shared_rare(
     to_mask = [t for t in rare if _idf(t, df, n_docs) > MASK_MIN_IDF][:budget]
     if not to_mask:
         return sentence
-    if _is_unspaced(sentence):
+    if is_unspaced(sentence):
         out = sentence
         for term in sorted(to_mask, key=len, reverse=True):
             out = out.replace(term, _MASK)
