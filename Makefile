@@ -11,8 +11,9 @@ test: setup
 	.venv/bin/python -m pytest --run-slow
 
 lint: setup
-	.venv/bin/ruff check autoembedding tests benchmarks examples
-	.venv/bin/mypy autoembedding
+	.venv/bin/ruff check autoembedding tests benchmarks examples scripts
+	.venv/bin/ruff format --check autoembedding tests benchmarks examples scripts
+	.venv/bin/mypy
 
 bench: setup
 	.venv/bin/python -m pytest benchmarks --benchmark-only

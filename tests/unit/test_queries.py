@@ -86,12 +86,9 @@ def test_ict_removes_the_sentence_and_query_is_not_verbatim():
         assert cut[0] not in (split_sentences(original)[0], split_sentences(original)[-1])
 
 
-def test_ict_masks_rare_words_shared_with_the_rest_of_the_document(monkeypatch):
-    from autoembedding.selector.probing import queries
-
-    monkeypatch.setattr(queries, "MASK_SHARE", 1 / 3)
+def test_ict_masks_rare_words_shared_with_the_rest_of_the_document():
     docs = [ProbeDoc("x", EN_DOC), *_docs(30)]
-    probe = build_label_free(docs, n_queries=31, seed=0)
+    probe = build_label_free(docs, n_queries=31, seed=0, mask_share=1 / 3)
     query = next(q for q in probe.queries if q.relevant == frozenset({"x"}))
     pool_text = next(d.text for d in probe.pool if d.id == "x")
     # 'insulin' is rare in the sample and also in the rest of the document: masked.
@@ -192,3 +189,82 @@ def test_load_beir(tmp_path):
         load_beir(queries, qrels)
     with pytest.raises(CollectionError, match="does not exist"):
         load_beir(tmp_path / "missing.jsonl", qrels)
+
+
+def test_masking_is_off_by_default_and_a_parameter():
+    docs = [ProbeDoc("x", EN_DOC), *_docs(30)]
+    plain = build_label_free(docs, n_queries=31, seed=0)
+    masked = build_label_free(docs, n_queries=31, seed=0, mask_min_terms=1)
+    by_doc = {next(iter(q.relevant)): q.text for q in plain.queries}
+    for query in plain.queries:  # unmasked: the query is the cut sentence itself
+        (doc_id,) = query.relevant
+        original = next(d.text for d in docs if d.id == doc_id)
+        assert query.text in split_sentences(original)
+    # Same seed, same sentences cut: masking only drops words of the same sentence.
+    changed = 0
+    for query in masked.queries:
+        (doc_id,) = query.relevant
+        sentence = by_doc[doc_id]
+        assert set(query.text.split()) <= set(sentence.split())
+        changed += query.text != sentence
+    assert changed > 0
+    assert [d.text for d in masked.pool] == [d.text for d in plain.pool]
+
+
+def test_title_share_decides_title_before_ict():
+    titled = [
+        ProbeDoc(d.id, d.text, {"title": f"Study {i} of a cohort in a clinic"})
+        for i, d in enumerate(_docs(20))
+    ]
+    always = build_label_free(titled, n_queries=20, seed=0, title_share=1.0)
+    never = build_label_free(titled, n_queries=20, seed=0, title_share=0.0)
+    half = build_label_free(titled, n_queries=20, seed=0)
+    assert always.kinds == {"title": 20}
+    assert never.kinds == {"ict": 20}
+    assert 0 < half.kinds["title"] < 20 and half.kinds["title"] + half.kinds["ict"] == 20
+
+
+def test_short_titled_document_falls_back_to_its_title_when_ict_first():
+    doc = ProbeDoc("t", "Aspirin lowers stroke risk.", {"title": "Low-dose aspirin and stroke"})
+    probe = build_label_free([doc], n_queries=1, seed=0, title_share=0.0)
+    assert [q.kind for q in probe.queries] == ["title"]
+
+
+def test_registry_is_one_ordered_tuple_of_kinds():
+    from autoembedding.selector.probing.queries import KINDS
+
+    assert [kind.name for kind in KINDS] == ["llm", "title", "ict", "keyphrase"]
+    assert [kind.name for kind in KINDS if kind.share is not None] == ["title"]
+
+
+def test_terms_are_words_or_cjk_bigrams():
+    from autoembedding.selector.probing.queries import is_unspaced, tokenize
+    from autoembedding.selector.probing.queries.text import has_han, terms
+
+    assert tokenize("Well-known T-cells, aren't they?") == [
+        "well-known",
+        "t-cells",
+        "aren't",
+        "they",
+    ]
+    assert terms("长城很长") == ["长城", "城很", "很长"]
+    assert terms("长城 is long") == ["长", "城", "is", "long"]  # mostly spaced: no bigrams
+    assert is_unspaced(ZH_DOC) and not is_unspaced(EN_DOC) and not is_unspaced("   ")
+    assert has_han("a 字") and not has_han("ひらがな")
+
+
+def test_public_names_are_exported():
+    from autoembedding.selector.probing import queries
+
+    assert set(queries.__all__) >= {
+        "ProbeDoc",
+        "ProbeQuery",
+        "ProbeSet",
+        "build_label_free",
+        "labelled_probe_set",
+        "load_beir",
+        "split_sentences",
+        "tokenize",
+        "is_unspaced",
+    }
+    assert all(callable(getattr(queries, name)) for name in queries.__all__ if name != "KINDS")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoembedding.selector.probing.queries import ProbeDoc, split_sentences
+from autoembedding.selector.probing.queries.text import has_han
 
 __all__ = [
     "ContradictionPair",
@@ -249,7 +250,7 @@ def flip_sentence(sentence: str, *, seed: int = 0) -> tuple[str, str] | None:
 
     """
     rng = random.Random(seed)
-    if re.search(r"[\u4e00-\u9fff]", sentence):
+    if has_han(sentence):
         return _zh_flip(sentence, rng)
     if _EN_NEGATION.search(sentence):
         return _en_negation(sentence)  # remove the negation rather than stack a second one
@@ -258,7 +259,7 @@ def flip_sentence(sentence: str, *, seed: int = 0) -> tuple[str, str] | None:
 
 def _shorten(text: str, keep: str, rng: random.Random) -> str:
     """Drop about a quarter of the words (never ``keep``-cue words) so the query is not verbatim."""
-    if re.search(r"[\u4e00-\u9fff]", text):
+    if has_han(text):
         # Unspaced script: keep the clause that holds the cue and its neighbour.
         parts = [p for p in re.split(r"[，,；;：:、]", text.strip("。！？ ")) if p.strip()]
         at = next((i for i, p in enumerate(parts) if keep and keep in p), None)
@@ -334,7 +335,7 @@ def build_contradiction_pairs(
 
 
 def _good_length(sentence: str) -> bool:
-    if re.search(r"[\u4e00-\u9fff]", sentence):
+    if has_han(sentence):
         return 8 <= len(sentence) <= 120
     return 6 <= len(sentence.split()) <= 60
 
@@ -347,7 +348,7 @@ def _changed_span(a: str, b: str) -> str:
     end = 0
     while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
         end += 1
-    if re.search(r"[\u4e00-\u9fff]", a):
+    if has_han(a):
         return a[start : max(start, len(a) - end)] or a[max(0, start - 1) : start + 1]
     left = a.rfind(" ", 0, max(0, start - 1))
     right = a.find(" ", len(a) - end + 1)

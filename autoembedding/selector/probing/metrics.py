@@ -17,9 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from statistics import NormalDist
+from typing import Any
 
 import numpy as np
+
+from autoembedding.errors import MissingExtraError
 
 __all__ = [
     "METRIC_NAMES",
@@ -197,8 +199,8 @@ def paired_upper_bound(
     This is the non-inferiority test of the selection rule: candidate ``b`` is shown to be at
     most ``margin`` worse than ``a`` when this bound is ``<= margin``. Few or noisy queries give
     a wide bound, so "the data cannot tell them apart" is never mistaken for "they are equal".
-    The bound is ``mean + t * sd / sqrt(n)`` with Student's t quantile (Cornish-Fisher
-    approximation: within 0.01 of the exact quantile from 3 degrees of freedom, 0.001 from 10).
+    The bound is ``mean + t * sd / sqrt(n)`` with Student's t quantile at ``level`` and
+    ``n - 1`` degrees of freedom (``scipy.stats.t.ppf``).
 
     Args:
         a: Per-query values of the reference candidate.
@@ -227,20 +229,24 @@ def paired_upper_bound(
     if n < 3:
         return math.inf
     sd = float(diff.std(ddof=1))
-    return float(diff.mean() + _t_quantile(level, n - 1) * sd / math.sqrt(n))
+    t_quantile = float(_scipy_stats().t.ppf(level, n - 1))
+    return float(diff.mean() + t_quantile * sd / math.sqrt(n))
 
 
-def _t_quantile(level: float, df: int) -> float:
-    """Student's t quantile via the Cornish-Fisher expansion around the normal quantile."""
-    z = NormalDist().inv_cdf(level)
-    g1 = (z**3 + z) / 4.0
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96.0
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384.0
-    return z + g1 / df + g2 / df**2 + g3 / df**3
+def _scipy_stats() -> Any:
+    """``scipy.stats``, imported on first use (it takes a second or more to import)."""
+    try:
+        from scipy import stats
+    except ImportError as exc:
+        raise MissingExtraError(
+            "scipy is not installed; the probe's statistics need it. Install it with: "
+            f"pip install 'autoembedding[selector]' ({exc})"
+        ) from exc
+    return stats
 
 
 def kendall_tau(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
-    """Kendall's tau-b between two score lists over the same items (ties handled).
+    """Kendall's tau-b between two score lists over the same items (``scipy.stats.kendalltau``).
 
     Args:
         a: One score per item (e.g. probe nDCG@10 per candidate).
@@ -257,23 +263,6 @@ def kendall_tau(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
     y = np.asarray(b, dtype=np.float64).ravel()
     if x.shape != y.shape:
         raise ValueError(f"kendall_tau needs equal lengths, got {x.size} and {y.size}.")
-    n = x.size
-    concordant = discordant = ties_x = ties_y = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            dx = np.sign(x[i] - x[j])
-            dy = np.sign(y[i] - y[j])
-            if dx == 0 and dy == 0:
-                continue
-            if dx == 0:
-                ties_x += 1
-            elif dy == 0:
-                ties_y += 1
-            elif dx == dy:
-                concordant += 1
-            else:
-                discordant += 1
-    denom = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
-    if denom == 0:
+    if x.size < 2:
         return math.nan
-    return float((concordant - discordant) / denom)
+    return float(_scipy_stats().kendalltau(x, y, variant="b").statistic)

@@ -1,0 +1,114 @@
+"""The label-free builder and the one registry of query kinds it walks.
+
+A new kind is one module with a :class:`~.base.QueryKind` named ``KIND`` and one entry in
+:data:`KINDS`, at the place of its preference.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from autoembedding.errors import CollectionError
+from autoembedding.selector.probing.queries import ict, keyphrase, title
+from autoembedding.selector.probing.queries import llm as llm_kind
+from autoembedding.selector.probing.queries.base import (
+    BuildContext,
+    QueryKind,
+    document_frequency,
+)
+from autoembedding.selector.probing.queries.probe_set import ProbeDoc, ProbeQuery, ProbeSet, dedupe
+
+__all__ = ["KINDS", "build_label_free"]
+
+#: The label-free kinds in order of preference: every document gives one query, of the first
+#: kind that can make one. The title kind is tried before ICT for ``title_share`` of the
+#: documents and right after it for the others (see :attr:`QueryKind.share`).
+KINDS: tuple[QueryKind, ...] = (llm_kind.KIND, title.KIND, ict.KIND, keyphrase.KIND)
+
+
+def build_label_free(
+    docs: Sequence[ProbeDoc],
+    *,
+    n_queries: int,
+    seed: int = 0,
+    llm: Any = None,
+    title_share: float = title.TITLE_SHARE,
+    mask_min_terms: int = ict.MASK_MIN_TERMS,
+    mask_share: float = ict.MASK_SHARE,
+) -> ProbeSet:
+    """Build label-free probe queries from a sample of documents.
+
+    Every document in ``docs`` goes into the pool (the ones that give queries lose their cut
+    sentence); ``n_queries`` of them, chosen at random, give one query each, of the first kind
+    of :data:`KINDS` they support: LLM question (if ``llm``), else ICT when the document has at
+    least three sentences, else title, else keyphrase; documents with a usable title (one that
+    is not verbatim in the text) give a title query instead of an ICT one with probability
+    ``title_share``. Duplicate ids and duplicate texts are dropped first.
+
+    Args:
+        docs: Sampled documents (the pool). More documents than queries makes the probe harder
+            and closer to real retrieval; 3-5x is a good ratio.
+        n_queries: Queries wanted; fewer are returned when fewer documents support one.
+        seed: Seed for the choice of documents and sentences.
+        llm: Optional LangChain chat model; ``llm.invoke(prompt).content`` must return one
+            question.
+        title_share: Share of the titled documents that give a title query before trying ICT.
+        mask_min_terms: ICT masking floor (see :func:`~.ict.mask_shared_rare`; 0: off).
+        mask_share: ICT masking share of the sentence's distinct terms (0: off).
+
+    Returns:
+        A ``"label-free"`` probe set.
+
+    Raises:
+        CollectionError: If no document can give a query (all empty or a single word).
+        ValueError: If ``n_queries`` < 1.
+
+    """
+    if n_queries < 1:
+        raise ValueError(f"n_queries must be >= 1, got {n_queries}.")
+    pool = dedupe(docs)
+    if not pool:
+        raise CollectionError("No documents with text to build probe queries from.")
+    rng = random.Random(seed)
+    context = BuildContext(
+        rng=rng,
+        df=document_frequency(d.text for d in pool),
+        n_docs=len(pool),
+        llm=llm,
+        title_share=title_share,
+        mask_min_terms=mask_min_terms,
+        mask_share=mask_share,
+    )
+    order = list(range(len(pool)))
+    rng.shuffle(order)
+    texts = {d.id: d.text for d in pool}
+    queries: list[ProbeQuery] = []
+    for index in order:
+        if len(queries) >= n_queries:
+            break
+        doc = pool[index]
+        for kind in _kinds_for_one_document(context):
+            made = kind.make(doc, context)
+            if made is not None:
+                query, texts[doc.id] = made
+                queries.append(query)
+                break
+    if not queries:
+        raise CollectionError(
+            f"None of the {len(pool)} sampled documents can give a probe query (each needs a "
+            "title in its metadata or a few words of text); pass labelled queries instead."
+        )
+    final_pool = [ProbeDoc(d.id, texts[d.id], d.metadata) for d in pool]
+    return ProbeSet(queries, final_pool, "label-free")
+
+
+def _kinds_for_one_document(context: BuildContext) -> list[QueryKind]:
+    """:data:`KINDS` in the order one document tries them (one draw per kind with a share)."""
+    order = list(KINDS)
+    for kind in KINDS:
+        if kind.share is not None and not context.rng.random() < kind.share(context):
+            at = order.index(kind)
+            order.insert(at + 1, order.pop(at))  # tried after the next kind instead
+    return order
