@@ -11,12 +11,18 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from autoembedding.selector.probing import probe
+    from autoembedding.selector.swapping import SwapResult, swap, undo_swap
+    from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport, Targets
 
 __all__ = [
     "Candidate",
     "CandidateResult",
     "ProbeReport",
+    "SwapResult",
     "Targets",
     "probe",
     "swap",
@@ -29,6 +35,7 @@ _LAZY = {
     "ProbeReport": "autoembedding.selector.types",
     "Targets": "autoembedding.selector.types",
     "probe": "autoembedding.selector.probing",
+    "SwapResult": "autoembedding.selector.swapping",
     "swap": "autoembedding.selector.swapping",
     "undo_swap": "autoembedding.selector.swapping",
 }
@@ -38,3 +45,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'autoembedding.selector' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import threading
+import time
 import warnings
 
 import numpy as np
 import pytest
 
+from autoembedding.adapters import get_adapter
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.errors import CollectionError, NoCandidateError
-from autoembedding.selector.probing import ProbeWarning, probe
+from autoembedding.selector.probing import CHARS_PER_TOKEN, ProbeWarning, probe
+from autoembedding.selector.probing.engine import Engine
+from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
+from autoembedding.selector.probing.sampling import auto_doc_chars, cut_doc
+from autoembedding.selector.probing.stages import Stage
+from autoembedding.selector.probing.timebox import THREAD_NAME, run_with_timeout
 from autoembedding.selector.types import Candidate, Targets
 
 chromadb = pytest.importorskip("chromadb")
@@ -204,7 +213,9 @@ def test_fewer_documents_than_sample_warns_and_uses_all(tmp_path):
 
 def test_documents_too_short_for_queries():
     words = [f"word{i}" for i in range(30)]
-    with pytest.raises(CollectionError, match="[Dd]ocuments|documents"):
+    with pytest.raises(
+        CollectionError, match="Cannot build label-free probe queries from these documents"
+    ):
         probe(documents=words, candidates=["fake/a"])
 
 
@@ -235,19 +246,58 @@ def test_unknown_candidate_is_an_error_result_not_a_crash(collection):
     assert report.winner is not None and report.winner.candidate.label == "fake/a"
 
 
-def test_hanging_candidate_does_not_block(collection):
-    start = threading.active_count()
+def test_timed_out_candidate_is_reported_and_the_others_still_get_results(collection):
+    hang_s = 4.0  # the fake sleeps this long in every encode call
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = probe(
             collection,
-            candidates=[FakeAdapter("h", hang_s=2.0), "fake/a"],
+            candidates=[FakeAdapter("h", hang_s=hang_s), "fake/a", "fake/b"],
             candidate_timeout_s=0.3,
             sample_size=40,
         )
-    assert report.seconds < 2.0
-    assert report.winner.candidate.label == "fake/a"
-    assert threading.active_count() >= start  # the abandoned worker is a daemon thread
+    by = {r.candidate.label: r for r in report.results}
+    assert by["fake/h"].error is not None
+    assert by["fake/h"].error.startswith("TimeoutError: timed out after 0.3 s (abandoned")
+    assert by["fake/h"].metrics == {} and by["fake/h"].load_s is None
+    # the probe waited for the time box, not for the hanging model's first encode call
+    assert report.seconds < hang_s
+    for label in ("fake/a", "fake/b"):
+        assert by[label].error is None and by[label].metrics["ndcg@10"] > 0.3
+    assert report.winner is not None and report.winner.candidate.label in ("fake/a", "fake/b")
+    # the abandoned worker still runs, as a daemon thread (it cannot block the process's exit)
+    workers = [t for t in threading.enumerate() if t.name == THREAD_NAME]
+    assert workers and all(t.daemon for t in workers)
+
+
+def test_run_with_timeout_returns_raises_and_abandons():
+    assert run_with_timeout(lambda: 42, timeout=5.0) == 42
+    with pytest.raises(KeyError, match="inside"):
+        run_with_timeout(lambda: {}["inside"], timeout=5.0)
+    release = threading.Event()
+    start = time.perf_counter()
+    with pytest.raises(TimeoutError, match=r"timed out after 0\.1 s"):
+        run_with_timeout(lambda: release.wait(30.0), timeout=0.1)
+    assert time.perf_counter() - start < 5.0
+    release.set()
+
+
+def test_an_abandoned_worker_does_not_block_process_exit():
+    code = (
+        "from autoembedding.adapters.fake import FakeAdapter\n"
+        "from autoembedding.selector.probing import probe\n"
+        "docs = [f'Alpha {i} beta {i} gamma. Delta {i} epsilon zeta {i}. Eta {i} theta.' "
+        "for i in range(30)]\n"
+        "r = probe(documents=docs, candidates=[FakeAdapter('h', hang_s=120.0), 'fake/a'],"
+        " candidate_timeout_s=0.2)\n"
+        "print([x.error for x in r.results if x.candidate.label == 'fake/h'][0])\n"
+    )
+    # a worker blocking the exit would sleep 120 s and overrun the 60 s limit
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "TimeoutError: timed out after 0.2 s" in done.stdout
 
 
 def test_bytes_target_adds_cheap_variants_to_default_candidates(collection, monkeypatch):
@@ -263,22 +313,26 @@ def test_bytes_target_adds_cheap_variants_to_default_candidates(collection, monk
     }
 
 
-@pytest.mark.parametrize("dim,precision", [(32, "int8"), (16, "binary"), (None, "float32")])
-def test_variant_vectors_equal_a_directly_built_adapter(dim, precision):
-    from autoembedding.data import calibration_texts
-    from autoembedding.selector.probing import _raw_encode, _variant
-
-    texts = ["alpha beta gamma", "delta epsilon", ""]
-    direct = FakeAdapter("q", document_prompt="passage: ", truncate_dim=dim, precision=precision)
-    base = FakeAdapter("q", document_prompt="passage: ")
-    view = _variant(base, Candidate("fake/q", dim, precision))
-    if precision == "int8":  # what the engine does: one calibration encoding per model
-        cal = _raw_encode(base, calibration_texts(), is_query=False)[:, :dim]
-        cal = cal / np.linalg.norm(cal, axis=1, keepdims=True)
-        view._int8_ranges = (cal.min(0), cal.max(0))
-    got = view._postprocess(_raw_encode(base, texts, is_query=False))
+@pytest.mark.parametrize(
+    "dim,precision", [(32, "int8"), (None, "int8"), (16, "binary"), (None, "float32")]
+)
+def test_engine_variant_vectors_equal_a_directly_built_adapter(dim, precision):
+    texts = ["alpha beta gamma", "delta epsilon", "alpha delta zeta eta", ""]
+    options = (("document_prompt", "passage: "),)
+    cand = Candidate("fake/q", dim, precision, options)
+    engine = Engine([(cand, None), (Candidate("fake/q", None, "float32", options), None)], 60, 0)
+    pool = [ProbeDoc(f"d{i}", text) for i, text in enumerate(texts)]
+    engine.run_stage(
+        Stage(pool, [ProbeQuery("alpha", frozenset({"d0"}), "labelled")]), [], first=True
+    )
+    (model,) = engine.models.values()  # both candidates share one model run
+    got = model.views[cand.label].postprocess(np.concatenate(model.doc_raw))
+    direct = get_adapter(
+        "fake/q", truncate_dim=dim, precision=precision, document_prompt="passage: "
+    )
     np.testing.assert_allclose(got, direct.embed_documents(texts), atol=1e-6)
-    assert view.bytes_per_vector == direct.bytes_per_vector
+    assert engine.results[cand.label].bytes_per_vector == direct.bytes_per_vector
+    assert engine.results[cand.label].dim == direct.dim
 
 
 def test_labelled_queries_sharing_a_relevant_doc_across_stages(collection):
@@ -292,28 +346,26 @@ def test_labelled_queries_sharing_a_relevant_doc_across_stages(collection):
 
 
 def test_cut_doc_word_boundary_and_unspaced_scripts():
-    from autoembedding.selector.probing import _cut_doc
-    from autoembedding.selector.probing.queries import ProbeDoc
-
-    english = _cut_doc(ProbeDoc("e", "alpha beta gamma " * 100), 100)
+    english = cut_doc(ProbeDoc("e", "alpha beta gamma " * 100), 100)
     assert len(english.text) <= 100 and english.text.endswith(("alpha", "beta", "gamma"))
-    chinese = _cut_doc(ProbeDoc("z", "战国无双系列的正统第三续作。" * 50), 300)
+    chinese = cut_doc(ProbeDoc("z", "战国无双系列的正统第三续作。" * 50), 300)
     assert len(chinese.text) == 100  # a third: about one token per character
     short = ProbeDoc("s", "short text")
-    assert _cut_doc(short, 100) is short
+    assert cut_doc(short, 100) is short
+    # an unspaced script written with spaces between words is still cut to a third
+    spaced = cut_doc(ProbeDoc("w", "战国 无双 系列 的 正统 第三 续作。" * 50), 300)
+    assert len(spaced.text) <= 100
 
 
 def test_documents_are_cut_only_past_the_longest_candidate_window():
-    from autoembedding.selector.probing import CHARS_PER_TOKEN, _auto_doc_chars
-
     short_reader = FakeAdapter("short")
     short_reader.spec = short_reader.spec.__class__(
         **{**short_reader.spec.__dict__, "id": "fake/short", "max_tokens": 64}
     )
     long_reader = FakeAdapter("long")
-    assert _auto_doc_chars([(Candidate("fake/short"), short_reader)]) == 64 * CHARS_PER_TOKEN
+    assert auto_doc_chars([(Candidate("fake/short"), short_reader)]) == 64 * CHARS_PER_TOKEN
     both = [(Candidate("fake/short"), short_reader), (Candidate("fake/long"), long_reader)]
-    assert _auto_doc_chars(both) == 512 * CHARS_PER_TOKEN
+    assert auto_doc_chars(both) == 512 * CHARS_PER_TOKEN
 
     seen: list[str] = []
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from autoembedding.selector.types import CandidateResult, Targets
 
-__all__ = ["ALPHA", "LATENCY_SLACK", "MARGIN", "check_targets", "select"]
+__all__ = ["ALPHA", "LATENCY_SLACK", "MARGIN", "check_targets", "paired_p", "select"]
 
 #: Significance level of the paired tests (two-sided difference test while racing; the
 #: non-inferiority bound below is one-sided at ``1 - ALPHA``).
@@ -118,7 +118,7 @@ def _paired(a: CandidateResult, b: CandidateResult) -> tuple[np.ndarray, np.ndar
     return np.asarray(va, dtype=float), np.asarray(vb, dtype=float)
 
 
-def _paired_p(a: CandidateResult, b: CandidateResult) -> float | None:
+def paired_p(a: CandidateResult, b: CandidateResult) -> float | None:
     """Paired p-value on per-query nDCG@10, or ``None`` when they saw different queries."""
     from autoembedding.selector.probing.metrics import paired_pvalue
 
@@ -239,7 +239,7 @@ def _undecided_note(
     if not others:
         return ""
     runner = max(others, key=_ndcg)
-    p = _paired_p(winner, runner)
+    p = paired_p(winner, runner)
     if p is None or p < alpha:
         return ""
     return (

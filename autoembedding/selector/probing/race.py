@@ -1,0 +1,176 @@
+"""The race: run the stages, drop candidates that cannot win, stop when growing cannot help.
+
+After each stage, a candidate is dropped when it misses a hard target (latency, bytes per vector,
+load time, throughput), when its correctness interval lies wholly below a target, or when its
+nDCG@10 interval lies wholly below the leader's. The sample stops growing when nobody is left,
+when the leader is significantly ahead, or when the next stage would overrun the budget.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+from autoembedding.selector.probing.engine import Engine, contradiction_pairs
+from autoembedding.selector.probing.queries import ProbeDoc
+from autoembedding.selector.probing.stages import Stage
+from autoembedding.selector.progress import Progress
+from autoembedding.selector.types import CandidateResult, Targets
+
+__all__ = ["HARD_TARGETS", "drop_losers", "run_race", "stop_reason", "target_undecided"]
+
+#: Targets a candidate cannot recover from by measuring on more documents.
+HARD_TARGETS = frozenset({"max_query_ms", "max_bytes_per_vector", "max_load_s", "min_docs_per_s"})
+#: Correctness targets and the metric each one bounds.
+_CORRECTNESS = (("min_hit_at_5", "hit@5"), ("min_ndcg_at_10", "ndcg@10"))
+#: The first stage also paid for loading and latency: its time over-predicts the next one's.
+_FIRST_STAGE_DISCOUNT = 0.7
+
+
+def run_race(
+    engine: Engine,
+    stages: Sequence[Stage],
+    docs: Sequence[ProbeDoc],
+    targets: Targets,
+    *,
+    budget_s: float | None,
+    t0: float,
+    progress: Progress,
+    notes: list[str],
+) -> None:
+    """Run the stages on the engine's models until every stage ran or a stop rule holds.
+
+    Args:
+        engine: The models and results.
+        stages: The planned stages.
+        docs: The sample (contradiction pairs are cut from it).
+        targets: The user's targets.
+        budget_s: Soft time budget, or ``None``.
+        t0: ``time.perf_counter()`` when the probe started.
+        progress: The probe's progress reporter (``total=100``).
+        notes: The report's notes; gets the contradiction and stop notes.
+    """
+    pairs = contradiction_pairs(docs, engine.seed, notes)
+    count = len(stages)
+    for index, stage in enumerate(stages):
+        stage_start = time.perf_counter()
+
+        def on_model(m_index: int, n_models: int, model_id: str, index: int = index) -> None:
+            fraction = (index + m_index / max(n_models, 1)) / count
+            progress.set(f"stage {index + 1}/{count}: {model_id}", fraction)
+
+        engine.run_stage(stage, pairs if index == 0 else [], first=index == 0, on_model=on_model)
+        engine.score()
+        drop_losers(engine.contenders(), targets, engine.n_queries)
+        progress.set(f"stage {index + 1}/{count} done", (index + 1) / count)
+        if index + 1 == count:
+            break
+        why = stop_reason(engine.contenders(), targets, stages, index, stage_start, budget_s, t0)
+        if why:
+            notes.append(f"Stopped after stage {index + 1} of {count}: {why}.")
+            break
+
+
+def drop_losers(contenders: Sequence[CandidateResult], targets: Targets, n_queries: int) -> None:
+    """Mark ``dropped`` on contenders that miss a hard target or are clearly beaten.
+
+    Args:
+        contenders: Results still in the race.
+        targets: The user's targets.
+        n_queries: Queries measured so far (for the message).
+    """
+    from autoembedding.selector.probing.selection import check_targets
+
+    for result in contenders:
+        failed = {k: v for k, v in check_targets(result, targets).items() if k in HARD_TARGETS}
+        if failed:
+            result.dropped = "misses a hard target: " + "; ".join(failed.values())
+            continue
+        for name, metric in _CORRECTNESS:
+            limit = getattr(targets, name)
+            high = result.intervals.get(metric, (0.0, math.inf))[1]
+            if limit is not None and high < limit:
+                result.dropped = (
+                    f"{metric} 95% CI upper bound {high:.3f} is below the target {limit}"
+                )
+    alive = [r for r in contenders if r.dropped is None and "ndcg@10" in r.intervals]
+    if len(alive) < 2:
+        return
+    leader = max(alive, key=lambda r: r.metrics["ndcg@10"])
+    low = leader.intervals["ndcg@10"][0]
+    for result in alive:
+        high = result.intervals["ndcg@10"][1]
+        if result is not leader and high < low:
+            result.dropped = (
+                f"clearly beaten after {n_queries} queries: nDCG@10 95% CI upper bound "
+                f"{high:.3f} < {leader.candidate.label}'s lower bound {low:.3f}"
+            )
+
+
+def stop_reason(
+    contenders: Sequence[CandidateResult],
+    targets: Targets,
+    stages: Sequence[Stage],
+    index: int,
+    stage_start: float,
+    budget_s: float | None,
+    t0: float,
+) -> str | None:
+    """Why the race should stop after stage ``index`` (``None``: run the next stage).
+
+    Args:
+        contenders: Results still in the race.
+        targets: The user's targets.
+        stages: All planned stages.
+        index: The stage just run.
+        stage_start: ``time.perf_counter()`` when it started.
+        budget_s: Soft time budget, or ``None``.
+        t0: ``time.perf_counter()`` when the probe started.
+
+    Returns:
+        The reason, worded for the report's notes, or ``None``.
+    """
+    if not contenders:
+        return "no candidate left in the race"
+    if len(contenders) == 1:
+        only = contenders[0]
+        if not target_undecided(only, targets):
+            return f"only {only.candidate.label} is left in the race"
+    ranked = sorted(contenders, key=lambda r: -r.metrics.get("ndcg@10", 0.0))
+    from autoembedding.selector.probing.selection import ALPHA, paired_p
+
+    leader, second = ranked[0], ranked[1 % len(ranked)]
+    p = paired_p(leader, second) if len(ranked) > 1 else None
+    if p is not None and p < ALPHA and not target_undecided(leader, targets):
+        return (
+            f"{leader.candidate.label} leads {second.candidate.label} significantly "
+            f"(paired p = {p:.3f})"
+        )
+    if budget_s is None:
+        return None
+    now = time.perf_counter()
+    last = now - stage_start
+    done = sum(len(s.pool) for s in stages[: index + 1]) or 1
+    upcoming = len(stages[index + 1].pool)
+    estimate = last * upcoming / max(len(stages[index].pool), 1)
+    if index == 0:
+        estimate = last * upcoming / done * _FIRST_STAGE_DISCOUNT
+    if (now - t0) + estimate > budget_s:
+        return (
+            f"the next stage (~{estimate:.0f} s) would overrun budget_s={budget_s:g} "
+            f"({now - t0:.0f} s spent)"
+        )
+    return None
+
+
+def target_undecided(result: CandidateResult, targets: Targets) -> bool:
+    """Whether a correctness target lies inside the candidate's 95% interval."""
+    for name, metric in _CORRECTNESS:
+        limit = getattr(targets, name)
+        if limit is None or metric not in result.intervals:
+            continue
+        low, high = result.intervals[metric]
+        if low < limit <= high:
+            return True
+    return False
