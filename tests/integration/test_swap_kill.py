@@ -37,6 +37,7 @@ import sys
 import chromadb
 from autoembedding.adapters.fake import FakeAdapter
 import autoembedding.selector.swapping as sw
+import autoembedding.selector.swapping.switch as switch
 
 path, mode = sys.argv[1], sys.argv[2]
 n, pause, latency, page = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
@@ -51,12 +52,12 @@ if mode == "fill":
     col.add(ids=ids, documents=docs, metadatas=metas,
             embeddings=FakeAdapter("old", dim=16).embed_documents(docs))
     sys.exit(0)
-sw._STEP_PAUSE_S = pause
-finish = sw._finish_switch
+switch._STEP_PAUSE_S = pause
+finish = switch.finish_switch
 def marked(*args, **kwargs):
     print("SWITCH", flush=True)
     return finish(*args, **kwargs)
-sw._finish_switch = marked
+switch.finish_switch = marked
 print("START", flush=True)
 result = sw.swap("docs", FakeAdapter("new", dim=24, latency_ms=latency), client=client,
                  page_size=page, progress=False)
@@ -90,10 +91,10 @@ def check_collection(col, model: str, dim: int) -> None:
 def state_after_kill(path: Path) -> tuple[str, int]:
     """Which phase the killed run reached, and the journal offset (for resume checks)."""
     client = chromadb.PersistentClient(path=str(path))
-    stage = staging_name("docs", FakeAdapter("new", dim=24).record())
+    staging = staging_name("docs", FakeAdapter("new", dim=24).record())
     present = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-    if stage in present:
-        meta = client.get_collection(stage).metadata or {}
+    if staging in present:
+        meta = client.get_collection(staging).metadata or {}
         phase = meta.get(K_PHASE, "?")
         return ("switch" if phase == "switching" else phase), int(meta.get(K_OFFSET, 0))
     if "docs" not in present:

@@ -143,12 +143,12 @@ def test_a_server_that_drops_mid_swap_is_reported_and_resumable(server):
 
     thread = threading.Thread(target=run)
     thread.start()
-    stage = staging_name("docs", slow.record())
+    staging = staging_name("docs", slow.record())
     watcher = server.client()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # drop the server once a few pages are written
         try:
-            if watcher.get_collection(stage).metadata.get(K_OFFSET, 0) >= 60:
+            if watcher.get_collection(staging).metadata.get(K_OFFSET, 0) >= 60:
                 break
         except Exception:  # noqa: BLE001 - not created yet
             pass

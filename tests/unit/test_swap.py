@@ -15,14 +15,28 @@ from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma.client import call_with_collection  # noqa: E402
 from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
+from autoembedding.errors import (  # noqa: E402
+    ChromaUnavailableError,
+    CollectionNotFoundError,
+)
 from autoembedding.selector import swap, undo_swap  # noqa: E402
-from autoembedding.selector import swap as swap_fn  # noqa: E402
 from autoembedding.selector.swapping import (  # noqa: E402
+    K_BACKUP,
+    K_COUNT,
+    K_OFFSET,
     K_PHASE,
+    K_SOURCE,
+    K_UNDO_OF,
     SwapError,
     backup_name,
     staging_name,
 )
+from autoembedding.selector.swapping import swap as package_swap  # noqa: E402
+from autoembedding.selector.swapping import undo_swap as package_undo  # noqa: E402
+from autoembedding.selector.swapping.copy import copy_records, open_staging  # noqa: E402
+from autoembedding.selector.swapping.journal import Journal  # noqa: E402
+from autoembedding.selector.swapping.switch import switch_names  # noqa: E402
+from autoembedding.selector.swapping.verify import verify_copy  # noqa: E402
 
 N = 120
 
@@ -97,8 +111,15 @@ def assert_original_intact(col_or_client, name: str = "docs", n: int = N):
     assert col.metadata.get("owner") == "me"
 
 
-def test_selector_exports_the_functions():
-    assert callable(swap) and callable(swap_fn) and callable(undo_swap)
+def test_selector_swap_is_the_package_swap_and_moves_a_small_collection(client):
+    assert swap is package_swap and undo_swap is package_undo
+    fill(client, n=10)
+    adapter = FakeAdapter("new", dim=24)
+    result = swap("docs", adapter, client=client, page_size=4, verify_sample=3, progress=False)
+    assert result.record == adapter.record()
+    assert (result.name, result.docs, result.embedded, result.resumed_from) == ("docs", 10, 10, 0)
+    assert result.verified_vectors == 3 and not result.already_done  # one per page of 4, 4, 2
+    assert_swapped(client, n=10)
 
 
 def test_swap_moves_every_record_and_keeps_the_original(client):
@@ -161,16 +182,16 @@ def test_model_failing_midway_leaves_a_resumable_state(client):
         swap("docs", bad, client=client, page_size=10, progress=False)
     assert "failed on purpose" in str(info.value)
     assert_original_intact(client)
-    stage = staging_name("docs", bad.record())
-    staged = client.get_collection(stage)
-    done = staged.metadata["autoembedding:swap_offset"]
-    assert done == 30 and staged.count() == 30  # three pages written, nothing claimed beyond
+    staging = staging_name("docs", bad.record())
+    staging_col = client.get_collection(staging)
+    done = staging_col.metadata["autoembedding:swap_offset"]
+    assert done == 30 and staging_col.count() == 30  # three pages written, nothing claimed beyond
     good = FakeAdapter("new", dim=24, batch_size=64)
     result = swap("docs", good, client=client, page_size=10, progress=False)
     assert result.resumed_from == 30 and result.embedded == N - 30
     assert good.texts_seen < N + result.verified_vectors + 5
     assert_swapped(client)
-    assert stage not in names(client)
+    assert staging not in names(client)
 
 
 class _FlakyCollection:
@@ -208,16 +229,16 @@ class _Client:
 def test_full_disk_is_reported_and_resumable(client):
     fill(client)
     adapter = FakeAdapter("new", dim=24)
-    stage = staging_name("docs", adapter.record())
+    staging = staging_name("docs", adapter.record())
 
     def wrap(col):
-        return _FlakyCollection(col, ok=2) if col.name == stage else col
+        return _FlakyCollection(col, ok=2) if col.name == staging else col
 
     with pytest.raises(SwapError, match="No space left on device") as info:
         swap("docs", adapter, client=_Client(client, wrap), page_size=20, progress=False)
     assert "offset 40" in str(info.value)
     assert_original_intact(client)
-    assert client.get_collection(stage).metadata["autoembedding:swap_offset"] == 40
+    assert client.get_collection(staging).metadata["autoembedding:swap_offset"] == 40
     result = swap("docs", adapter, client=client, page_size=20, progress=False)
     assert result.resumed_from == 40
     assert_swapped(client)
@@ -430,3 +451,195 @@ def test_a_failure_after_the_source_is_read_does_not_hang(client):
     assert not thread.is_alive(), "swap hung after the model failed"
     assert outcome and isinstance(outcome[0], SwapError)
     assert "Records up to offset 10 of 40" in str(outcome[0])
+
+
+def test_the_journal_keys_are_the_stored_format():
+    """Renaming a key would strand swaps interrupted by an older version."""
+    assert (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT, K_BACKUP, K_UNDO_OF) == (
+        "autoembedding:swap_source",
+        "autoembedding:swap_phase",
+        "autoembedding:swap_offset",
+        "autoembedding:swap_source_count",
+        "autoembedding:swap_backup",
+        "autoembedding:swap_undo_of",
+    )
+
+
+def _old_staging(client, n_copied: int, **journal):
+    """A staging collection as the pre-split swap left it when killed (literal keys)."""
+    adapter = FakeAdapter("new", dim=24)
+    ids, docs, metas = make_docs()
+    metadata = {
+        "owner": "me",
+        **adapter.record().to_metadata(),
+        "autoembedding:swap_source": "docs",
+        "autoembedding:swap_source_count": N,
+        **journal,
+    }
+    col = client.create_collection(
+        staging_name("docs", adapter.record()),
+        metadata=metadata,
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=None,
+    )
+    if n_copied:
+        col.add(
+            ids=ids[:n_copied],
+            documents=docs[:n_copied],
+            metadatas=metas[:n_copied],
+            embeddings=adapter.embed_documents(docs[:n_copied]),
+        )
+    return col
+
+
+def test_a_copy_interrupted_by_the_old_code_resumes(client):
+    fill(client)
+    _old_staging(
+        client, 40, **{"autoembedding:swap_phase": "copy", "autoembedding:swap_offset": 40}
+    )
+    adapter = FakeAdapter("new", dim=24)
+    result = swap("docs", adapter, client=client, page_size=20, progress=False)
+    assert result.resumed_from == 40 and result.embedded == N - 40
+    assert adapter.texts_seen == N - 40 + result.verified_vectors
+    assert_swapped(client)
+    assert_original_intact(client, result.backup)
+
+
+def test_a_switch_interrupted_by_the_old_code_is_completed(client):
+    fill(client)
+    backup = "docs__backup_20250101T000000Z"
+    _old_staging(
+        client,
+        N,
+        **{
+            "autoembedding:swap_phase": "switching",
+            "autoembedding:swap_offset": N,
+            "autoembedding:swap_backup": backup,
+        },
+    )
+    adapter = FakeAdapter("new", dim=24)
+    result = swap("docs", adapter, client=client, progress=False)
+    assert adapter.texts_seen == 0 and result.backup == backup
+    assert names(client) == {"docs", backup}
+    col = assert_swapped(client)
+    assert col.metadata["autoembedding:swap_backup"] == backup
+    assert_original_intact(client, backup)
+
+
+def test_the_phases_run_on_their_own(client):
+    """copy, verify and switch take the client, names and journal (a later engine reuses them)."""
+    fill(client, n=30)
+    adapter = FakeAdapter("new", dim=24)
+    record = adapter.record()
+    source = client.get_collection("docs")
+    staging = staging_name("docs", record)
+    col, journal = open_staging(client, "docs", source, staging, None, 30, record)
+    assert (journal.phase, journal.offset, journal.source_count, journal.source) == (
+        "copy",
+        0,
+        30,
+        "docs",
+    )
+    embedded, journal = copy_records(source, col, adapter, journal, page_size=7)
+    assert embedded == 30 and journal.offset == 30
+    assert Journal.of(client.get_collection(staging)).offset == 30  # written, not just returned
+    checked = verify_copy(client, "docs", staging, adapter, journal, page_size=7, sample=5)
+    assert checked == 5  # one per page: ceil(5 / ceil(30 / 7))
+    backup = switch_names(client, "docs", staging, journal)
+    assert backup is not None and backup.startswith("docs__backup_")
+    assert names(client) == {"docs", backup}
+    assert_swapped(client, n=30)
+    assert_original_intact(client, backup, n=30)
+
+
+def test_a_copy_that_differs_is_dropped_by_verify(client):
+    fill(client, n=30)
+    adapter = FakeAdapter("new", dim=24)
+    source = client.get_collection("docs")
+    staging = staging_name("docs", adapter.record())
+    col, journal = open_staging(client, "docs", source, staging, None, 30, adapter.record())
+    _, journal = copy_records(source, col, adapter, journal, page_size=10)
+    col.update(ids=["id-0011"], metadatas=[{"tampered": True}])
+    with pytest.raises(SwapError, match=r"'id-0011' differs.*was removed"):
+        verify_copy(client, "docs", staging, adapter, journal, page_size=10)
+    assert names(client) == {"docs"}
+    assert_original_intact(client, n=30)
+
+
+def test_progress_callable_counts_written_records(client):
+    fill(client, n=50)
+    seen: list[float] = []
+    swap(
+        "docs",
+        FakeAdapter("new", dim=24),
+        client=client,
+        page_size=20,
+        progress=lambda message, fraction: seen.append(fraction),
+    )
+    assert seen == [0.4, 0.8, 1.0]
+
+
+class _Unreachable:
+    """A client whose server is down: every call fails in the transport."""
+
+    def __getattr__(self, name):
+        import httpx
+
+        def fail(*args, **kwargs):
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+
+        return fail
+
+
+def test_chroma_failures_are_translated_and_name_the_collection(client):
+    with pytest.raises(ChromaUnavailableError, match="'docs'"):
+        swap("docs", FakeAdapter("new", dim=24), client=_Unreachable(), progress=False)
+    with pytest.raises(CollectionNotFoundError, match="'nope' does not exist"):
+        swap("nope", FakeAdapter("new", dim=24), client=client, progress=False)
+    with pytest.raises(ChromaUnavailableError, match="'docs'"):
+        undo_swap("docs", client=_Unreachable())
+
+
+class _DroppingSource:
+    """A source collection whose server goes away after ``ok`` reads."""
+
+    def __init__(self, inner, ok: int) -> None:
+        self._inner, self._ok = inner, ok
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def get(self, **kw):
+        import httpx
+
+        if self._ok <= 0:
+            raise httpx.ReadError("server closed the connection")
+        self._ok -= 1
+        return self._inner.get(**kw)
+
+
+def test_a_source_that_fails_mid_copy_stops_both_sides_and_saves_what_was_embedded(client):
+    fill(client)
+    flaky = _Client(client, lambda c: _DroppingSource(c, ok=2) if c.name == "docs" else c)
+    adapter = FakeAdapter("new", dim=24)
+    outcome: list[BaseException] = []
+
+    def run():
+        try:
+            swap("docs", adapter, client=flaky, page_size=20, progress=False)
+        except BaseException as exc:  # noqa: BLE001
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "swap hung after the source failed"
+    assert outcome and isinstance(outcome[0], SwapError), outcome
+    message = str(outcome[0])
+    assert "reading the source" in message and "no Chroma server answers" in message
+    assert "Records up to offset 40 of 120" in message
+    assert isinstance(outcome[0].__cause__, ChromaUnavailableError)
+    assert adapter.texts_seen == 40  # nothing embedded past the failure
+    result = swap("docs", adapter, client=client, page_size=20, progress=False)
+    assert result.resumed_from == 40
+    assert_swapped(client)

@@ -1,0 +1,176 @@
+"""The swap's journal, and the names of the collections a swap makes.
+
+The journal lives in the staging collection's own metadata, so it works on an embedded client
+and on a server alike. Its keys (``autoembedding:swap_*``) are a stored format: a swap
+interrupted by an older version of this package resumes with this one, so never rename them.
+
+* ``swap_source``: the name of the collection being moved;
+* ``swap_phase``: ``"copy"``, ``"verify"`` or ``"switching"``;
+* ``swap_offset``: the next record to copy (advanced only after its page is written);
+* ``swap_source_count``: the number of records the source held when the copy began;
+* ``swap_backup``: the name the original gets (kept on the new collection after the switch, so
+  :func:`~autoembedding.selector.swapping.undo.undo_swap` can find it);
+* ``swap_undo_of``: set on the swapped collection while an undo moves it aside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from autoembedding.chroma.errors import chroma_errors
+from autoembedding.chroma.records import merged_metadata, user_metadata
+from autoembedding.record import METADATA_PREFIX, ModelRecord
+
+__all__ = [
+    "JOURNAL_KEYS",
+    "K_BACKUP",
+    "K_COUNT",
+    "K_OFFSET",
+    "K_PHASE",
+    "K_SOURCE",
+    "K_UNDO_OF",
+    "MAX_NAME",
+    "PHASE_COPY",
+    "PHASE_SWITCHING",
+    "PHASE_VERIFY",
+    "Journal",
+    "backup_name",
+    "staging_name",
+    "trim_name",
+    "undone_name",
+]
+
+_J = METADATA_PREFIX + "swap_"
+#: Journal keys (collection metadata) written by swap.
+K_SOURCE = _J + "source"
+K_PHASE = _J + "phase"
+K_OFFSET = _J + "offset"
+K_COUNT = _J + "source_count"
+K_BACKUP = _J + "backup"
+K_UNDO_OF = _J + "undo_of"
+#: Keys removed once the switch is done (``K_BACKUP`` stays for undo).
+JOURNAL_KEYS = (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT)
+
+#: Values of ``K_PHASE``, in order.
+PHASE_COPY = "copy"
+PHASE_VERIFY = "verify"
+PHASE_SWITCHING = "switching"
+
+#: Chroma's longest collection name.
+MAX_NAME = 512
+
+
+# ---------------------------------------------------------------------------- names
+def trim_name(base: str, suffix: str) -> str:
+    """``base + suffix``, with ``base`` cut so the whole fits Chroma's 512-character limit."""
+    return base[: MAX_NAME - len(suffix)] + suffix
+
+
+def staging_name(name: str, record: ModelRecord) -> str:
+    """Return the deterministic staging name for moving ``name`` to ``record``'s model.
+
+    The name depends only on the collection name and the model record, so a rerun finds the
+    staging collection of an interrupted run.
+    """
+    key = json.dumps({"name": name, **record.to_metadata()}, sort_keys=True)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+    return trim_name(name, f"__swap_{digest}")
+
+
+def backup_name(name: str, when: datetime | None = None) -> str:
+    """``NAME__backup_<UTC timestamp>``, trimmed to Chroma's 512-character limit."""
+    when = when or datetime.now(timezone.utc)
+    return trim_name(name, "__backup_" + when.strftime("%Y%m%dT%H%M%SZ"))
+
+
+def undone_name(name: str, when: datetime | None = None) -> str:
+    """``NAME__undone_<UTC timestamp>``: where an undo moves the swapped collection."""
+    when = when or datetime.now(timezone.utc)
+    return trim_name(name, "__undone_" + when.strftime("%Y%m%dT%H%M%SZ"))
+
+
+# ---------------------------------------------------------------------------- journal
+@dataclass(frozen=True)
+class Journal:
+    """A swap's journal: a collection's whole metadata, the journal keys among the rest.
+
+    It is immutable; :meth:`write` stores a changed copy in the collection and returns it.
+
+    Attributes:
+        metadata: The collection metadata (user keys, model record and journal keys).
+    """
+
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, collection: Any | None) -> Journal:
+        """The journal read from ``collection``'s metadata (empty for ``None``)."""
+        if collection is None:
+            return cls()
+        return cls(dict(getattr(collection, "metadata", None) or {}))
+
+    @classmethod
+    def start(
+        cls, name: str, source_metadata: Mapping[str, Any] | None, record: ModelRecord, total: int
+    ) -> Journal:
+        """The first journal of a copy of ``name`` (``total`` records) to ``record``'s model.
+
+        The user's own metadata of the source is kept; the model record is written in.
+        """
+        metadata = merged_metadata(user_metadata(source_metadata), record)
+        metadata.update({K_SOURCE: name, K_PHASE: PHASE_COPY, K_OFFSET: 0, K_COUNT: total})
+        return cls(metadata)
+
+    @property
+    def phase(self) -> str | None:
+        """``"copy"``, ``"verify"``, ``"switching"``, or ``None`` outside a swap."""
+        value = self.metadata.get(K_PHASE)
+        return None if value is None else str(value)
+
+    @property
+    def source(self) -> str | None:
+        """Name of the collection being moved."""
+        value = self.metadata.get(K_SOURCE)
+        return None if value is None else str(value)
+
+    @property
+    def offset(self) -> int:
+        """Offset of the next record to copy (0 before the copy)."""
+        return int(self.metadata.get(K_OFFSET, 0))
+
+    @property
+    def source_count(self) -> int | None:
+        """Records in the source when the copy began, if recorded."""
+        value = self.metadata.get(K_COUNT)
+        return None if value is None else int(value)
+
+    @property
+    def backup(self) -> str | None:
+        """Name of the original's backup, once the switch has chosen it."""
+        value = self.metadata.get(K_BACKUP)
+        return str(value) if value else None
+
+    def switching_of(self, name: str) -> bool:
+        """Whether this journal says the switch of ``name`` began and was not finished."""
+        return self.phase == PHASE_SWITCHING and self.source == name
+
+    def cleared(self) -> dict[str, Any]:
+        """The metadata without the journal keys (what the finished collection keeps)."""
+        return {k: v for k, v in self.metadata.items() if k not in JOURNAL_KEYS}
+
+    def write(self, collection: Any, changes: Mapping[str, Any] | None = None) -> Journal:
+        """Store this journal, with ``changes``, as ``collection``'s metadata; return the new one.
+
+        Raises:
+            CollectionError: If Chroma refuses the write (translated, naming the collection).
+        """
+        metadata = {**self.metadata, **(changes or {})}
+        name = str(getattr(collection, "name", "?"))
+        with chroma_errors("update the metadata of", collection=name):
+            collection.modify(metadata=metadata)
+        return Journal(metadata)
