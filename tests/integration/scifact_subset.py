@@ -2,7 +2,8 @@
 
 The judged abstracts of the first ``n_claims`` claims plus filler abstracts, each cut to
 ``max_chars`` so the suite stays fast on a 2-core machine; ``AUTOEMBED_SCIFACT_DOCS`` raises the
-document count.
+document count (up to the 300 abstracts bundled in ``tests/data/scifact``, which hold every
+abstract judged for the first 10 claims; pass ``../shared/data`` as ``root`` for more).
 """
 
 from __future__ import annotations

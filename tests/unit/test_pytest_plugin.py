@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
@@ -270,16 +270,15 @@ def test_load_corpus_and_queries_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_texts_from_a_chroma_collection(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    chromadb = pytest.importorskip("chromadb")
-    client = chromadb.PersistentClient(path=str(tmp_path / "db"))
-    collection = client.create_collection("notes", embedding_function=None)
+def test_texts_from_a_chroma_collection(
+    pytester: pytest.Pytester, chroma_client, chroma_path: Path
+) -> None:
+    collection = chroma_client.create_collection("notes", embedding_function=None)
     collection.add(
         ids=[d["_id"] for d in DOCS],
         documents=[d["text"] for d in DOCS],
         embeddings=[[float(i), 1.0] for i in range(len(DOCS))],
     )
-    del client
     pytester.makepyfile(
         """
         def test_texts(autoembedding_corpus):
@@ -293,12 +292,146 @@ def test_texts_from_a_chroma_collection(pytester: pytest.Pytester, tmp_path: Pat
         "--autoembedding-collection",
         "notes",
         "--autoembedding-chroma-path",
-        str(tmp_path / "db"),
+        str(chroma_path),
         "--autoembedding-sample-size",
         "2",
     )
     result.assert_outcomes(passed=1)
 
 
-def test_plugin_module_is_registered() -> None:
-    assert "autoembedding.pytest_plugin" in sys.modules
+@pytest.mark.integration
+def test_misspelled_chroma_path_is_a_usage_error_and_creates_nothing(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-db"
+    pytester.makepyfile(
+        """
+        def test_texts(autoembedding_corpus):
+            pass
+        """
+    )
+    result = pytester.runpytest(
+        "-p",
+        "no:benchmark",
+        "--autoembedding-collection",
+        "notes",
+        "--autoembedding-chroma-path",
+        str(missing),
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*autoembedding_collection 'notes'*no-such-db*"])
+    assert not missing.exists()
+
+
+@pytest.mark.integration
+def test_unknown_collection_is_a_usage_error_naming_it(
+    pytester: pytest.Pytester, chroma_client, chroma_path: Path
+) -> None:
+    chroma_client.create_collection("notes", embedding_function=None)
+    pytester.makepyfile(
+        """
+        def test_texts(autoembedding_corpus):
+            pass
+        """
+    )
+    result = pytester.runpytest(
+        "-p",
+        "no:benchmark",
+        "--autoembedding-collection",
+        "nots",
+        "--autoembedding-chroma-path",
+        str(chroma_path),
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*autoembedding_collection 'nots'*"])
+
+
+# ------------------------------------------------------------------ entry point, end to end
+def test_entry_point_session_prints_hit_at_k_without_pytest_benchmark(
+    project: pytest.Pytester,
+) -> None:
+    """A fresh pytest process (plugin loaded only through its pytest11 entry point)."""
+    project.makepyfile(
+        """
+        class Bench:
+            def __init__(self, name):
+                self.name, self.extra_info = name, {}
+
+        def test_quality(autoembedding_candidate, autoembedding_texts, autoembedding_hit_at_k):
+            bench = Bench("quality-" + autoembedding_candidate.model_id)
+            autoembedding_hit_at_k(bench, autoembedding_candidate,
+                                   texts_per_round=len(autoembedding_texts))
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:benchmark", "-p", "no:codspeed")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*autoembedding: speed and correctness*",
+            "run*benchmark*median ms*texts/s*quality",
+            "NOW*quality-fake/alpha*-*-*hit@1=1.0",
+            "NOW*quality-fake/beta*-*-*hit@1=1.0",
+        ]
+    )
+
+
+def test_k_zero_is_a_usage_error(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_q(autoembedding_candidate, autoembedding_hit_at_k):
+            pass
+        """
+    )
+    result = project.runpytest("-p", "no:benchmark", "--autoembedding-k", "0")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*autoembedding_k must be a positive integer*"])
+
+
+# --------------------------------------------------------------------------- hit@k, exact ranks
+class _Fixed:
+    """An adapter whose vectors are given: documents by text, queries by text."""
+
+    name = "fixed"
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.vectors = vectors
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.array([self.vectors[t] for t in texts], dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.array(self.vectors[text], dtype=np.float32)
+
+
+def test_hit_at_k_counts_the_rank_of_the_first_relevant_text() -> None:
+    # the query is closest to d1, then d2, then d3 (cosine), and d4 is orthogonal
+    vectors = {
+        "t1": [1.0, 0.0, 0.0],
+        "t2": [0.9, 0.3, 0.0],
+        "t3": [0.5, 0.8, 0.0],
+        "t4": [0.0, 0.0, 1.0],
+        "q": [1.0, 0.1, 0.0],
+    }
+    corpus = Corpus(("d1", "d2", "d3", "d4"), ("t1", "t2", "t3", "t4"), "fixed")
+    adapter = _Fixed(vectors)
+    third = [LabelledQuery("q", frozenset({"d3"}))]
+    assert [hit_at_k(adapter, corpus, third, k) for k in (1, 2, 3, 4)] == [0.0, 0.0, 1.0, 1.0]
+    both = [LabelledQuery("q", frozenset({"d3"})), LabelledQuery("q", frozenset({"d2", "d4"}))]
+    assert hit_at_k(adapter, corpus, both, 1) == 0.0
+    assert hit_at_k(adapter, corpus, both, 2) == 0.5
+    assert hit_at_k(adapter, corpus, both, 3) == 1.0
+    with pytest.raises(ValueError, match="at least 1"):
+        hit_at_k(adapter, corpus, third, 0)
+
+
+def test_hit_at_k_ranks_past_ten() -> None:
+    # twelve distractors closer to the query than the relevant text: it ranks 13th
+    vectors = {f"t{i}": [1.0, 0.01 * i] for i in range(12)}
+    vectors["rel"] = [0.0, 1.0]
+    vectors["q"] = [1.0, 0.0]
+    ids = tuple(f"d{i}" for i in range(12)) + ("r",)
+    corpus = Corpus(ids, tuple(f"t{i}" for i in range(12)) + ("rel",), "fixed")
+    query = [LabelledQuery("q", frozenset({"r"}))]
+    adapter = _Fixed(vectors)
+    assert hit_at_k(adapter, corpus, query, 12) == 0.0
+    assert hit_at_k(adapter, corpus, query, 13) == 1.0

@@ -26,6 +26,7 @@ from autoembedding.errors import MissingExtraError
 __all__ = [
     "METRIC_NAMES",
     "bootstrap_ci",
+    "first_relevant_rank",
     "kendall_tau",
     "paired_pvalue",
     "paired_upper_bound",
@@ -96,6 +97,36 @@ def per_query_metrics(
         ideal = discounts[: min(len(rel), _K)].sum()
         out["ndcg@10"][q] = float((discounts[:k] * hits).sum() / ideal)
     return out
+
+
+def first_relevant_rank(
+    scores: np.ndarray,
+    doc_ids: Sequence[str],
+    relevant: Sequence[AbstractSet[str]],
+) -> np.ndarray:
+    """1-based rank of each query's first relevant document over the whole ranking (0: none).
+
+    Ties are broken by document order, as in :func:`per_query_metrics`, so ``hit@k`` for any
+    ``k`` is ``(ranks >= 1) & (ranks <= k)``.
+
+    Example:
+        >>> first_relevant_rank(np.array([[0.1, 0.9, 0.5]]), ["a", "b", "c"], [{"c"}]).tolist()
+        [2]
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape != (len(relevant), len(doc_ids)):
+        raise ValueError(
+            f"scores must have shape ({len(relevant)}, {len(doc_ids)}), got {scores.shape}."
+        )
+    ids = np.asarray(list(doc_ids), dtype=object)
+    ranks = np.zeros(len(relevant), dtype=np.int64)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    for q, rel in enumerate(relevant):
+        if rel:
+            hits = np.fromiter((doc in rel for doc in ids[order[q]]), dtype=bool, count=len(ids))
+            if hits.any():
+                ranks[q] = int(np.argmax(hits)) + 1
+    return ranks
 
 
 def bootstrap_ci(
