@@ -11,10 +11,20 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["METADATA_PREFIX", "ModelRecord"]
+__all__ = ["METADATA_PREFIX", "VECTOR_OPTIONS", "ModelRecord"]
 
 #: Prefix of the collection-metadata keys this package writes.
 METADATA_PREFIX = "autoembedding:"
+
+#: The adapter options that change the vectors, so belong to a record and are compared, stored
+#: and rebuilt with it (every other adapter option, e.g. ``batch_size`` or ``device``, does not).
+VECTOR_OPTIONS: tuple[str, ...] = (
+    "truncate_dim",
+    "precision",
+    "query_prompt",
+    "document_prompt",
+    "normalize",
+)
 
 
 @dataclass(frozen=True)
@@ -59,37 +69,53 @@ class ModelRecord:
 
     def to_options(self) -> dict[str, Any]:
         """Keyword options that rebuild this model with ``get_adapter(model_id, **options)``."""
-        return {
-            "truncate_dim": self.truncate_dim,
-            "precision": self.precision,
-            "query_prompt": self.query_prompt,
-            "document_prompt": self.document_prompt,
-            "normalize": self.normalize,
-        }
+        return {key: getattr(self, key) for key in VECTOR_OPTIONS}
+
+    def to_config(self, *, model_key: str = "model_id") -> dict[str, Any]:
+        """Every field as a JSON-ready dict (what :meth:`from_config` reads back).
+
+        Args:
+            model_key: The key the model id is written under (the Chroma function's persisted
+                config has always called it ``"model"``).
+        """
+        config = asdict(self)
+        return {model_key: config.pop("model_id"), **config}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, model_key: str = "model_id") -> ModelRecord:
+        """Read a record from a dict written by :meth:`to_config` (missing options: defaults).
+
+        Raises:
+            KeyError: If ``config`` has no model id under ``model_key``.
+            ValueError: If a value has the wrong type (e.g. a ``dim`` that is not a number).
+        """
+        get = config.get
+        truncate = get("truncate_dim")
+        return cls(
+            model_id=str(config[model_key]),
+            backend=str(get("backend") or ""),
+            dim=int(get("dim") or 0),
+            truncate_dim=None if truncate is None else int(truncate),
+            precision=str(get("precision") or "float32"),
+            query_prompt=str(get("query_prompt") or ""),
+            document_prompt=str(get("document_prompt") or ""),
+            normalize=bool(get("normalize", True)),
+        )
 
     def to_metadata(self) -> dict[str, str | int | bool]:
         """Flat collection-metadata entries (Chroma accepts no ``None`` values)."""
-        out: dict[str, str | int | bool] = {}
-        for key, value in asdict(self).items():
-            if value is None:
-                continue
-            out[METADATA_PREFIX + key] = value
-        return out
+        return {
+            METADATA_PREFIX + key: value
+            for key, value in self.to_config().items()
+            if value is not None
+        }
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any] | None) -> ModelRecord | None:
         """Read a record back from collection metadata; ``None`` if the collection has none."""
-        if not metadata or METADATA_PREFIX + "model_id" not in metadata:
-            return None
-        get = metadata.get
-        truncate = get(METADATA_PREFIX + "truncate_dim")
-        return cls(
-            model_id=str(get(METADATA_PREFIX + "model_id")),
-            backend=str(get(METADATA_PREFIX + "backend", "")),
-            dim=int(get(METADATA_PREFIX + "dim", 0)),
-            truncate_dim=None if truncate is None else int(truncate),
-            precision=str(get(METADATA_PREFIX + "precision", "float32")),
-            query_prompt=str(get(METADATA_PREFIX + "query_prompt", "")),
-            document_prompt=str(get(METADATA_PREFIX + "document_prompt", "")),
-            normalize=bool(get(METADATA_PREFIX + "normalize", True)),
-        )
+        config = {
+            key[len(METADATA_PREFIX) :]: value
+            for key, value in (metadata or {}).items()
+            if key.startswith(METADATA_PREFIX)
+        }
+        return cls.from_config(config) if "model_id" in config else None

@@ -7,7 +7,9 @@ Every call into Chroma that can fail for a reason the user must act on runs insi
 :class:`~autoembedding.errors.CollectionError`). Errors are recognised by type, never by their
 message text: ``chromadb.errors`` for Chroma's own, ``httpx.TransportError`` and the built-in
 ``ConnectionError`` for a server that is not there, ``sqlite3.Error`` and ``OSError`` for a
-database folder that cannot be used.
+database folder that cannot be used. The one plain ``ValueError`` Chroma raises that must be told
+apart, an embedding-function conflict on ``get_collection``, is recognised by the Chroma function
+that raised it (:func:`is_function_conflict`), not by its text.
 """
 
 from __future__ import annotations
@@ -15,15 +17,35 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 
 from autoembedding.errors import (
     AutoEmbeddingError,
     ChromaUnavailableError,
     CollectionError,
     CollectionNotFoundError,
+    ModelMismatchError,
 )
 
-__all__ = ["chroma_errors", "is_connection_error", "is_not_found", "translate"]
+__all__ = [
+    "chroma_errors",
+    "is_connection_error",
+    "is_function_conflict",
+    "is_not_found",
+    "translate",
+]
+
+#: The chromadb functions that raise a plain ``ValueError`` when the embedding function passed to
+#: ``get_collection``/``create_collection`` is not the one persisted with the collection.
+_CONFLICT_CHECKS = frozenset(
+    {
+        ("chromadb.api.collection_configuration", "validate_embedding_function_conflict_on_get"),
+        (
+            "chromadb.api.collection_configuration",
+            "validate_embedding_function_conflict_on_create",
+        ),
+    }
+)
 
 
 def _chroma_error_types() -> tuple[type[BaseException], ...]:
@@ -64,6 +86,25 @@ def is_connection_error(exc: BaseException) -> bool:
     return any(isinstance(item, transport) for item in _chain(exc))
 
 
+def _raised_in(tb: TracebackType | None) -> tuple[str, str] | None:
+    """``(module, function)`` of the innermost frame of a traceback."""
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    frame = tb.tb_frame
+    return str(frame.f_globals.get("__name__", "")), frame.f_code.co_name
+
+
+def is_function_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is Chroma refusing an embedding function other than the persisted one.
+
+    chromadb 1.x raises a plain ``ValueError`` for this; it is told apart from every other
+    ``ValueError`` by where it was raised (Chroma's conflict check), never by its message.
+    """
+    return type(exc) is ValueError and _raised_in(exc.__traceback__) in _CONFLICT_CHECKS
+
+
 def translate(
     exc: BaseException,
     action: str,
@@ -80,9 +121,10 @@ def translate(
         where: The database path or server URL, if known.
 
     Returns:
-        A :class:`CollectionNotFoundError`, :class:`ChromaUnavailableError` or
-        :class:`CollectionError` that names the collection and the place; ``exc`` unchanged if
-        it is already ours or not a Chroma, transport or database error.
+        A :class:`CollectionNotFoundError`, :class:`ChromaUnavailableError`,
+        :class:`ModelMismatchError` (embedding-function conflict) or :class:`CollectionError`
+        that names the collection and the place; ``exc`` unchanged if it is already ours or not
+        a Chroma, transport or database error.
     """
     if isinstance(exc, AutoEmbeddingError):
         return exc
@@ -98,6 +140,12 @@ def translate(
         return ChromaUnavailableError(
             f"Could not {action} {what}: no Chroma server answers{place or ''} ({detail}). Start "
             "one (chroma run --path <dir> --port <port>) or check the host and port."
+        )
+    if is_function_conflict(exc):
+        return ModelMismatchError(
+            f"Could not {action} {what}{place}: it was made with another embedding function "
+            f"({detail}), so its vectors came from another model. Open it without an embedding "
+            "function, or migrate it: autoembed swap --collection <name> --model <id>."
         )
     types = _chroma_error_types()
     if types and isinstance(exc, types[1]):

@@ -19,7 +19,8 @@ from typing import Any
 
 from autoembedding.adapters import get_adapter
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma.client import import_chromadb
+from autoembedding.chroma.client import connect, open_collection
+from autoembedding.chroma.errors import chroma_errors
 from autoembedding.chroma.records import get_record, write_record
 from autoembedding.data import demo_corpus, demo_queries
 
@@ -51,27 +52,27 @@ def _step(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns 0 when every bundled question found its passage in the top 3."""
-    chromadb = import_chromadb()
     owned = args.path is None
     path = Path(args.path or tempfile.mkdtemp(prefix="autoembed-demo-"))
     try:
-        client = chromadb.PersistentClient(path=str(path))
+        client = connect(path)
         corpus = demo_corpus()
         _step(f"1. Load {len(corpus)} passages into Chroma at {path} with {args.model}")
         adapter = get_adapter(args.model)
         start = time.perf_counter()
         vectors = adapter.embed_documents([doc["text"] for doc in corpus])
-        if COLLECTION in [c.name for c in client.list_collections()]:
-            client.delete_collection(COLLECTION)
-        collection = client.create_collection(
-            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
-        collection.add(
-            ids=[doc["id"] for doc in corpus],
-            documents=[doc["text"] for doc in corpus],
-            metadatas=[{"title": doc["title"]} for doc in corpus],
-            embeddings=vectors,
-        )
+        with chroma_errors("load", collection=COLLECTION, where=str(path)):
+            if COLLECTION in [c.name for c in client.list_collections()]:
+                client.delete_collection(COLLECTION)
+            collection = client.create_collection(
+                COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            collection.add(
+                ids=[doc["id"] for doc in corpus],
+                documents=[doc["text"] for doc in corpus],
+                metadatas=[{"title": doc["title"]} for doc in corpus],
+                embeddings=vectors,
+            )
         write_record(collection, adapter.record())
         print(
             f"   embedded and stored {collection.count()} passages in "
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             ):
                 _step(f"3. Swap the collection to {winner.candidate.label}")
                 swap(collection, winner.candidate, client=client, progress=True)
-                collection = client.get_collection(COLLECTION, embedding_function=None)
+                collection = open_collection(client, COLLECTION, embedding_function=None)
             else:
                 _step("3. No swap needed: the collection already uses the winner")
 

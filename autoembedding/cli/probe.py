@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Any
 
+from autoembedding.cli._chroma import add_chroma_arguments, client_from_args
+
 __all__ = ["add_parser", "run"]
 
 
@@ -24,10 +26,7 @@ def add_parser(subparsers: Any) -> None:
             "pick the best one that meets your targets."
         ),
     )
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--chroma-path", metavar="DIR", help="folder of an embedded Chroma")
-    where.add_argument("--chroma-host", metavar="H", help="host of a Chroma server")
-    p.add_argument("--chroma-port", metavar="P", type=int, default=8000, help="server port")
+    add_chroma_arguments(p, required=True)
     p.add_argument("--collection", required=True, metavar="NAME", help="collection to probe")
     p.add_argument(
         "--candidates",
@@ -53,25 +52,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _open_collection(args: argparse.Namespace) -> Any:
-    from autoembedding.chroma.client import import_chromadb
-    from autoembedding.errors import CollectionError
+    """The collection to probe (opened without an embedding function: the probe only reads)."""
+    from autoembedding.chroma.client import open_collection
 
-    chromadb = import_chromadb()
-    try:
-        if args.chroma_path:
-            client = chromadb.PersistentClient(path=args.chroma_path)
-        else:
-            client = chromadb.HttpClient(host=args.chroma_host, port=args.chroma_port)
-        # get_collection without an embedding function: the probe only reads documents.
-        return client.get_collection(args.collection)
-    except CollectionError:
-        raise
-    except Exception as exc:  # chromadb raises its own NotFoundError / ValueError / httpx errors
-        where = args.chroma_path or f"{args.chroma_host}:{args.chroma_port}"
-        raise CollectionError(
-            f"Cannot open collection {args.collection!r} at {where}: {exc}. Check the path or "
-            "server and the collection name."
-        ) from exc
+    return open_collection(client_from_args(args), args.collection)
 
 
 def run(args: argparse.Namespace) -> int:

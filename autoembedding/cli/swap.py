@@ -15,10 +15,9 @@ import argparse
 import sys
 from typing import Any
 
-from autoembedding.chroma.client import import_chromadb
-from autoembedding.errors import CollectionError
+from autoembedding.cli._chroma import add_chroma_arguments, client_from_args
 
-__all__ = ["add_parser", "connect", "run"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: Any) -> None:
@@ -38,16 +37,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="ID",
         help="model id or label (id[@dim][:int8|binary]); `autoembed models` lists them",
     )
-    where = p.add_argument_group("Chroma (one of)")
-    where.add_argument("--chroma-path", metavar="DIR", help="embedded PersistentClient folder")
-    where.add_argument("--chroma-host", metavar="HOST", help="Chroma server host")
-    where.add_argument(
-        "--chroma-port",
-        metavar="PORT",
-        type=int,
-        default=8000,
-        help="Chroma server port (default 8000)",
-    )
+    add_chroma_arguments(p, required=False)
     p.add_argument(
         "--page-size",
         type=int,
@@ -83,36 +73,11 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def connect(args: argparse.Namespace) -> Any:
-    """Open the Chroma client the arguments name.
-
-    Raises:
-        CollectionError: If neither or both of ``--chroma-path`` and ``--chroma-host`` are given.
-    """
-    if bool(args.chroma_path) == bool(args.chroma_host):
-        raise CollectionError(
-            "Say where the collection lives: --chroma-path DIR (embedded) or "
-            "--chroma-host HOST --chroma-port PORT (server), not both."
-        )
-    chromadb = import_chromadb()
-    if args.chroma_path:
-        return chromadb.PersistentClient(path=args.chroma_path)
-    try:
-        client = chromadb.HttpClient(host=args.chroma_host, port=args.chroma_port)
-        client.heartbeat()
-    except Exception as exc:
-        raise CollectionError(
-            f"Cannot reach the Chroma server at {args.chroma_host}:{args.chroma_port} ({exc}); "
-            "start it (chroma run --path DIR --port PORT) or check --chroma-host/--chroma-port."
-        ) from exc
-    return client
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``autoembed swap``; 0 on success."""
     from autoembedding.selector.swapping import swap, undo_swap
 
-    client = connect(args)
+    client = client_from_args(args)
     if args.undo:
         moved = undo_swap(args.collection, client=client, drop_new=args.drop_old)
         kept = f"the swapped copy is kept as {moved!r}" if moved else "the swapped copy was dropped"

@@ -36,14 +36,15 @@ from typing import Any
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.base import BaseAdapter
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma.records import check_record, get_record, write_record
+from autoembedding.chroma.errors import chroma_errors
+from autoembedding.chroma.records import check_dimension, check_record, get_record, write_record
 from autoembedding.errors import (
     AutoEmbeddingError,
     AutoSelectionWarning,
     CollectionError,
     ModelMismatchError,
 )
-from autoembedding.record import ModelRecord
+from autoembedding.record import VECTOR_OPTIONS, ModelRecord
 
 __all__ = [
     "CHOICE_PATH_ENV",
@@ -61,8 +62,6 @@ logger = logging.getLogger("autoembedding")
 DEFAULT_CHOICE_PATH = Path(".autoembedding") / "choice.json"
 #: Environment variable that overrides :data:`DEFAULT_CHOICE_PATH`.
 CHOICE_PATH_ENV = "AUTOEMBEDDING_CHOICE_PATH"
-#: Adapter options that change the vectors (and so belong to a record).
-_VECTOR_OPTIONS = ("truncate_dim", "precision", "query_prompt", "document_prompt", "normalize")
 
 
 @dataclass(frozen=True)
@@ -82,32 +81,12 @@ class ModelChoice:
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict (what :func:`save_choice` writes)."""
-        return {
-            "model_id": self.record.model_id,
-            "backend": self.record.backend,
-            "dim": self.record.dim,
-            "truncate_dim": self.record.truncate_dim,
-            "precision": self.record.precision,
-            "query_prompt": self.record.query_prompt,
-            "document_prompt": self.record.document_prompt,
-            "normalize": self.record.normalize,
-            "source": self.source,
-            "reason": self.reason,
-        }
+        return {**self.record.to_config(), "source": self.source, "reason": self.reason}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelChoice:
         """Read back what :meth:`to_json` wrote."""
-        record = ModelRecord(
-            model_id=str(data["model_id"]),
-            backend=str(data.get("backend", "")),
-            dim=int(data.get("dim", 0)),
-            truncate_dim=data.get("truncate_dim"),
-            precision=str(data.get("precision", "float32")),
-            query_prompt=str(data.get("query_prompt", "")),
-            document_prompt=str(data.get("document_prompt", "")),
-            normalize=bool(data.get("normalize", True)),
-        )
+        record = ModelRecord.from_config(data)
         return cls(record, str(data.get("source", "saved")), str(data.get("reason", "")))
 
 
@@ -220,31 +199,6 @@ class ModelResolver:
         if collection is not None:
             self._resolve_from_collection()
 
-    @classmethod
-    def from_fields(cls, fields: Any, *, batch_size: int) -> ModelResolver:
-        """Build the resolver from an ``AutoEmbedding``'s fields (LangChain or LlamaIndex).
-
-        Options that change the vectors (``truncate_dim``, ``precision``, prompts) apply only to
-        a pinned ``model``; prompts left as ``None`` keep the catalog's.
-        """
-        options: dict[str, Any] = {"batch_size": batch_size, **fields.model_kwargs}
-        if fields.model is not None:
-            options.update(truncate_dim=fields.truncate_dim, precision=fields.precision)
-            if fields.query_prompt is not None:
-                options["query_prompt"] = fields.query_prompt
-            if fields.document_prompt is not None:
-                options["document_prompt"] = fields.document_prompt
-        return cls(
-            fields.model,
-            collection=fields.collection,
-            candidates=fields.candidates,
-            targets=fields.targets,
-            choice_path=fields.choice_path,
-            save=fields.save_choice,
-            min_probe_docs=fields.min_probe_docs,
-            adapter_options=options,
-        )
-
     # ------------------------------------------------------------------ public
     @property
     def adapter(self) -> BaseAdapter | None:
@@ -296,7 +250,7 @@ class ModelResolver:
         self._pin_and_save(adapter, "default", why)
 
     def _non_vector_options(self) -> dict[str, Any]:
-        return {k: v for k, v in self.adapter_options.items() if k not in _VECTOR_OPTIONS}
+        return {k: v for k, v in self.adapter_options.items() if k not in VECTOR_OPTIONS}
 
     def _load_saved(self) -> ModelChoice | None:
         if not self.save:
@@ -343,17 +297,8 @@ class ModelResolver:
 
     def _check_dim_of_unrecorded(self, stored: ModelRecord | None) -> None:
         """Without a record, compare at least the dimension of one stored vector."""
-        if stored is not None or self._adapter is None:
-            return
-        dim = _stored_dim(self.collection)
-        if dim is not None and dim != self._adapter.dim:
-            name = getattr(self.collection, "name", "?")
-            raise ModelMismatchError(
-                f"Collection {name!r} holds {dim}-d vectors (no model record), but "
-                f"{self._adapter.name} makes {self._adapter.dim}-d vectors. Use the model that "
-                f"made them, or re-embed: autoembed swap --collection {name} "
-                f"--model {self._adapter.model_id}."
-            )
+        if stored is None and self._adapter is not None:
+            check_dimension(self.collection, self._adapter.record())
 
     def _choose_from_documents(self, texts: Sequence[str]) -> None:
         if self._load_saved() is not None:
@@ -413,27 +358,13 @@ class ModelResolver:
 
 
 def _read(collection: Any, method: str, **kwargs: Any) -> Any:
-    """Call a read method of the collection; a failure becomes a :class:`CollectionError`."""
-    try:
+    """Call a read method of the collection, with Chroma's errors translated."""
+    with chroma_errors("read", collection=getattr(collection, "name", None)):
         return getattr(collection, method)(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - chroma raises many types; re-raise as ours
-        name = getattr(collection, "name", "?")
-        raise CollectionError(
-            f"Could not read collection {name!r} ({type(exc).__name__}: {exc}). Is the Chroma "
-            "server running and the collection there?"
-        ) from exc
 
 
 def _count(collection: Any) -> int:
     return int(_read(collection, "count"))
-
-
-def _stored_dim(collection: Any) -> int | None:
-    got = _read(collection, "get", limit=1, include=["embeddings"])
-    embs = got.get("embeddings")
-    if embs is None or len(embs) == 0:
-        return None
-    return len(embs[0])
 
 
 def _has_no_documents(collection: Any) -> bool:

@@ -18,22 +18,28 @@ import asyncio
 from typing import Any
 
 from autoembedding.adapters import missing_extra
-from autoembedding.adapters.base import BaseAdapter, validate_texts
-from autoembedding.integrations.auto import ModelChoice, ModelResolver
+from autoembedding.adapters.base import validate_texts
 
 try:
     from langchain_core.embeddings import Embeddings
-    from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+    from pydantic import ConfigDict, Field
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise missing_extra("langchain-core", "langchain", exc) from exc
+
+from autoembedding.integrations._fields import AutoEmbeddingFields, build_resolver
 
 __all__ = ["AutoEmbedding"]
 
 
-class AutoEmbedding(BaseModel, Embeddings):
+class AutoEmbedding(AutoEmbeddingFields, Embeddings):
     """A LangChain ``Embeddings`` backed by the model autoembedding chose (or you pinned).
 
     Documents are embedded with the model's document prompt and queries with its query prompt.
+    The fields (``model``, ``collection``, ``candidates``, ``targets``, ``truncate_dim``,
+    ``precision``, prompts, ``choice_path``, ``save_choice``, ``min_probe_docs``,
+    ``model_kwargs``) are shared with the LlamaIndex class
+    (:class:`~autoembedding.integrations._fields.AutoEmbeddingFields`).
+
     Setup example:
         .. code-block:: python
 
@@ -45,46 +51,7 @@ class AutoEmbedding(BaseModel, Embeddings):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", protected_namespaces=())
 
-    model: str | None = None
-    """Catalog id to pin (``autoembed models`` lists them); ``None`` to auto-select."""
-
-    collection: Any = None
-    """A Chroma collection the vectors live in: its recorded model is used, or it is probed."""
-
-    candidates: list[Any] | None = None
-    """Auto-selection candidates: labels ``"id[@dim][:precision]"``, Candidates or adapters."""
-
-    targets: Any = None
-    """An ``autoembedding.selector.Targets`` that auto-selection must meet."""
-
-    truncate_dim: int | None = None
-    """Matryoshka truncation for a pinned model (``None``: native dimension)."""
-
-    precision: str = "float32"
-    """``"float32"``, ``"int8"`` or ``"binary"``, for a pinned model."""
-
-    query_prompt: str | None = None
-    """Override the catalog's query prompt of a pinned model."""
-
-    document_prompt: str | None = None
-    """Override the catalog's document prompt of a pinned model."""
-
-    batch_size: int = 32
-    """Texts per forward pass."""
-
-    choice_path: str | None = None
-    """Where an auto-selected choice is saved (default ``./.autoembedding/choice.json``)."""
-
-    save_choice: bool = True
-    """Save an auto-selected choice and reuse it on restart."""
-
-    min_probe_docs: int = Field(default=50, ge=2)
-    """The first batch of documents is probed only if it has at least this many."""
-
-    model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Other adapter options (``device``, ``max_seq_length``, ``base_url``, ...)."""
-
-    _resolver: ModelResolver = PrivateAttr()
+    batch_size: int = Field(default=32, description="Texts per forward pass.")
 
     def __init__(self, **data: Any) -> None:
         """Validate the fields, then pin the model, read the collection's record or wait.
@@ -96,17 +63,7 @@ class AutoEmbedding(BaseModel, Embeddings):
         """
         super().__init__(**data)
         # Built here, not in model_post_init, so our errors are not wrapped by pydantic.
-        self._resolver = ModelResolver.from_fields(self, batch_size=self.batch_size)
-
-    @property
-    def adapter(self) -> BaseAdapter | None:
-        """The adapter in use (``None`` until auto-selection has seen documents)."""
-        return self._resolver.adapter
-
-    @property
-    def choice(self) -> ModelChoice | None:
-        """Which model is used and why (``None`` until chosen)."""
-        return self._resolver.choice
+        self._resolver = build_resolver(self, batch_size=self.batch_size)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents with the document prompt.

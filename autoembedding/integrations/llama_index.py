@@ -7,8 +7,9 @@ Example:
     >>> len(Settings.embed_model.get_query_embedding("hello"))
     64
 
-Same constructor and model rules as the LangChain class (see :mod:`autoembedding.integrations.auto`). Queries
-use the model's query prompt, nodes its document prompt; LlamaIndex sends texts in batches of
+Same constructor and model rules as the LangChain class (see
+:mod:`autoembedding.integrations.auto`). Queries use the model's query prompt, nodes its document
+prompt; LlamaIndex sends texts in batches of
 ``embed_batch_size``. In auto mode the whole first call to ``get_text_embedding_batch`` (e.g. all
 nodes of a new ``VectorStoreIndex``) is what gets probed, not just its first batch.
 
@@ -20,52 +21,26 @@ import asyncio
 from typing import Any
 
 from autoembedding.adapters import missing_extra
-from autoembedding.adapters.base import BaseAdapter, validate_texts
-from autoembedding.integrations.auto import ModelChoice, ModelResolver
+from autoembedding.adapters.base import validate_texts
 
 try:
     from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
-    from pydantic import Field, PrivateAttr
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise missing_extra("llama-index-core", "llama-index", exc) from exc
+
+from autoembedding.integrations._fields import AutoEmbeddingFields, build_resolver
 
 __all__ = ["AutoEmbedding"]
 
 
-class AutoEmbedding(BaseEmbedding):
+class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
     """A LlamaIndex embedding model backed by the model autoembedding chose (or you pinned).
 
     Usable as ``Settings.embed_model`` and as ``VectorStoreIndex(..., embed_model=...)``.
-    ``model_name`` shows the model in use (``"auto"`` until chosen).
+    ``model_name`` shows the model in use (``"auto"`` until chosen). The fields are shared with
+    the LangChain class (:class:`~autoembedding.integrations._fields.AutoEmbeddingFields`);
+    batches follow LlamaIndex's ``embed_batch_size``.
     """
-
-    model: str | None = Field(default=None, description="Catalog id to pin; None auto-selects.")
-    collection: Any = Field(
-        default=None,
-        description="Chroma collection the vectors live in: its recorded model is used, or it "
-        "is probed.",
-        exclude=True,
-    )
-    candidates: list[Any] | None = Field(
-        default=None, description="Candidates for auto-selection: labels, Candidates or adapters."
-    )
-    targets: Any = Field(
-        default=None, description="autoembedding.selector.Targets to meet.", exclude=True
-    )
-    truncate_dim: int | None = Field(default=None, description="Matryoshka truncation (pinned).")
-    precision: str = Field(default="float32", description="float32, int8 or binary (pinned).")
-    query_prompt: str | None = Field(default=None, description="Override the query prompt.")
-    document_prompt: str | None = Field(default=None, description="Override the document prompt.")
-    choice_path: str | None = Field(
-        default=None, description="Where an auto-selected choice is saved."
-    )
-    save_choice: bool = Field(default=True, description="Save and reuse an auto-selected choice.")
-    min_probe_docs: int = Field(default=50, ge=2, description="Documents needed to probe.")
-    model_kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="Other adapter options (device, ...)."
-    )
-
-    _resolver: ModelResolver = PrivateAttr()
 
     def __init__(self, **data: Any) -> None:
         """Validate the fields, then pin the model, read the collection's record or wait.
@@ -77,23 +52,13 @@ class AutoEmbedding(BaseEmbedding):
         """
         super().__init__(**data)
         # Built here, not in model_post_init, so our errors are not wrapped by pydantic.
-        self._resolver = ModelResolver.from_fields(self, batch_size=self.embed_batch_size)
+        self._resolver = build_resolver(self, batch_size=self.embed_batch_size)
         self._sync_name()
 
     @classmethod
     def class_name(cls) -> str:
         """LlamaIndex's serialisation name."""
         return "AutoEmbedding"
-
-    @property
-    def adapter(self) -> BaseAdapter | None:
-        """The adapter in use (``None`` until auto-selection has seen documents)."""
-        return self._resolver.adapter
-
-    @property
-    def choice(self) -> ModelChoice | None:
-        """Which model is used and why (``None`` until chosen)."""
-        return self._resolver.choice
 
     def _sync_name(self) -> None:
         adapter = self._resolver.adapter

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from autoembedding.catalog import OFFLINE_DEFAULT
+from autoembedding.chroma.client import connect
 from autoembedding.chroma.records import get_record
-from autoembedding.errors import CollectionError, ModelMismatchError
+from autoembedding.errors import ChromaUnavailableError, ModelMismatchError
 from autoembedding.integrations.chroma import (
     AutoEmbeddingFunction,
     get_collection,
@@ -193,7 +194,7 @@ def test_server_round_trip_and_fresh_process(server, function, docs):
     client = http_client("127.0.0.1", server.port)
     col = _fill(client, function, docs)
     here = col.query(query_texts=CLAIMS, n_results=5, include=["distances"])
-    reopened = get_collection(http_client("127.0.0.1", server.port), "scifact")
+    reopened = get_collection(connect(url=f"http://127.0.0.1:{server.port}"), "scifact")
     _same_results(here, reopened.query(query_texts=CLAIMS, n_results=5, include=["distances"]))
     done = _reopen("http", f"127.0.0.1:{server.port}")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -203,7 +204,7 @@ def test_server_round_trip_and_fresh_process(server, function, docs):
 @pytest.mark.server
 def test_server_down_is_a_clear_error():
     port = _free_port()
-    with pytest.raises(CollectionError, match=f"No Chroma server answers.*{port}"):
+    with pytest.raises(ChromaUnavailableError, match=f"no Chroma server answers at .*:{port}"):
         http_client("127.0.0.1", port)
 
 
@@ -211,7 +212,7 @@ def test_server_down_is_a_clear_error():
 def test_server_killed_mid_session_add_fails_clearly(server, function, docs):
     col = _fill(http_client("127.0.0.1", server.port), function, docs[:5])
     server.kill()
-    with pytest.raises(CollectionError, match="Lost the Chroma server.*did not succeed"):
+    with pytest.raises(ChromaUnavailableError, match="Lost the Chroma server.*did not succeed"):
         col.add(ids=[i for i, _ in docs[5:10]], documents=[t for _, t in docs[5:10]])
-    with pytest.raises(CollectionError, match="Lost the Chroma server"):
+    with pytest.raises(ChromaUnavailableError, match="Lost the Chroma server"):
         col.query(query_texts=CLAIMS[:1], n_results=1)

@@ -1,4 +1,4 @@
-"""Unit tests of the shared model resolution (autoembedding.integrations.auto) on the fake adapter."""
+"""Unit tests of the shared model resolution (``integrations.auto``) on the fake adapter."""
 
 from __future__ import annotations
 
@@ -14,13 +14,20 @@ import pytest
 from autoembedding.adapters import get_adapter
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.chroma.records import get_record, write_record
-from autoembedding.errors import AutoEmbeddingError, CollectionError, ModelMismatchError
+from autoembedding.errors import (
+    AutoEmbeddingError,
+    ChromaUnavailableError,
+    CollectionError,
+    ModelMismatchError,
+)
 from autoembedding.integrations.auto import (
     CHOICE_PATH_ENV,
     AutoSelectionWarning,
+    ModelChoice,
     ModelResolver,
     load_choice,
     resolve_choice_path,
+    save_choice,
 )
 from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport
 
@@ -177,6 +184,18 @@ def test_default_is_the_catalog_offline_default():
     assert OFFLINE_DEFAULT == "sentence-transformers/all-MiniLM-L6-v2"
 
 
+def test_saved_choice_round_trips_every_vector_option(choice_file):
+    record = get_adapter(
+        "fake/x", truncate_dim=16, precision="int8", query_prompt="q: ", document_prompt="d: "
+    ).record()
+    save_choice(ModelChoice(record, "probe", "best hit@5"), choice_file)
+    saved = json.loads(choice_file.read_text())
+    assert saved == {**record.to_config(), "source": "probe", "reason": "best hit@5"}
+    assert load_choice(choice_file) == ModelChoice(record, "probe", "best hit@5")
+    resolver = ModelResolver(choice_path=choice_file)
+    assert resolver.adapter_for_query().record() == record
+
+
 def test_choice_path_env_override(tmp_path, monkeypatch):
     monkeypatch.setenv(CHOICE_PATH_ENV, str(tmp_path / "x.json"))
     assert resolve_choice_path(None) == tmp_path / "x.json"
@@ -293,7 +312,8 @@ class _DeadCollection:
 
 
 def test_unreachable_collection_is_a_clear_error(choice_file):
-    with pytest.raises(CollectionError, match="Could not read collection 'gone'"):
+    # auto mode counts the collection; a pinned model checks a stored vector's dimension
+    with pytest.raises(ChromaUnavailableError, match="Could not read collection 'gone'"):
         ModelResolver(collection=_DeadCollection(), choice_path=choice_file)
-    with pytest.raises(CollectionError, match="server running"):
+    with pytest.raises(ChromaUnavailableError, match="'gone': no Chroma server answers"):
         ModelResolver("fake/x", collection=_DeadCollection(), choice_path=choice_file)

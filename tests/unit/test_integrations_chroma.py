@@ -9,7 +9,12 @@ from chromadb.utils.embedding_functions import known_embedding_functions
 
 from autoembedding.adapters import get_adapter
 from autoembedding.chroma.records import get_record, write_record
-from autoembedding.errors import CollectionError, ModelMismatchError
+from autoembedding.errors import (
+    ChromaUnavailableError,
+    CollectionError,
+    CollectionNotFoundError,
+    ModelMismatchError,
+)
 from autoembedding.integrations.chroma import (
     FUNCTION_NAME,
     AutoEmbeddingFunction,
@@ -131,7 +136,7 @@ def test_get_collection_unknown_origin_is_clear(client):
     client.create_collection("plain", embedding_function=None)
     with pytest.raises(CollectionError, match="model="):
         get_collection(client, "plain")
-    with pytest.raises(CollectionError, match="get_or_create_collection"):
+    with pytest.raises(CollectionNotFoundError, match="'missing'.*get_or_create_collection"):
         get_collection(client, "missing")
 
 
@@ -142,7 +147,7 @@ def test_http_client_to_closed_port_is_clear():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(
-        CollectionError, match=f"No Chroma server answers at http://127.0.0.1:{port}"
+        ChromaUnavailableError, match=f"no Chroma server answers at http://127.0.0.1:{port}"
     ):
         http_client("127.0.0.1", port)
 
@@ -154,3 +159,36 @@ def test_collection_of_another_chroma_function_is_refused(client):
     client.create_collection("made-by-default", embedding_function=DefaultEmbeddingFunction())
     with pytest.raises(ModelMismatchError, match="another Chroma embedding function.*swap"):
         get_or_create_collection(client, "made-by-default", model="fake/c")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("model", "fake/d"),
+        ("truncate_dim", 16),
+        ("precision", "int8"),
+        ("query_prompt", "q: "),
+        ("document_prompt", "d: "),
+        ("normalize", False),
+    ],
+)
+def test_config_update_changing_any_vector_option_is_refused(key, value):
+    ef = AutoEmbeddingFunction("fake/c")
+    with pytest.raises(ModelMismatchError, match=key):
+        ef.validate_config_update(ef.get_config(), {**ef.get_config(), key: value})
+
+
+def test_config_is_the_record_plus_batch_size():
+    ef = AutoEmbeddingFunction("fake/c", truncate_dim=32, batch_size=8, latency_ms=0.5)
+    config = ef.get_config()
+    assert config == {
+        **ef.record().to_config(model_key="model"),
+        "batch_size": 8,
+        "latency_ms": 0.5,  # JSON-ready adapter options are kept
+    }
+
+
+def test_old_config_without_prompts_keeps_the_catalog_prompts():
+    ef = AutoEmbeddingFunction("fake/c")
+    config = {"model": "fake/c", "dim": ef.record().dim}  # options left out
+    assert AutoEmbeddingFunction.build_from_config(config).record() == ef.record()

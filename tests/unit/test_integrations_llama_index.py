@@ -78,3 +78,15 @@ def test_auto_mode_probes_whole_first_call(monkeypatch, tmp_path):
     emb.get_text_embedding_batch([f"doc {i}" for i in range(60)])
     assert probed == [60]
     assert emb.model_name == "fake/chosen"
+
+
+def test_fields_are_the_langchain_fields():
+    from autoembedding.integrations.langchain import AutoEmbedding as LangChainAutoEmbedding
+
+    ours = set(AutoEmbedding.model_fields) - set(BaseEmbedding.model_fields)
+    assert ours == set(LangChainAutoEmbedding.model_fields) - {"batch_size"}
+    emb = AutoEmbedding(model="fake/li", truncate_dim=16, precision="int8", embed_batch_size=4)
+    assert emb.adapter.name == "fake/li@16:int8" and emb.adapter.batch_size == 4
+    assert emb.choice.source == "pinned"
+    with pytest.raises(ValueError):
+        AutoEmbedding(min_probe_docs=1)

@@ -1,0 +1,175 @@
+"""The Chroma embedding function: an autoembedding model Chroma persists with the collection.
+
+:class:`AutoEmbeddingFunction` is a Chroma 1.x ``EmbeddingFunction``: its ``get_config()`` (the
+:class:`~autoembedding.record.ModelRecord` of its vectors, plus ``batch_size``) is stored with the
+collection, and Chroma rebuilds it with ``build_from_config()`` when the collection is reopened
+without an embedding function. Importing this module registers it under :data:`FUNCTION_NAME`.
+Users import it from :mod:`autoembedding.integrations.chroma`, which also holds the guarded
+collections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autoembedding.adapters import get_adapter, missing_extra, validate_texts
+from autoembedding.adapters.base import BaseAdapter, Precision
+from autoembedding.catalog import OFFLINE_DEFAULT
+from autoembedding.errors import ModelMismatchError
+from autoembedding.record import VECTOR_OPTIONS, ModelRecord
+
+try:
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+    from chromadb.utils.embedding_functions import register_embedding_function
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise missing_extra("chromadb", "chroma", exc) from exc
+
+__all__ = ["FUNCTION_NAME", "AutoEmbeddingFunction"]
+
+#: The name Chroma stores with the collection and looks the function up by.
+FUNCTION_NAME = "autoembedding"
+
+#: The persisted config's key of the model id (``ModelRecord.model_id``).
+_MODEL_KEY = "model"
+#: Config keys that name the vectors' model and options: changing one would mix two models.
+_RECORD_KEYS = (_MODEL_KEY, *VECTOR_OPTIONS)
+
+
+@register_embedding_function
+class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
+    """A Chroma embedding function backed by any autoembedding model.
+
+    Documents are embedded with the model's document prompt, queries (``embed_query``, which
+    Chroma calls for ``query_texts``) with its query prompt.
+
+    Args:
+        model: Catalog id or alias (``autoembed models`` lists them); the offline default if
+            omitted.
+        truncate_dim: Matryoshka truncation (``None``: native dimension).
+        precision: ``"float32"``, ``"int8"`` or ``"binary"``.
+        query_prompt: Override the catalog's query prompt.
+        document_prompt: Override the catalog's document prompt.
+        normalize: L2-normalise vectors (default).
+        batch_size: Texts per forward pass (not part of the vectors' identity).
+        adapter: A ready adapter to use instead of building one from ``model``.
+        **adapter_options: Other :func:`~autoembedding.get_adapter` options (``device``, ...);
+            saved in the config only when JSON-serialisable.
+
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        truncate_dim: int | None = None,
+        precision: Precision = "float32",
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        normalize: bool = True,
+        batch_size: int = 32,
+        adapter: BaseAdapter | None = None,
+        **adapter_options: Any,
+    ) -> None:
+        if adapter is None:
+            options: dict[str, Any] = {
+                "truncate_dim": truncate_dim,
+                "precision": precision,
+                "normalize": normalize,
+                "batch_size": batch_size,
+                **adapter_options,
+            }
+            # Prompts left as None keep the catalog's prompts.
+            if query_prompt is not None:
+                options["query_prompt"] = query_prompt
+            if document_prompt is not None:
+                options["document_prompt"] = document_prompt
+            adapter = get_adapter(model or OFFLINE_DEFAULT, **options)
+        self.adapter = adapter
+        self.adapter_options = adapter_options
+
+    # ------------------------------------------------------------------ Chroma protocol
+    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's name
+        """Embed documents (with the document prompt)."""
+        texts = _texts(input)
+        return _rows(self.adapter.embed_documents(texts))
+
+    def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's name
+        """Embed queries (with the query prompt)."""
+        texts = _texts(input)
+        return _rows(self.adapter.embed_queries(texts))
+
+    @staticmethod
+    def name() -> str:
+        """Return the registry name Chroma persists (``"autoembedding"``)."""
+        return FUNCTION_NAME
+
+    def default_space(self) -> Space:
+        """Cosine: every model here is trained for it (vectors are L2-normalised)."""
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        """Spaces the vectors make sense in."""
+        return ["cosine", "ip", "l2"]
+
+    def get_config(self) -> dict[str, Any]:
+        """Return what Chroma stores with the collection to rebuild this function."""
+        config = self.record().to_config(model_key=_MODEL_KEY)
+        config["batch_size"] = self.adapter.batch_size
+        for key, value in self.adapter_options.items():
+            if isinstance(value, (str, int, float, bool)) or value is None:
+                config[key] = value
+        return config
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> AutoEmbeddingFunction:
+        """Rebuild the function Chroma persisted (same model, prompts, truncation, precision)."""
+        record = ModelRecord.from_config(config, model_key=_MODEL_KEY)
+        # Options are passed on as persisted: one left out keeps the catalog's value.
+        options = {k: v for k, v in config.items() if k not in (_MODEL_KEY, "backend", "dim")}
+        function = AutoEmbeddingFunction(record.model_id, **options)
+        if record.dim and function.adapter.spec.dim and record.dim != function.adapter.dim:
+            raise ModelMismatchError(
+                f"The collection was made with {record.model_id} at {record.dim} dims, but it now "
+                f"builds {function.adapter.dim}-d vectors; check the catalog/version of "
+                "autoembedding."
+            )
+        return function
+
+    @staticmethod
+    def validate_config(config: dict[str, Any]) -> None:
+        """Check a persisted config names a model."""
+        if not config.get(_MODEL_KEY):
+            raise ValueError("autoembedding function config has no 'model'.")
+
+    def validate_config_update(
+        self, old_config: dict[str, Any], new_config: dict[str, Any]
+    ) -> None:
+        """Refuse config updates that would change the vectors of an existing collection."""
+        changed = [
+            k for k in _RECORD_KEYS if k in new_config and new_config[k] != old_config.get(k)
+        ]
+        if changed:
+            raise ModelMismatchError(
+                f"Changing {changed} of a collection's embedding function would mix vectors of "
+                "two models. Migrate instead: autoembed swap --collection <name> --model <id>."
+            )
+
+    # ------------------------------------------------------------------ ours
+    def record(self) -> ModelRecord:
+        """Return the record of the vectors this function makes."""
+        return self.adapter.record()
+
+    def __repr__(self) -> str:
+        return f"AutoEmbeddingFunction({self.adapter.name!r})"
+
+
+def _texts(input: Any) -> list[str]:  # noqa: A002
+    if isinstance(input, str):
+        return [input]
+    return validate_texts(input)
+
+
+def _rows(vectors: np.ndarray) -> Embeddings:
+    return [np.asarray(row, dtype=np.float32) for row in vectors]
