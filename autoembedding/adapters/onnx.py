@@ -1,9 +1,10 @@
 """The ONNX Runtime backend: a transformer encoder exported to ``.onnx`` plus ``tokenizer.json``.
 
-No PyTorch needed. The adapter tokenizes with the ``tokenizers`` library, pads each
-(length-sorted) batch to its own longest text, feeds ``token_type_ids`` only when the graph has
-that input, and pools the token vectors with the spec's pooling (``mean``, ``cls`` or ``last``),
-attention-mask aware. Graphs that already output a pooled ``sentence_embedding`` are used as is.
+No PyTorch needed. The adapter tokenizes with the ``tokenizers`` library, which pads each
+(length-sorted) batch to its own longest text and gives the attention mask; it feeds
+``token_type_ids`` only when the graph has that input, and pools the token vectors with the spec's
+pooling (``mean``, ``cls`` or ``last``), attention-mask aware. Graphs that already output a
+pooled ``sentence_embedding`` are used as is.
 
 Example:
     >>> from autoembedding import get_adapter
@@ -93,7 +94,6 @@ class OnnxAdapter(BaseAdapter):
         self._int_dtype: Any = np.int64
         self._output_name = ""
         self._pooled_output = False
-        self._pad_id = 0
 
     # ------------------------------------------------------------------ loading
     def _locate(self) -> tuple[Path, Path]:
@@ -145,8 +145,13 @@ class OnnxAdapter(BaseAdapter):
             is_catalog = self.spec.offline is not None or self.spec.dim > 0
             self.max_tokens = self.spec.max_tokens if is_catalog or not file_limit else file_limit
         padding = tokenizer.padding or {}
-        self._pad_id = int(padding.get("pad_id", tokenizer.token_to_id("[PAD]") or 0))
-        tokenizer.no_padding()
+        pad_id = int(padding.get("pad_id", tokenizer.token_to_id("[PAD]") or 0))
+        pad_token = padding.get("pad_token") or tokenizer.id_to_token(pad_id) or "[PAD]"
+        # Pad each batch on the right to its own longest text (whatever the file's own padding
+        # says); the tokenizer then gives the attention mask.
+        tokenizer.enable_padding(
+            direction="right", pad_id=pad_id, pad_type_id=0, pad_token=pad_token, length=None
+        )
         tokenizer.enable_truncation(max_length=int(self.max_tokens))
         self._tokenizer = tokenizer
 
@@ -202,13 +207,9 @@ class OnnxAdapter(BaseAdapter):
     # ------------------------------------------------------------------ encoding
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
-        self._warn_truncated(sum(1 for e in encodings if e.overflowing))
-        longest = max(len(e.ids) for e in encodings)
-        ids = np.full((len(texts), longest), self._pad_id, dtype=self._int_dtype)
-        mask = np.zeros((len(texts), longest), dtype=self._int_dtype)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
+        self._add_truncated(sum(1 for e in encodings if e.overflowing))
+        ids = np.array([e.ids for e in encodings], dtype=self._int_dtype)
+        mask = np.array([e.attention_mask for e in encodings], dtype=self._int_dtype)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feed["token_type_ids"] = np.zeros_like(ids)

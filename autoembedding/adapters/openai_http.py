@@ -26,6 +26,7 @@ import json
 import os
 import re
 import time
+import urllib.parse
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,8 @@ class OpenAIAdapter(BaseAdapter):
     Args:
         spec: The catalog spec (``openai/text-embedding-3-small``, ...) or an ad-hoc one whose
             ``hub_id`` is the server's model name (``get_adapter(name, backend="openai")``).
-        base_url: The API root, up to and including ``/v1``.
+        base_url: The API root, up to and including ``/v1`` (a query such as
+            ``?api-version=...`` is kept on every request).
         model: The model name sent in requests; default ``spec.hub_id``.
         api_key_env: Environment variable holding the API key. If it is unset, no
             ``Authorization`` header is sent (fine for local servers; OpenAI itself answers 401).
@@ -77,6 +79,9 @@ class OpenAIAdapter(BaseAdapter):
         **common: Options of :class:`~autoembedding.adapters.base.BaseAdapter`. With
             ``truncate_dim`` on a model with Matryoshka dims, the server is asked for that many
             dimensions (the ``dimensions`` field) and the vectors are not cut again here.
+
+    Raises:
+        ValueError: On a ``base_url`` that is not an http(s) URL, or another bad option.
     """
 
     def __init__(
@@ -109,7 +114,18 @@ class OpenAIAdapter(BaseAdapter):
             )
         if input_type is not None and len(input_type) != 2:
             raise ValueError("input_type must be a (query_value, document_value) pair.")
-        self.base_url = base_url.rstrip("/")
+        parts = urllib.parse.urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"base_url must be an http(s) URL up to and including /v1, such as "
+                f"'http://127.0.0.1:8000/v1'; got {base_url!r}."
+            )
+        self.base_url = urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/")))
+        #: Where requests go: ``<base_url path>/embeddings``, keeping any query (``?api-version=``).
+        self.endpoint = urllib.parse.urlunsplit(
+            parts._replace(path=parts.path.rstrip("/") + "/embeddings")
+        )
+        self._is_openai = parts.hostname == urllib.parse.urlsplit(DEFAULT_BASE_URL).hostname
         self.model = model or spec.hub_id or spec.id
         self.api_key_env = api_key_env
         self.timeout = float(timeout)
@@ -143,7 +159,7 @@ class OpenAIAdapter(BaseAdapter):
             from autoembedding.adapters import missing_extra
 
             raise missing_extra("httpx", "openai", exc) from exc
-        if self.base_url == DEFAULT_BASE_URL and not os.environ.get(self.api_key_env):
+        if self._is_openai and not os.environ.get(self.api_key_env):
             raise BackendError(
                 f"{self.spec.id} calls the OpenAI API, which needs a key: set the environment "
                 f"variable {self.api_key_env} (or pass api_key_env= naming the one that holds "
@@ -218,7 +234,7 @@ class OpenAIAdapter(BaseAdapter):
         import httpx
 
         body = json.dumps(self._body(texts, is_query=is_query))
-        url = f"{self.base_url}/embeddings"
+        url = self.endpoint
         stop = time.monotonic() + self.deadline
         last = "no attempt was made"
         attempt = 0
@@ -311,9 +327,12 @@ class OpenAIAdapter(BaseAdapter):
         return self.spec.dim or self._discovered_dim
 
     def _redact(self, message: str) -> str:
-        key = os.environ.get(self.api_key_env)
-        if key:
-            message = message.replace(key, "***")
+        for secret in (
+            os.environ.get(self.api_key_env),
+            urllib.parse.urlsplit(self.base_url).password,
+        ):
+            if secret:
+                message = message.replace(secret, "***")
         return _KEY_PATTERN.sub(lambda m: m.group(1) + "***", message)
 
 

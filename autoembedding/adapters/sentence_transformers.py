@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,8 @@ class SentenceTransformerAdapter(BaseAdapter):
         get_dim = getattr(model, "get_embedding_dimension", None)
         dim = get_dim() if get_dim else model.get_sentence_embedding_dimension()
         if not dim:  # some module stacks do not declare it: ask the model
-            dim = len(model.encode(["dimension probe"], convert_to_numpy=True)[0])
+            probe = self._model.encode(["dimension probe"], **_no_prompt(self._model))
+            dim = len(probe[0])
         if not self.spec.dim:
             self._discovered_dim = int(dim)
         elif int(dim) != self.spec.dim:
@@ -144,10 +146,15 @@ class SentenceTransformerAdapter(BaseAdapter):
         return sum(1 for ids in encoded if len(ids) > limit)
 
     def _encode_all(self, texts: list[str], *, is_query: bool) -> np.ndarray:
-        """Hand every text to ``model.encode`` at once; it sorts by length and batches itself."""
+        """Hand every text to ``model.encode`` at once; it sorts by length and batches itself.
+
+        The catalog's prompt is already on the texts, so the model's own default prompt (from
+        its ``config_sentence_transformers.json``) is switched off with ``prompt=""``.
+        """
         self._warn_truncated(self._count_truncated(texts))
         vectors = self._model.encode(
             texts,
+            **_no_prompt(self._model),
             batch_size=self.batch_size,
             convert_to_numpy=True,
             normalize_embeddings=False,
@@ -157,3 +164,16 @@ class SentenceTransformerAdapter(BaseAdapter):
 
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         return self._encode_all(texts, is_query=is_query)
+
+
+def _no_prompt(model: Any) -> dict[str, str]:
+    """``{"prompt": ""}`` when ``model.encode`` takes a prompt (sentence-transformers >= 2.4).
+
+    An explicit empty prompt stops ``encode`` from adding the model's ``default_prompt_name``
+    prompt on top of the one this package has already put on the texts.
+    """
+    try:
+        parameters = inspect.signature(model.encode).parameters
+    except (TypeError, ValueError):  # no introspectable signature
+        return {}
+    return {"prompt": ""} if "prompt" in parameters else {}

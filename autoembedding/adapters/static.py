@@ -67,7 +67,7 @@ class StaticAdapter(BaseAdapter):
         long_texts = [t for t in texts if len(t.encode("utf-8")) > self.max_tokens // 2]
         if long_texts:
             tokens = self._model.tokenize(long_texts)
-            self._warn_truncated(sum(1 for ids in tokens if len(ids) > self.max_tokens))
+            self._add_truncated(sum(1 for ids in tokens if len(ids) > self.max_tokens))
         vectors = self._model.encode(
             texts, max_length=self.max_tokens, normalize=False, use_multiprocessing=False
         )

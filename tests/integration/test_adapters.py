@@ -3,6 +3,7 @@ truncation, and the weight-resolution errors. Each model loads once per module."
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -202,8 +203,11 @@ def test_missing_onnxruntime_in_a_fresh_process():
 
 
 def test_hub_model_with_hub_off_raises_offline_weights_error(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))  # read once, at import
     adapter = get_adapter("all-mpnet-base-v2")
     with pytest.raises(OfflineWeightsError, match="HF_HUB_OFFLINE"):
         adapter.embed_query("x")
@@ -278,3 +282,29 @@ def test_langchain_huggingface_wrapped_matches_our_st_adapter(models):
     local = get_adapter(str(folder))  # the same folder as a local sentence-transformers path
     assert local.dim == 384
     assert float(local.embed_query("hello world") @ ours.embed_query("hello world")) > 0.9999
+
+
+def test_a_default_prompt_in_the_models_config_is_not_added_twice(models, tmp_path):
+    """The catalog owns the prompts: a config's default_prompt_name must not stack on them."""
+    source = offline_root(get_spec("minilm"))
+    folder = tmp_path / "minilm-with-default-prompt"
+    folder.mkdir()
+    for item in source.iterdir():
+        if item.name != "config_sentence_transformers.json":
+            (folder / item.name).symlink_to(item)
+    config = json.loads((source / "config_sentence_transformers.json").read_text())
+    config.update(prompts={"query": "config says: ", "document": ""}, default_prompt_name="query")
+    (folder / "config_sentence_transformers.json").write_text(json.dumps(config))
+    local = get_adapter(str(folder))
+    assert local.model.default_prompt_name == "query"  # the installed version read it
+    ours = models["sentence-transformers/all-MiniLM-L6-v2"]
+    np.testing.assert_allclose(
+        local.embed_documents(TEXTS[:4]), ours.embed_documents(TEXTS[:4]), atol=1e-6
+    )
+    np.testing.assert_allclose(local.embed_query("hello"), ours.embed_query("hello"), atol=1e-6)
+
+
+def test_onnx_truncation_warning_counts_all_batches():
+    adapter = get_adapter("minilm-int8", batch_size=1)
+    with pytest.warns(TruncationWarning, match=r"^3 text\(s\)"):
+        adapter.embed_documents([LONG_TEXT, "short", LONG_TEXT + " b", LONG_TEXT + " c"])

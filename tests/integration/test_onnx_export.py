@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autoembedding import WeightsIntegrityError, get_adapter
-from autoembedding.adapters.onnx_export import EXPORT_MANIFEST, export_int8, load_exported
+from autoembedding.adapters.export import EXPORT_MANIFEST, export_int8, load_exported
 
 pytestmark = pytest.mark.integration
 

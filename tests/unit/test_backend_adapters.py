@@ -4,6 +4,7 @@ the LangChain wrapper, missing extras and option checks."""
 from __future__ import annotations
 
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -63,16 +64,49 @@ def test_static_truncation_warns_once(tiny_static):
         adapter.embed_documents([long_text])
 
 
-def test_static_int8_and_truncate_dim(tiny_static):
+CALIBRATION = [" ".join(WORDS[i : i + 2]) for i in range(7)]
+DOCS = ["red apple", "blue car", "green tree fast", "train"]
+
+
+def test_static_truncate_dim_is_the_renormalised_prefix(tiny_static):
+    folder, vectors = tiny_static
+    full = get_adapter(str(folder)).embed_documents(DOCS)
+    cut = get_adapter(str(folder), truncate_dim=8).embed_documents(DOCS)
+    assert cut.shape == (4, 8)
+    np.testing.assert_allclose(cut, _unit(full[:, :8]), atol=1e-6)
+    # and the prefix of the model's own (token-average) vector, not of something else
+    np.testing.assert_allclose(cut[0], _unit((vectors[2] + vectors[3])[:8]), atol=1e-5)
+
+
+def test_static_int8_codes_follow_the_calibrated_ranges(tiny_static):
     folder, _ = tiny_static
-    adapter = get_adapter(
-        str(folder),
-        truncate_dim=8,
-        precision="int8",
-        calibration_texts=[" ".join(WORDS[i : i + 2]) for i in range(7)],
-    )
-    out = adapter.embed_documents(["red apple", "blue car"])
-    assert out.shape == (2, 8) and adapter.name.endswith("@8:int8")
+    options = {"truncate_dim": 8, "calibration_texts": CALIBRATION}
+    codes = get_adapter(str(folder), precision="int8", normalize=False, **options)
+    out = codes.embed_documents(DOCS)
+    assert codes.name.endswith("@8:int8") and out.shape == (4, 8)
+    assert out.min() >= -128 and out.max() <= 127
+    np.testing.assert_array_equal(out, np.round(out))  # whole numbers
+    # The design: per-dimension (min, max) of the unit calibration vectors, 256 equal steps.
+    # (float32 with normalize=False: the truncated vectors normalised once, as calibrated.)
+    floats = get_adapter(str(folder), normalize=False, **options)
+    cal = floats.embed_documents(CALIBRATION)
+    low, high = cal.min(axis=0), cal.max(axis=0)
+    step = np.where(high > low, (high - low) / np.float32(255.0), np.float32(1.0))
+    want = np.clip(np.floor((floats.embed_documents(DOCS) - low) / step) - 128, -128, 127)
+    np.testing.assert_array_equal(out, want)
+    assert len(np.unique(out)) > 4  # real codes, not a constant
+    # With normalize on (the default) the same codes come back scaled to unit length.
+    scaled = get_adapter(str(folder), precision="int8", **options).embed_documents(DOCS)
+    np.testing.assert_allclose(scaled, _unit(out), atol=1e-6)
+
+
+def test_static_binary_is_the_sign_scaled_to_unit_length(tiny_static):
+    folder, _ = tiny_static
+    floats = get_adapter(str(folder), truncate_dim=8).embed_documents(DOCS)
+    signs = get_adapter(str(folder), truncate_dim=8, precision="binary", normalize=False)
+    np.testing.assert_array_equal(signs.embed_documents(DOCS), np.where(floats > 0, 1.0, -1.0))
+    unit = get_adapter(str(folder), truncate_dim=8, precision="binary").embed_documents(DOCS)
+    np.testing.assert_allclose(unit, np.where(floats > 0, 1.0, -1.0) / np.sqrt(8), atol=1e-7)
 
 
 @pytest.mark.parametrize(
@@ -164,3 +198,43 @@ def test_langchain_via_get_adapter_and_errors():
         broken.embed_documents(["a", "b"])
     with pytest.raises(BackendError, match="NaN"):
         broken.embed_query("a")
+
+
+# ------------------------------------------------------------------ sentence-transformers prompts
+class _PromptedModel:
+    """Stands in for a SentenceTransformer whose config sets a default prompt.
+
+    ``encode`` resolves prompts as sentence-transformers does: no ``prompt`` argument means the
+    ``default_prompt_name`` prompt is prepended.
+    """
+
+    seen: list[str] = []
+
+    def __init__(self, location: str, **kwargs: object) -> None:
+        self.prompts = {"query": "config-query: ", "document": ""}
+        self.default_prompt_name = "query"
+        self.max_seq_length = 128
+        self.tokenizer = None
+
+    def get_embedding_dimension(self) -> int:
+        return 3
+
+    def encode(self, sentences, prompt_name=None, prompt=None, batch_size=32, **kwargs):
+        if prompt is None:
+            prompt = self.prompts[prompt_name or self.default_prompt_name]
+        texts = [prompt + s for s in sentences]
+        _PromptedModel.seen.extend(texts)
+        return np.asarray([[1.0, float(len(t)), 2.0] for t in texts], dtype=np.float32)
+
+
+def test_sentence_transformers_default_prompt_is_not_added_on_top(monkeypatch, tmp_path):
+    fake_module = types.ModuleType("sentence_transformers")
+    fake_module.SentenceTransformer = _PromptedModel  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sentence_transformers", fake_module)  # no torch import
+    monkeypatch.setattr(_PromptedModel, "seen", [])
+    (tmp_path / "modules.json").write_text("[]")
+    adapter = get_adapter(str(tmp_path), query_prompt="catalog-query: ")
+    assert type(adapter).__name__ == "SentenceTransformerAdapter"
+    adapter.embed_query("x")
+    adapter.embed_documents(["doc"])
+    assert _PromptedModel.seen == ["catalog-query: x", "doc"]

@@ -145,3 +145,76 @@ def test_noise_makes_retrieval_worse():
         return int(((q @ d.T).argmax(axis=1) == np.arange(50)).sum())
 
     assert hits(FakeAdapter("a")) > hits(FakeAdapter("a", noise=0.95))
+
+
+class _CuttingFake(FakeAdapter):
+    """A fake that reports texts of more than 20 characters as cut, batch by batch."""
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        self._add_truncated(sum(1 for t in texts if len(t) > 20))
+        return super()._encode(texts, is_query=is_query)
+
+
+def test_truncation_warning_counts_every_batch_of_the_call():
+    adapter = _CuttingFake(batch_size=2)
+    texts = ["a long text of many words " * 2] * 5 + ["short"] * 3  # 5 long ones, 3 batches
+    with pytest.warns(TruncationWarning, match=r"^5 text\(s\)") as caught:
+        adapter.embed_documents(texts)
+    assert len(caught) == 1
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        adapter.embed_documents(texts)  # once per adapter
+
+
+def test_postprocess_is_the_quantize_functions():
+    from autoembedding.adapters import quantize
+
+    texts = ["red apple pie", "green apple", "fast blue car", "slow red truck", ""]
+    base = FakeAdapter(dim=64)
+    raw = base.encode_raw(texts, is_query=False)
+    cal = base.encode_raw(base.calibration_texts, is_query=False)
+    for truncate_dim in (None, 16):
+        ranges = quantize.calibrate_int8(cal, truncate_dim)
+        for precision in ("float32", "int8", "binary"):
+            for normalize in (True, False):
+                adapter = FakeAdapter(
+                    dim=64, truncate_dim=truncate_dim, precision=precision, normalize=normalize
+                )
+                want = quantize.postprocess(
+                    raw,
+                    truncate_dim=truncate_dim,
+                    precision=precision,
+                    normalize=normalize,
+                    int8_ranges=ranges,
+                )
+                got = adapter.embed_documents(texts)
+                assert got.tobytes() == want.tobytes(), (truncate_dim, precision, normalize)
+
+
+def test_quantize_functions_by_value():
+    from autoembedding.adapters import quantize
+
+    raw = np.array([[3.0, 4.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    np.testing.assert_allclose(quantize.matryoshka(raw, 2), [[0.6, 0.8], [0.0, 0.0]], atol=1e-7)
+    assert quantize.quantize_binary(raw).tolist() == [[1, 1, -1, -1], [-1, -1, -1, -1]]
+    low, high = np.array([-1.0, 0.0], np.float32), np.array([1.0, 0.0], np.float32)
+    codes = quantize.quantize_int8(np.array([[-1.0, 5.0], [1.5, -5.0], [0.0, 0.0]]), (low, high))
+    assert codes.tolist() == [[-128, 5 - 128], [127, -128], [-1, -128]]  # clipped, empty range
+    with pytest.raises(ValueError, match="int8_ranges"):
+        quantize.postprocess(raw, precision="int8")
+
+
+def test_view_calibrates_afresh_and_accepts_given_raw_vectors():
+    base = FakeAdapter(dim=64)
+    texts = ["red apple pie", "green apple"]
+    view = base.view(truncate_dim=16, precision="int8")
+    assert not view.int8_calibrated and view.dim == 16
+    own = view.embed_documents(texts)  # calibrates itself
+    assert view.int8_calibrated
+    other = base.view(truncate_dim=16, precision="int8")
+    other.calibrate_int8(base.encode_raw(base.calibration_texts, is_query=False))
+    assert other.embed_documents(texts).tobytes() == own.tobytes()
+    same = FakeAdapter(dim=64, truncate_dim=16, precision="int8").embed_documents(texts)
+    assert same.tobytes() == own.tobytes()

@@ -252,3 +252,50 @@ def test_api_down_raises_backend_error_quickly():
     )
     with pytest.raises(BackendError, match="cannot reach the server|timed out"):
         adapter.embed_query("x")
+
+
+def test_base_url_is_parsed_not_pasted():
+    server = Server()
+    seen: list[httpx.URL] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return server(request)
+
+    spec = ModelSpec(id="test-model", family="custom", backend="openai", dim=8, hub_id="m")
+    adapter = OpenAIAdapter(
+        spec,
+        base_url="https://azure.example/openai/v1/?api-version=2024-02-01",
+        transport=httpx.MockTransport(recording),
+    )
+    assert adapter.base_url == "https://azure.example/openai/v1?api-version=2024-02-01"
+    adapter.embed_query("x")
+    assert str(seen[0]) == "https://azure.example/openai/v1/embeddings?api-version=2024-02-01"
+
+
+@pytest.mark.parametrize("bad", ["localhost:8000/v1", "ftp://host/v1", "http:///v1", "/v1"])
+def test_base_url_that_is_not_http_is_refused(bad):
+    spec = ModelSpec(id="test-model", family="custom", backend="openai", dim=8, hub_id="m")
+    with pytest.raises(ValueError, match="http"):
+        OpenAIAdapter(spec, base_url=bad)
+
+
+def test_key_is_required_only_by_openai_itself(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    spec = get_spec("text-embedding-3-small")
+    with pytest.raises(BackendError, match="OPENAI_API_KEY"):
+        OpenAIAdapter(spec, base_url="https://api.openai.com/v1/").load()
+    OpenAIAdapter(spec, base_url="http://127.0.0.1:9/v1").load()  # a local server: no key needed
+
+
+def test_password_in_base_url_never_leaks():
+    spec = ModelSpec(id="test-model", family="custom", backend="openai", dim=8, hub_id="m")
+    adapter = OpenAIAdapter(
+        spec,
+        base_url="http://user:hunter2secret@test/v1",
+        transport=httpx.MockTransport(Server(script=["401"])),
+        max_retries=0,
+    )
+    with pytest.raises(BackendError) as info:
+        adapter.embed_query("x")
+    assert "hunter2secret" not in str(info.value) and "401" in str(info.value)

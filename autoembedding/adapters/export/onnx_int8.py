@@ -23,7 +23,7 @@ backend); :func:`load_exported` checks the hashes first. Export needs ``torch``,
 needs only ``onnxruntime`` and ``tokenizers``.
 
 Example:
-    >>> from autoembedding.adapters.onnx_export import export_int8, load_exported
+    >>> from autoembedding.adapters.export import export_int8, load_exported
     >>> folder = export_int8("sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
     >>> adapter = load_exported(folder)  # doctest: +SKIP
 """
@@ -262,7 +262,7 @@ def load_exported(folder: str | Path, *, check_only: bool = False, **options: An
     if not manifest_file.is_file():
         raise WeightsIntegrityError(
             f"{root} has no {EXPORT_MANIFEST}; it was not written by export_int8. Re-export: "
-            "autoembedding.adapters.onnx_export.export_int8(model_id, out_dir)."
+            "autoembedding.adapters.export.export_int8(model_id, out_dir)."
         )
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     for name, expected in manifest.get("files", {}).items():
