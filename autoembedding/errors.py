@@ -17,6 +17,8 @@ __all__ = [
     "ChromaUnavailableError",
     "CollectionError",
     "CollectionNotFoundError",
+    "LexicalIndexError",
+    "InvalidArgumentError",
     "MissingExtraError",
     "ModelMismatchError",
     "NoCandidateError",
@@ -32,6 +34,19 @@ __all__ = [
 # ------------------------------------------------------------------------------------ errors
 class AutoEmbeddingError(Exception):
     """Base class of every error raised by autoembedding."""
+
+
+class InvalidArgumentError(AutoEmbeddingError, ValueError, TypeError):
+    """An argument has a wrong value or type; the message names the argument and what it takes.
+
+    It is both a :class:`ValueError` and a :class:`TypeError`, so code that caught the built-in
+    error a check used to raise keeps working. ``argument`` holds the argument's name (``"budget_s"``,
+    ``"texts[3]"``, ``"--sample-size"``), or ``None``.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class UnknownModelError(AutoEmbeddingError, KeyError):
@@ -71,6 +86,10 @@ class CollectionNotFoundError(CollectionError, LookupError):
 
 class ChromaUnavailableError(CollectionError, ConnectionError):
     """The Chroma server cannot be reached (not started, stopped, wrong host or port)."""
+
+
+class LexicalIndexError(CollectionError):
+    """A BM25 index folder is missing, stale or corrupt; the message says how to rebuild it."""
 
 
 class SwapError(CollectionError):
