@@ -1,8 +1,12 @@
-"""What made a collection's vectors, stored in the collection's metadata.
+"""What made a collection's vectors: the model record, kept in the collection.
 
 Chroma only compares embedding-function *names*, so two models of the same dimension can mix
-vectors silently. A :class:`ModelRecord` written into the collection metadata lets this package
-refuse, before writing anything, to add or query with another model.
+vectors silently. A :class:`ModelRecord` kept in the collection lets this package refuse, before
+writing anything, to add or query with another model. Chroma keeps it in two places, both read by
+:func:`autoembedding.chroma.records.read_record`: the collection metadata (``autoembedding:*``
+keys, :meth:`ModelRecord.to_metadata`) and the persisted configuration of an
+``AutoEmbeddingFunction`` (``name`` :data:`FUNCTION_NAME`, its config written by
+:meth:`ModelRecord.to_config` with the model id under :data:`FUNCTION_MODEL_KEY`).
 """
 
 from __future__ import annotations
@@ -11,10 +15,20 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["METADATA_PREFIX", "VECTOR_OPTIONS", "ModelRecord"]
+__all__ = [
+    "FUNCTION_MODEL_KEY",
+    "FUNCTION_NAME",
+    "METADATA_PREFIX",
+    "VECTOR_OPTIONS",
+    "ModelRecord",
+]
 
 #: Prefix of the collection-metadata keys this package writes.
 METADATA_PREFIX = "autoembedding:"
+#: The name Chroma persists for an ``AutoEmbeddingFunction`` (and looks it up by).
+FUNCTION_NAME = "autoembedding"
+#: The key of the model id in the function's persisted config (it has always been ``"model"``).
+FUNCTION_MODEL_KEY = "model"
 
 #: The adapter options that change the vectors, so belong to a record and are compared, stored
 #: and rebuilt with it (every other adapter option, e.g. ``batch_size`` or ``device``, does not).
@@ -57,10 +71,13 @@ class ModelRecord:
         return f"{self.model_id} ({self.dim}d, {self.precision}{extra})"
 
     def same_vectors_as(self, other: ModelRecord) -> bool:
-        """Whether vectors from ``other`` are comparable with vectors from this record."""
+        """Whether vectors from ``other`` are comparable with vectors from this record.
+
+        A ``dim`` of 0 means unknown (a record written without it) and matches any dimension.
+        """
         return (
             self.model_id == other.model_id
-            and self.dim == other.dim
+            and (not self.dim or not other.dim or self.dim == other.dim)
             and (self.truncate_dim or self.dim) == (other.truncate_dim or other.dim)
             and self.precision == other.precision
             and self.query_prompt == other.query_prompt

@@ -1,25 +1,38 @@
 """Read, write and guard the model record kept in a Chroma collection.
 
 Chroma only compares embedding-function *names*, so two models of the same dimension can mix
-vectors silently. The :class:`~autoembedding.record.ModelRecord` written into the collection's
-metadata lets this package refuse, before writing anything, to add or query with another model.
-Every entry point reads and writes the record through this module.
+vectors silently. The :class:`~autoembedding.record.ModelRecord` kept in the collection lets this
+package refuse, before writing anything, to add or query with another model. Chroma keeps it in
+two places and :func:`read_record` reads both:
+
+* the collection metadata (``autoembedding:*`` keys), written by :func:`write_record`;
+* the persisted configuration of an ``AutoEmbeddingFunction`` (``configuration_json`` ->
+  ``embedding_function``, name ``"autoembedding"``), written by Chroma when a collection is
+  created with the function. It is read as JSON, so the function need not be registered (the
+  model is not loaded to read it).
+
+Every entry point reads the record through :func:`read_record` and writes it through
+:func:`write_record`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from autoembedding.chroma.errors import chroma_errors
-from autoembedding.errors import ModelMismatchError
-from autoembedding.record import METADATA_PREFIX, ModelRecord
+from autoembedding.errors import CollectionError, ModelMismatchError
+from autoembedding.record import FUNCTION_MODEL_KEY, FUNCTION_NAME, METADATA_PREFIX, ModelRecord
 
 __all__ = [
     "check_dimension",
     "check_record",
+    "function_record",
     "get_record",
     "merged_metadata",
+    "metadata_record",
+    "read_record",
     "stored_dim",
     "user_metadata",
     "write_record",
@@ -38,9 +51,100 @@ def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return _without(metadata, METADATA_PREFIX, _INDEX_PREFIX)
 
 
-def get_record(collection: Any) -> ModelRecord | None:
-    """The model record stored in a collection's metadata, if any."""
+def metadata_record(collection: Any) -> ModelRecord | None:
+    """The model record in a collection's metadata (``autoembedding:*`` keys), if any.
+
+    One half of :func:`read_record`; use that unless you need to tell the two places apart.
+    """
     return ModelRecord.from_metadata(getattr(collection, "metadata", None))
+
+
+#: Kept for callers written before :func:`read_record`: the metadata half only.
+get_record = metadata_record
+
+
+def _configuration_json(collection: Any) -> Mapping[str, Any]:
+    """The collection's persisted configuration as JSON, without building its function.
+
+    ``collection.configuration`` would rebuild the embedding function (loading the model, and
+    failing when it is not registered); ``configuration_json`` is the raw dict Chroma returned.
+    """
+    raw = getattr(collection, "configuration_json", None)
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    return raw if isinstance(raw, Mapping) else {}
+
+
+def function_record(collection: Any) -> ModelRecord | None:
+    """The model record in the collection's persisted ``AutoEmbeddingFunction`` config, if any.
+
+    One half of :func:`read_record`. ``None`` when the collection has no persisted function or
+    another one (Chroma's default, a LangChain store's ``None``, ...).
+
+    Raises:
+        CollectionError: If the persisted autoembedding config names no model or is malformed.
+    """
+    function = _configuration_json(collection).get("embedding_function")
+    if not isinstance(function, Mapping) or function.get("name") != FUNCTION_NAME:
+        return None
+    if function.get("type", "known") != "known":
+        return None
+    config = function.get("config")
+    try:
+        if not isinstance(config, Mapping):
+            raise TypeError(f"config is {type(config).__name__}, not a dict")
+        return ModelRecord.from_config(config, model_key=FUNCTION_MODEL_KEY)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CollectionError(
+            f"Collection {_name(collection)!r} persists an autoembedding embedding function "
+            f"whose config cannot be read ({type(exc).__name__}: {exc}). Re-embed it with a "
+            f"known model: autoembed swap --collection {_name(collection)} --model <id>."
+        ) from exc
+
+
+def read_record(collection: Any) -> ModelRecord | None:
+    """The model that made a collection's vectors, from either place Chroma keeps it.
+
+    The metadata record is read first, then the persisted function config; either alone is the
+    record. Both are read from the collection object as fetched (no request to Chroma).
+
+    Args:
+        collection: A Chroma collection (or anything with ``metadata`` and
+            ``configuration_json``).
+
+    Returns:
+        The record, or ``None`` when the collection records no model.
+
+    Raises:
+        ModelMismatchError: If the metadata and the function config name different models (one
+            of them is stale); the message names both and how to settle it.
+        CollectionError: If the persisted function config is malformed.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> col = SimpleNamespace(name="docs", metadata=None, configuration_json={
+        ...     "embedding_function": {"type": "known", "name": "autoembedding",
+        ...                            "config": {"model": "fake/a", "dim": 64}}})
+        >>> read_record(col).model_id
+        'fake/a'
+    """
+    stored = metadata_record(collection)
+    persisted = function_record(collection)
+    if stored is None or persisted is None:
+        return stored or persisted
+    if not stored.same_vectors_as(persisted):
+        name = _name(collection)
+        raise ModelMismatchError(
+            f"Collection {name!r} records two models: its metadata says {stored.describe()}, "
+            f"its persisted embedding function says {persisted.describe()}. One of them is "
+            "stale (e.g. a swap by an older autoembedding), so which model made the vectors is "
+            f"unknown. Re-embed it with the model you want: autoembed swap --collection {name} "
+            f"--model {stored.model_id}."
+        )
+    return stored
 
 
 def merged_metadata(existing: dict[str, Any] | None, record: ModelRecord) -> dict[str, Any]:
@@ -108,9 +212,10 @@ def check_record(collection: Any, record: ModelRecord, *, action: str = "use") -
         action: What is about to happen, for the message (``"add to"``, ``"query"``).
 
     Raises:
-        ModelMismatchError: If the collection records another model; says how to migrate.
+        ModelMismatchError: If the collection records another model (in its metadata or its
+            persisted function config); says how to migrate.
     """
-    stored = get_record(collection)
+    stored = read_record(collection)
     if stored is None or stored.same_vectors_as(record):
         return
     name = _name(collection)

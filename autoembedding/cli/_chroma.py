@@ -8,7 +8,18 @@ from typing import Any
 from autoembedding.chroma.client import DEFAULT_PORT, connect
 from autoembedding.errors import CollectionError
 
-__all__ = ["add_chroma_arguments", "client_from_args"]
+__all__ = ["add_chroma_arguments", "client_from_args", "register_function"]
+
+
+def register_function() -> None:
+    """Register ``AutoEmbeddingFunction`` with Chroma, so collections made with it open.
+
+    Chroma rebuilds a collection's persisted embedding function by name from its registry; a
+    collection made with ``AutoEmbeddingFunction`` (or ``get_or_create_collection``) cannot be
+    opened, copied or swapped in a process that never imported the module that registers it.
+    Imported here, not at the top, so ``autoembed models`` does not import chromadb.
+    """
+    import autoembedding.integrations.chroma  # noqa: F401 - registers the function
 
 
 def add_chroma_arguments(parser: Any, *, required: bool) -> None:
@@ -38,6 +49,8 @@ def add_chroma_arguments(parser: Any, *, required: bool) -> None:
 def client_from_args(args: argparse.Namespace) -> Any:
     """Open the Chroma client the arguments name; the database must already exist.
 
+    ``AutoEmbeddingFunction`` is registered with Chroma first (:func:`register_function`).
+
     Raises:
         CollectionError: If no location is given, or ``--chroma-path`` holds no Chroma database.
         ChromaUnavailableError: If no server answers at ``--chroma-host``/``--chroma-url``.
@@ -49,6 +62,7 @@ def client_from_args(args: argparse.Namespace) -> Any:
         )
     if args.chroma_port is not None and not args.chroma_host:
         raise CollectionError("--chroma-port goes with --chroma-host.")
+    register_function()
     return connect(
         args.chroma_path or None,
         host=args.chroma_host or None,

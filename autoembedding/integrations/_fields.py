@@ -30,8 +30,9 @@ class AutoEmbeddingFields(BaseModel):
     )
     collection: Any = Field(
         default=None,
-        description="A Chroma collection the vectors live in: its recorded model is used, or it "
-        "is probed.",
+        description="A Chroma collection the vectors live in (its recorded model is used, or it "
+        "is probed), or a CollectionBinding from autoembedding.integrations.stores (followed "
+        "by name across swaps; what the store helpers pass).",
         exclude=True,
     )
     candidates: list[Any] | None = Field(

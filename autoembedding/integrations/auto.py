@@ -4,14 +4,22 @@ Both framework classes (LangChain and LlamaIndex) delegate to :class:`ModelResol
 are the same everywhere:
 
 1. ``model="<id>"`` pins that model.
-2. ``collection=...`` that records a model (see :mod:`autoembedding.record`) uses that model, and
-   never silently changes it once vectors exist.
+2. ``collection=...`` that records a model (in its metadata or its persisted
+   ``AutoEmbeddingFunction`` config, see :func:`autoembedding.chroma.records.read_record`) uses
+   that model, and never silently changes it once vectors exist. A pinned model that differs is
+   refused with :class:`~autoembedding.errors.ModelMismatchError`.
 3. ``collection=...`` with documents and no record is probed; the winner is used.
 4. No collection (or an empty one): a choice saved earlier (``./.autoembedding/choice.json`` by
    default) is reused; otherwise the first batch of at least ``min_probe_docs`` documents is probed
    and the winner pinned and saved. A smaller first batch, a query before any document, a failed
    probe or a probe that finds nothing meeting the targets all fall back to
    :data:`~autoembedding.catalog.OFFLINE_DEFAULT` with a :class:`AutoSelectionWarning`.
+   The saved file is a cache: a collection's record always wins over it, and the first write
+   through a given collection records the model there.
+5. ``collection=`` a :class:`~autoembedding.integrations.stores.CollectionBinding` (what the store
+   helpers pass) is re-read by name at most once a second: when a swap gives the name a
+   collection of another model, an auto-selected model follows it (logged once) and a pinned
+   one is refused loudly.
 
 Example:
     >>> from autoembedding.integrations.auto import ModelResolver
@@ -23,27 +31,32 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.base import BaseAdapter
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.chroma.errors import chroma_errors
-from autoembedding.chroma.records import check_dimension, check_record, get_record, write_record
+from autoembedding.chroma.records import check_dimension, check_record, read_record, write_record
 from autoembedding.errors import (
-    AutoEmbeddingError,
     AutoSelectionWarning,
     CollectionError,
     ModelMismatchError,
 )
+from autoembedding.integrations.choice import (
+    CHOICE_PATH_ENV,
+    DEFAULT_CHOICE_PATH,
+    ModelChoice,
+    load_choice,
+    resolve_choice_path,
+    save_choice,
+)
+from autoembedding.integrations.stores import CollectionBinding
 from autoembedding.record import VECTOR_OPTIONS, ModelRecord
 
 __all__ = [
@@ -53,78 +66,11 @@ __all__ = [
     "ModelChoice",
     "ModelResolver",
     "load_choice",
+    "resolve_choice_path",
     "save_choice",
 ]
 
 logger = logging.getLogger("autoembedding")
-
-#: Where an auto-selected model is saved unless told otherwise.
-DEFAULT_CHOICE_PATH = Path(".autoembedding") / "choice.json"
-#: Environment variable that overrides :data:`DEFAULT_CHOICE_PATH`.
-CHOICE_PATH_ENV = "AUTOEMBEDDING_CHOICE_PATH"
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """A model chosen for an ``AutoEmbedding`` and why.
-
-    Attributes:
-        record: The model and the options that change its vectors.
-        source: ``"pinned"``, ``"collection"``, ``"probe"``, ``"saved"`` or ``"default"``.
-        reason: One human-readable sentence.
-
-    """
-
-    record: ModelRecord
-    source: str
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (what :func:`save_choice` writes)."""
-        return {**self.record.to_config(), "source": self.source, "reason": self.reason}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelChoice:
-        """Read back what :meth:`to_json` wrote."""
-        record = ModelRecord.from_config(data)
-        return cls(record, str(data.get("source", "saved")), str(data.get("reason", "")))
-
-
-def resolve_choice_path(path: str | os.PathLike[str] | None) -> Path:
-    """Return the choice file: ``path``, else ``$AUTOEMBEDDING_CHOICE_PATH``, else the default."""
-    if path is not None:
-        return Path(path).expanduser()
-    env = os.environ.get(CHOICE_PATH_ENV)
-    return Path(env).expanduser() if env else DEFAULT_CHOICE_PATH
-
-
-def load_choice(path: str | os.PathLike[str] | None = None) -> ModelChoice | None:
-    """Return the choice saved at ``path`` (see :func:`resolve_choice_path`), or ``None``.
-
-    Raises:
-        AutoEmbeddingError: If the file exists but is not a saved choice; says to delete it.
-
-    """
-    file = resolve_choice_path(path)
-    if not file.is_file():
-        return None
-    try:
-        return ModelChoice.from_json(json.loads(file.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AutoEmbeddingError(
-            f"{file} is not a saved model choice ({exc}). Delete it to choose again, or pass "
-            "model=... to pin a model."
-        ) from exc
-
-
-def save_choice(choice: ModelChoice, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write ``choice`` as JSON (atomically) and return the file's path."""
-    file = resolve_choice_path(path)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_suffix(file.suffix + ".tmp")
-    tmp.write_text(json.dumps(choice.to_json(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(file)
-    return file
 
 
 def _adapter_from_record(record: ModelRecord, **extra: Any) -> BaseAdapter:
@@ -142,7 +88,9 @@ class ModelResolver:
 
     Args:
         model: A catalog id to pin (``None`` to auto-select).
-        collection: A Chroma collection the vectors live in (optional). Its record decides the
+        collection: A Chroma collection the vectors live in (optional), or a
+            :class:`~autoembedding.integrations.stores.CollectionBinding` (then the collection
+            holding that name is followed, see the module's rule 5). Its record decides the
             model; without a record it is probed (when it has documents).
         candidates: Candidates for the probe: labels (``"id[@dim][:precision]"``),
             ``Candidate`` objects or ready adapters; ``None`` uses the probe's default set.
@@ -158,7 +106,8 @@ class ModelResolver:
         adapter: A ready adapter to use as is (overrides ``model``).
 
     Raises:
-        ModelMismatchError: If ``model`` is pinned and ``collection`` records another model.
+        ModelMismatchError: If ``model`` is pinned and ``collection`` records another model
+            (also later, when a swap gave a bound collection another model).
         CollectionError: If ``collection`` has vectors but no documents and no record.
 
     """
@@ -178,7 +127,9 @@ class ModelResolver:
         adapter: BaseAdapter | None = None,
     ) -> None:
         self.model = model
-        self.collection = collection
+        self._binding = collection if isinstance(collection, CollectionBinding) else None
+        self._collection = None if self._binding is not None else collection
+        self._seen_generation = self._binding.generation if self._binding is not None else 0
         self.candidates = list(candidates) if candidates is not None else None
         self.targets = targets
         self.choice_path = choice_path
@@ -201,6 +152,18 @@ class ModelResolver:
 
     # ------------------------------------------------------------------ public
     @property
+    def collection(self) -> Any:
+        """The collection guarded (for a binding: the handle that holds its name now)."""
+        if self._binding is not None:
+            return self._binding.collection
+        return self._collection
+
+    @property
+    def binding(self) -> CollectionBinding | None:
+        """The binding followed, when ``collection=`` was one."""
+        return self._binding
+
+    @property
     def adapter(self) -> BaseAdapter | None:
         """The adapter in use, or ``None`` while the choice waits for the first documents."""
         return self._adapter
@@ -212,6 +175,7 @@ class ModelResolver:
         the caller writes vectors, and refuses if the collection records another model.
         """
         with self._lock:
+            self._follow()
             if self._adapter is None:
                 self._choose_from_documents(texts)
             assert self._adapter is not None
@@ -221,6 +185,7 @@ class ModelResolver:
     def adapter_for_query(self) -> BaseAdapter:
         """Return the adapter for queries (a saved choice, or the default if none yet)."""
         with self._lock:
+            self._follow()
             if self._adapter is None:
                 saved = self._load_saved()
                 if saved is None:
@@ -263,7 +228,7 @@ class ModelResolver:
 
     def _resolve_from_collection(self) -> None:
         collection = self.collection
-        stored = get_record(collection)
+        stored = read_record(collection)
         name = getattr(collection, "name", "?")
         if self._adapter is not None:
             check_record(collection, self._adapter.record(), action="use")
@@ -351,10 +316,53 @@ class ModelResolver:
             return
         record = self._adapter.record()
         check_record(self.collection, record, action="add to" if write else "query")
-        if write and not self._record_written and get_record(self.collection) is None:
+        if write and not self._record_written and read_record(self.collection) is None:
             if _count(self.collection) == 0:
                 write_record(self.collection, record)
             self._record_written = True
+
+    def _follow(self) -> None:
+        """For a binding: re-check (at most once per ``recheck_s``) and follow a swap.
+
+        An auto-selected or recorded model switches to the model the collection now records
+        (logged once per change); a pinned one is refused on every call until it matches.
+        """
+        binding = self._binding
+        if binding is None:
+            return
+        binding.refresh()
+        if binding.generation == self._seen_generation:
+            return
+        recorded = read_record(binding.collection)
+        current = self._adapter
+        if recorded is not None and current is not None:
+            used = current.record()
+            if not recorded.same_vectors_as(used):
+                if self.choice is not None and self.choice.source == "pinned":
+                    raise _moved_error(binding.name, recorded, used)
+                adapter = _adapter_from_record(recorded, **self._non_vector_options())
+                logger.warning(
+                    "Collection %r now holds vectors made by %s (it was swapped); "
+                    "AutoEmbedding follows it (it used %s).",
+                    binding.name,
+                    recorded.describe(),
+                    used.describe(),
+                )
+                self._pin(adapter, "collection", f"collection {binding.name!r} was swapped")
+        elif recorded is not None:
+            adapter = _adapter_from_record(recorded, **self._non_vector_options())
+            self._pin(adapter, "collection", f"collection {binding.name!r} records a model")
+        self._seen_generation = binding.generation
+        self._record_written = False
+
+
+def _moved_error(name: str, recorded: ModelRecord, used: ModelRecord) -> ModelMismatchError:
+    return ModelMismatchError(
+        f"Collection {name!r} now holds vectors made by {recorded.describe()} (it was swapped), "
+        f"but this AutoEmbedding is pinned to {used.describe()}; its queries and writes would "
+        f"mix two models. Drop model= so the collection's record decides, or pin "
+        f"model={recorded.model_id!r}; to go back: autoembed swap --undo --collection {name}."
+    )
 
 
 def _read(collection: Any, method: str, **kwargs: Any) -> Any:

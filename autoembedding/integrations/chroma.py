@@ -36,8 +36,10 @@ from autoembedding.chroma.errors import chroma_errors, is_connection_error
 from autoembedding.chroma.records import (
     check_dimension,
     check_record,
-    get_record,
+    function_record,
     merged_metadata,
+    metadata_record,
+    read_record,
     write_record,
 )
 from autoembedding.errors import (
@@ -98,8 +100,8 @@ class GuardedCollection:
         return self._collection.metadata
 
     def record(self) -> ModelRecord | None:
-        """Return the model record stored in the collection."""
-        return get_record(self._collection)
+        """Return the model record kept in the collection (metadata or function config)."""
+        return read_record(self._collection)
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._collection, item)
@@ -152,15 +154,6 @@ class GuardedCollection:
             query_texts = [query_texts]
         self._check("query", query_texts)
         return self._call("query", "query", query_texts=query_texts, **kwargs)
-
-
-def _function_of(collection: Any) -> AutoEmbeddingFunction | None:
-    function = getattr(collection, "_embedding_function", None)
-    if isinstance(function, AutoEmbeddingFunction):
-        return function
-    config = getattr(collection, "configuration", None) or {}
-    function = config.get("embedding_function") if isinstance(config, dict) else None
-    return function if isinstance(function, AutoEmbeddingFunction) else None
 
 
 def get_or_create_collection(
@@ -240,58 +233,54 @@ def _open_existing(
     options: dict[str, Any],
 ) -> GuardedCollection:
     where = describe_client(client)
-    collection = open_collection(client, name, where=where)
-    stored = get_record(collection)
-    persisted = _function_of(collection)
+    # Opened without a function first: reading the record must not build (load) a model.
+    collection = open_collection(client, name, where=where, embedding_function=None)
+    stored = read_record(collection)
     if function is None and model is not None:
         function = AutoEmbeddingFunction(model, **options)
     if function is None:
-        if persisted is not None:
-            function = persisted
-        elif stored is not None:
-            function = AutoEmbeddingFunction(stored.model_id, **stored.to_options())
-        else:
-            raise CollectionError(
-                f"Collection {name!r} was not made with an autoembedding function and records no "
-                "model, so which model made its vectors is unknown. Pass model='<that id>' (it "
-                "is checked against the vectors' dimension)."
-            )
+        function = _recorded_function(collection, stored)
     record = function.record()
     check_record(collection, record, action="use")
-    if stored is None and persisted is not None and not persisted.record().same_vectors_as(record):
-        raise ModelMismatchError(
-            f"Collection {name!r} was made with {persisted.record().describe()}, but you asked "
-            f"for {record.describe()}. Use model={persisted.record().model_id!r} or migrate: "
-            f"autoembed swap --collection {name} --model {record.model_id}."
-        )
-    if persisted is None or persisted is not function:
+    try:
         # Query/add through *this* function (Chroma would use the persisted or default one).
-        try:
-            collection = open_collection(client, name, where=where, embedding_function=function)
-        except ModelMismatchError as exc:  # Chroma persisted another embedding function
-            raise ModelMismatchError(
-                f"Collection {name!r} was made with another Chroma embedding function "
-                f"({exc.__cause__}); "
-                f"its vectors did not come from {record.describe()}. Migrate it: autoembed swap "
-                f"--collection {name} --model {record.model_id}."
-            ) from exc
-    if stored is None:
+        collection = open_collection(client, name, where=where, embedding_function=function)
+    except ModelMismatchError as exc:  # Chroma persisted another embedding function
+        raise ModelMismatchError(
+            f"Collection {name!r} was made with another Chroma embedding function "
+            f"({exc.__cause__}); "
+            f"its vectors did not come from {record.describe()}. Migrate it: autoembed swap "
+            f"--collection {name} --model {record.model_id}."
+        ) from exc
+    if metadata_record(collection) is None:
         with chroma_errors("count", collection=name, where=where):
             count = int(collection.count())
-        if count == 0:
+        if count == 0 or stored is not None:
             write_record(collection, record)
         else:
             dim = check_dimension(collection, record)
-            if persisted is not None:
-                write_record(collection, record)
-            else:
-                warnings.warn(
-                    f"Collection {name!r} has {count} vectors and no model record; only their "
-                    f"dimension ({dim}) could be checked against {record.describe()}.",
-                    AutoEmbeddingWarning,
-                    stacklevel=3,
-                )
+            warnings.warn(
+                f"Collection {name!r} has {count} vectors and no model record; only their "
+                f"dimension ({dim}) could be checked against {record.describe()}.",
+                AutoEmbeddingWarning,
+                stacklevel=3,
+            )
     return GuardedCollection(collection, function)
+
+
+def _recorded_function(collection: Any, stored: ModelRecord | None) -> AutoEmbeddingFunction:
+    """The function that made the collection's vectors, from its persisted config or record."""
+    name = getattr(collection, "name", "?")
+    if function_record(collection) is not None:
+        config = collection.configuration_json["embedding_function"]["config"]
+        return AutoEmbeddingFunction.build_from_config(dict(config))
+    if stored is not None:
+        return AutoEmbeddingFunction(stored.model_id, **stored.to_options())
+    raise CollectionError(
+        f"Collection {name!r} was not made with an autoembedding function and records no "
+        "model, so which model made its vectors is unknown. Pass model='<that id>' (it "
+        "is checked against the vectors' dimension)."
+    )
 
 
 def http_client(host: str = "localhost", port: int = 8000, **kwargs: Any) -> Any:

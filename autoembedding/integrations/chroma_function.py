@@ -18,7 +18,7 @@ from autoembedding.adapters import get_adapter, missing_extra, validate_texts
 from autoembedding.adapters.base import BaseAdapter, Precision
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.errors import ModelMismatchError
-from autoembedding.record import VECTOR_OPTIONS, ModelRecord
+from autoembedding.record import FUNCTION_MODEL_KEY, FUNCTION_NAME, VECTOR_OPTIONS, ModelRecord
 
 try:
     from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
@@ -28,11 +28,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 __all__ = ["FUNCTION_NAME", "AutoEmbeddingFunction"]
 
-#: The name Chroma stores with the collection and looks the function up by.
-FUNCTION_NAME = "autoembedding"
-
 #: The persisted config's key of the model id (``ModelRecord.model_id``).
-_MODEL_KEY = "model"
+_MODEL_KEY = FUNCTION_MODEL_KEY
 #: Config keys that name the vectors' model and options: changing one would mix two models.
 _RECORD_KEYS = (_MODEL_KEY, *VECTOR_OPTIONS)
 

@@ -10,11 +10,17 @@ Example:
 Chroma collection records, or probes it; ``AutoEmbedding()`` probes the first batch of documents
 it embeds (see :mod:`autoembedding.integrations.auto` for the exact rules).
 
+:func:`chroma_store` returns a ready ``langchain_chroma.Chroma`` with an ``AutoEmbedding`` bound
+to its collection: the model is recorded in the collection on the first write, read back from it
+in any process, and followed across ``autoembed swap``.
+
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Callable
 from typing import Any
 
 from autoembedding.adapters import missing_extra
@@ -27,8 +33,12 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise missing_extra("langchain-core", "langchain", exc) from exc
 
 from autoembedding.integrations._fields import AutoEmbeddingFields, build_resolver
+from autoembedding.integrations.stores import bind_collection, client_for
 
-__all__ = ["AutoEmbedding"]
+__all__ = ["AutoEmbedding", "chroma_store"]
+
+#: Distance space of a collection :func:`chroma_store` creates (the models are trained for it).
+_DEFAULT_CONFIGURATION: dict[str, Any] = {"hnsw": {"space": "cosine"}}
 
 
 class AutoEmbedding(AutoEmbeddingFields, Embeddings):
@@ -102,3 +112,80 @@ class AutoEmbedding(AutoEmbeddingFields, Embeddings):
     async def aembed_query(self, text: str) -> list[float]:
         """Async :meth:`embed_query` (runs in a worker thread)."""
         return await asyncio.to_thread(self.embed_query, text)
+
+
+def chroma_store(
+    collection_name: str = "langchain",
+    *,
+    client: Any = None,
+    persist_directory: str | os.PathLike[str] | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    model: str | None = None,
+    collection_metadata: dict[str, Any] | None = None,
+    collection_configuration: dict[str, Any] | None = None,
+    relevance_score_fn: Callable[[float], float] | None = None,
+    recheck_s: float = 1.0,
+    **embedding_fields: Any,
+) -> Any:
+    """A ``langchain_chroma.Chroma`` with an :class:`AutoEmbedding` bound to its collection.
+
+    Opens (or creates) the collection, binds it by name and builds the embedding with
+    ``collection=`` that binding, so:
+
+    * the collection's model record decides the model (in any process, from any directory);
+      without one, ``model`` or auto-selection does, and the first write records it there;
+    * every ``recheck_s`` at most, one metadata read checks the name: after ``autoembed swap``,
+      queries and writes use the new collection and, unless ``model`` is pinned, its model
+      (logged once); a pinned model that no longer matches raises ``ModelMismatchError``.
+
+    Args:
+        collection_name: Collection name (LangChain's default ``"langchain"``).
+        client: A chromadb client; or give ``persist_directory`` or ``host``/``port``; nothing
+            gives an in-memory client, like ``Chroma()``.
+        persist_directory: Folder of an embedded database (created if missing).
+        host: Host of a Chroma server.
+        port: Its port (default 8000).
+        model: Pin a catalog id (checked against the collection's record); ``None``: the
+            record, else auto-selection.
+        collection_metadata: Metadata of a new collection.
+        collection_configuration: Chroma configuration of a new collection (default cosine
+            space: ``{"hnsw": {"space": "cosine"}}``).
+        relevance_score_fn: Passed to ``Chroma``.
+        recheck_s: Re-check the collection's name and record at most this often (seconds).
+        **embedding_fields: Other :class:`AutoEmbedding` fields (``candidates``, ``targets``,
+            ``truncate_dim``, ``precision``, ``batch_size``, ``model_kwargs``, ...).
+
+    Returns:
+        A ``langchain_chroma.Chroma`` (a ``BoundChroma``; ``.embeddings`` is the
+        :class:`AutoEmbedding`, ``.binding`` the collection binding).
+
+    Raises:
+        ModelMismatchError: If ``model`` is given and the collection records another model.
+        CollectionError: If the location is ambiguous or the database cannot be used.
+        ChromaUnavailableError: If no server answers at ``host``.
+        MissingExtraError: If ``langchain-chroma`` is not installed.
+
+    Example:
+        >>> from autoembedding.integrations.langchain import chroma_store
+        >>> store = chroma_store("docs-example", model="fake/demo")
+        >>> _ = store.add_texts(["red apple", "blue car"], ids=["a", "b"])
+        >>> store.similarity_search("apple", k=1)[0].page_content
+        'red apple'
+        >>> store.binding.record().model_id
+        'fake/demo'
+    """
+    from autoembedding.integrations.langchain_store import BoundChroma
+
+    chroma_client = client_for(client, persist_directory=persist_directory, host=host, port=port)
+    binding = bind_collection(
+        chroma_client,
+        collection_name,
+        metadata=collection_metadata,
+        configuration=(
+            _DEFAULT_CONFIGURATION if collection_configuration is None else collection_configuration
+        ),
+        recheck_s=recheck_s,
+    )
+    embedding = AutoEmbedding(model=model, collection=binding, **embedding_fields)
+    return BoundChroma(binding=binding, embedding=embedding, relevance_score_fn=relevance_score_fn)

@@ -13,12 +13,17 @@ prompt; LlamaIndex sends texts in batches of
 ``embed_batch_size``. In auto mode the whole first call to ``get_text_embedding_batch`` (e.g. all
 nodes of a new ``VectorStoreIndex``) is what gets probed, not just its first batch.
 
+:func:`chroma_vector_store` returns a ``ChromaVectorStore`` and an :class:`AutoEmbedding` bound to
+the same collection: the model is recorded in the collection on the first write, read back from
+it in any process, and followed across ``autoembed swap``.
+
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import os
+from typing import Any, NamedTuple
 
 from autoembedding.adapters import missing_extra
 from autoembedding.adapters.base import validate_texts
@@ -28,9 +33,14 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise missing_extra("llama-index-core", "llama-index", exc) from exc
 
+from autoembedding.errors import MissingExtraError
 from autoembedding.integrations._fields import AutoEmbeddingFields, build_resolver
+from autoembedding.integrations.stores import bind_collection, client_for
 
-__all__ = ["AutoEmbedding"]
+__all__ = ["AutoEmbedding", "BoundVectorStore", "chroma_vector_store"]
+
+#: Distance space of a collection :func:`chroma_vector_store` creates.
+_DEFAULT_CONFIGURATION: dict[str, Any] = {"hnsw": {"space": "cosine"}}
 
 
 class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
@@ -113,3 +123,103 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return await asyncio.to_thread(self._get_text_embeddings, texts)
+
+
+class BoundVectorStore(NamedTuple):
+    """What :func:`chroma_vector_store` returns (unpacks as ``vector_store, embed_model``)."""
+
+    #: A ``ChromaVectorStore`` acting on the collection that holds the name now.
+    vector_store: Any
+    #: The :class:`AutoEmbedding` bound to the same collection.
+    embed_model: AutoEmbedding
+
+
+def chroma_vector_store(
+    collection_name: str,
+    *,
+    client: Any = None,
+    persist_dir: str | os.PathLike[str] | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    model: str | None = None,
+    collection_metadata: dict[str, Any] | None = None,
+    collection_configuration: dict[str, Any] | None = None,
+    recheck_s: float = 1.0,
+    **embedding_fields: Any,
+) -> BoundVectorStore:
+    """A ``ChromaVectorStore`` and an :class:`AutoEmbedding` bound to the same collection.
+
+    Use both together (``StorageContext.from_defaults(vector_store=...)`` and
+    ``embed_model=...``, or ``Settings.embed_model``). Then:
+
+    * the collection's model record decides the model (in any process, from any directory);
+      without one, ``model`` or auto-selection does, and the first write records it there;
+    * every ``recheck_s`` at most, one metadata read checks the name: after ``autoembed swap``,
+      the store acts on the new collection and the embedding, unless ``model`` is pinned, uses
+      its model (logged once); a pinned model that no longer matches raises
+      ``ModelMismatchError``.
+
+    Args:
+        collection_name: Collection name.
+        client: A chromadb client; or give ``persist_dir`` or ``host``/``port``; nothing gives
+            an in-memory client.
+        persist_dir: Folder of an embedded database (created if missing).
+        host: Host of a Chroma server.
+        port: Its port (default 8000).
+        model: Pin a catalog id (checked against the collection's record); ``None``: the
+            record, else auto-selection.
+        collection_metadata: Metadata of a new collection.
+        collection_configuration: Chroma configuration of a new collection (default cosine
+            space).
+        recheck_s: Re-check the collection's name and record at most this often (seconds).
+        **embedding_fields: Other :class:`AutoEmbedding` fields (``candidates``, ``targets``,
+            ``embed_batch_size``, ``model_kwargs``, ...).
+
+    Returns:
+        A :class:`BoundVectorStore` ``(vector_store, embed_model)``.
+
+    Raises:
+        ModelMismatchError: If ``model`` is given and the collection records another model.
+        CollectionError: If the location is ambiguous or the database cannot be used.
+        ChromaUnavailableError: If no server answers at ``host``.
+        MissingExtraError: If ``llama-index-vector-stores-chroma`` is not installed.
+
+    Example:
+        >>> from llama_index.core import Document, StorageContext, VectorStoreIndex
+        >>> from autoembedding.integrations.llama_index import chroma_vector_store
+        >>> store, embed = chroma_vector_store("docs-llama-example", model="fake/demo")
+        >>> index = VectorStoreIndex.from_documents(
+        ...     [Document(text="red apple"), Document(text="blue car")],
+        ...     storage_context=StorageContext.from_defaults(vector_store=store),
+        ...     embed_model=embed,
+        ... )
+        >>> index.as_retriever(similarity_top_k=1).retrieve("apple")[0].text
+        'red apple'
+    """
+    try:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+    except ImportError as exc:  # pragma: no cover - exercised only without the package
+        raise MissingExtraError(
+            "llama-index-vector-stores-chroma is not installed; chroma_vector_store() needs "
+            f"it: pip install 'autoembedding[llama-index,chroma]' "
+            f"llama-index-vector-stores-chroma ({exc})"
+        ) from exc
+    chroma_client = client_for(client, persist_directory=persist_dir, host=host, port=port)
+    binding = bind_collection(
+        chroma_client,
+        collection_name,
+        metadata=collection_metadata,
+        configuration=(
+            _DEFAULT_CONFIGURATION if collection_configuration is None else collection_configuration
+        ),
+        recheck_s=recheck_s,
+    )
+    embed_model = AutoEmbedding(model=model, collection=binding, **embedding_fields)
+    vector_store = ChromaVectorStore(
+        chroma_collection=binding.proxy,
+        collection_name=collection_name,
+        persist_dir=None if persist_dir is None else str(persist_dir),
+        host=host,
+        port=port,
+    )
+    return BoundVectorStore(vector_store, embed_model)
