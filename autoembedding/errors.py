@@ -40,8 +40,8 @@ class InvalidArgumentError(AutoEmbeddingError, ValueError, TypeError):
     """An argument has a wrong value or type; the message names the argument and what it takes.
 
     It is both a :class:`ValueError` and a :class:`TypeError`, so code that caught the built-in
-    error a check used to raise keeps working. ``argument`` holds the argument's name (``"budget_s"``,
-    ``"texts[3]"``, ``"--sample-size"``), or ``None``.
+    error a check used to raise keeps working. ``argument`` holds the argument's name
+    (``"budget_s"``, ``"texts[3]"``, ``"--sample-size"``), or ``None``.
     """
 
     def __init__(self, message: str, *, argument: str | None = None) -> None:

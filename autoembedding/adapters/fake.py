@@ -21,8 +21,9 @@ import time
 import numpy as np
 
 from autoembedding.adapters.base import BaseAdapter, Precision
+from autoembedding.arguments import integer, number
 from autoembedding.catalog import ModelSpec
-from autoembedding.errors import BackendError
+from autoembedding.errors import BackendError, InvalidArgumentError
 
 __all__ = ["FakeAdapter", "fake_spec"]
 
@@ -69,6 +70,10 @@ class FakeAdapter(BaseAdapter):
         precision: See :class:`BaseAdapter`.
         normalize: See :class:`BaseAdapter`.
         batch_size: See :class:`BaseAdapter`.
+
+    Raises:
+        InvalidArgumentError: If an argument has a bad type or value (a ``dim`` < 1, a
+            ``noise`` outside 0..1, ...); the message names it.
     """
 
     def __init__(
@@ -87,8 +92,17 @@ class FakeAdapter(BaseAdapter):
         normalize: bool = True,
         batch_size: int = 32,
     ) -> None:
-        if not 0.0 <= noise <= 1.0:
-            raise ValueError(f"noise must be within 0..1, got {noise}.")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgumentError(
+                f"name must be a non-empty string (the id is fake/<name>), got {name!r:.60}.",
+                argument="name",
+            )
+        integer(dim, "dim", minimum=1)
+        number(noise, "noise", minimum=0, maximum=1)
+        number(latency_ms, "latency_ms", minimum=0)
+        number(hang_s, "hang_s", minimum=0)
+        if fail_after_calls is not None:
+            integer(fail_after_calls, "fail_after_calls", minimum=0)
         super().__init__(
             fake_spec(name, dim, query_prompt=query_prompt, document_prompt=document_prompt),
             truncate_dim=truncate_dim,

@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from autoembedding.adapters import get_adapter
+from autoembedding.arguments import output_dir
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.chroma.client import connect, open_collection
 from autoembedding.chroma.errors import chroma_errors
-from autoembedding.chroma.records import get_record, write_record
+from autoembedding.chroma.records import read_record, write_record
+from autoembedding.cli._args import positive
 from autoembedding.data import demo_corpus, demo_queries
+from autoembedding.errors import InvalidArgumentError, UnknownModelError
 
 __all__ = ["add_parser", "run"]
 
@@ -40,7 +43,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--path", help="keep the Chroma data here (default: a temporary folder)")
     parser.add_argument("--model", default=OFFLINE_DEFAULT, help="model that loads the corpus")
     parser.add_argument("--candidates", help="comma-separated candidates (default: all offline)")
-    parser.add_argument("--budget-s", type=float, default=90.0, help="probe time budget")
+    parser.add_argument(
+        "--budget-s", type=positive, default=90.0, help="probe time budget, seconds (> 0)"
+    )
     parser.add_argument("--report", help="also write the probe report (Markdown + PNG) here")
     parser.add_argument("--no-probe", action="store_true", help="skip probing and swapping")
     parser.set_defaults(run=run)
@@ -52,13 +57,26 @@ def _step(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns 0 when every bundled question found its passage in the top 3."""
+    from autoembedding.cli.probe import check_candidate_labels
+
+    if args.report is not None:
+        output_dir(args.report, "--report")
+    if args.path is not None and Path(args.path).exists() and not Path(args.path).is_dir():
+        raise InvalidArgumentError(
+            f"--path: {args.path} is a file; give a folder for the demo's Chroma data.",
+            argument="--path",
+        )
+    labels = check_candidate_labels(args.candidates) if args.candidates is not None else None
+    try:
+        adapter = get_adapter(args.model)  # an unknown --model fails here, with close names
+    except UnknownModelError as exc:
+        raise InvalidArgumentError(f"--model: {exc}", argument="--model") from None
     owned = args.path is None
     path = Path(args.path or tempfile.mkdtemp(prefix="autoembed-demo-"))
     try:
         client = connect(path)
         corpus = demo_corpus()
         _step(f"1. Load {len(corpus)} passages into Chroma at {path} with {args.model}")
-        adapter = get_adapter(args.model)
         start = time.perf_counter()
         vectors = adapter.embed_documents([doc["text"] for doc in corpus])
         with chroma_errors("load", collection=COLLECTION, where=str(path)):
@@ -85,18 +103,14 @@ def run(args: argparse.Namespace) -> int:
             from autoembedding.selector.types import Candidate
 
             _step("2. Probe the candidates on this collection (label-free queries)")
-            candidates = (
-                [Candidate.parse(c) for c in args.candidates.split(",")]
-                if args.candidates
-                else None
-            )
+            candidates = [Candidate.parse(c) for c in labels] if labels else None
             report = probe(collection, candidates=candidates, budget_s=args.budget_s, progress=True)
             print(format_table(report))
             if args.report:
                 page = write_report(report, Path(args.report))
                 print(f"   report written to {page}")
             winner = report.winner
-            current = get_record(collection)
+            current = read_record(collection)
             if (
                 winner is not None
                 and current is not None
@@ -108,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 _step("3. No swap needed: the collection already uses the winner")
 
-        record = get_record(collection)
+        record = read_record(collection)
         assert record is not None  # written in step 1 or by swap
         _step(f"4. Answer questions with the recorded model {record.describe()}")
         query_adapter = get_adapter(record.model_id, **record.to_options())

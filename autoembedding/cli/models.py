@@ -1,4 +1,8 @@
-"""``autoembed models``: the catalog as a table, or as JSON with ``--json``."""
+"""``autoembed models``: the catalog as a table, or as JSON with ``--json``.
+
+The table's last column lists each model's aliases: any of them works wherever an id does
+(``--candidates``, ``--model``, ``get_adapter``).
+"""
 
 from __future__ import annotations
 
@@ -67,13 +71,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
         ("MB", "size_mb"),
         ("licence", "license"),
         ("avail", "available"),
+        ("aliases (also accepted as ids)", "aliases"),
     ]
 
     def cell(row: dict[str, Any], key: str) -> str:
         value = row[key]
         if key == "available":
             return "yes" if value else "-"
-        if key == "matryoshka_dims":
+        if key in ("matryoshka_dims", "aliases"):
             return ",".join(map(str, value)) if value else "-"
         if key == "languages":
             return "multi" if "multilingual" in value else ",".join(value)

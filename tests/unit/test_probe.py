@@ -14,7 +14,7 @@ import pytest
 
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.fake import FakeAdapter
-from autoembedding.errors import CollectionError, NoCandidateError
+from autoembedding.errors import CollectionError, NoCandidateError, UnknownModelError
 from autoembedding.selector.probing import CHARS_PER_TOKEN, ProbeWarning, probe
 from autoembedding.selector.probing.engine import Engine
 from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
@@ -237,17 +237,21 @@ def test_no_candidate_available(collection, monkeypatch):
         probe(collection, candidates=[])
 
 
-def test_unknown_candidate_is_an_error_result_not_a_crash(collection):
-    report = probe(
-        collection, candidates=["fake/a", Candidate("no/such-model")], sample_size=40, n_queries=10
-    )
+def test_failing_candidate_is_an_error_result_not_a_crash(collection):
+    broken = FakeAdapter("broken", fail_after_calls=0)
+    report = probe(collection, candidates=["fake/a", broken], sample_size=40, n_queries=10)
     by = {r.candidate.label: r for r in report.results}
-    assert by["no/such-model"].error and "Unknown" in by["no/such-model"].error
+    assert by["fake/broken"].error and "BackendError" in by["fake/broken"].error
     assert report.winner is not None and report.winner.candidate.label == "fake/a"
 
 
+def test_unknown_candidate_is_refused_before_any_work(collection):
+    with pytest.raises(UnknownModelError, match="no/such-model"):
+        probe(collection, candidates=["fake/a", Candidate("no/such-model")], sample_size=40)
+
+
 def test_timed_out_candidate_is_reported_and_the_others_still_get_results(collection):
-    hang_s = 4.0  # the fake sleeps this long in every encode call
+    hang_s = 30.0  # the fake sleeps this long in every encode call (far above the probe time)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = probe(
@@ -304,7 +308,9 @@ def test_bytes_target_adds_cheap_variants_to_default_candidates(collection, monk
     import autoembedding.selector.probing as probe_module
 
     monkeypatch.setattr(probe_module, "default_candidates", lambda: [Candidate("fake/d")])
-    report = probe(collection, targets=Targets(max_bytes_per_vector=64), sample_size=40)
+    report = probe(
+        collection, targets=Targets(max_bytes_per_vector=64), sample_size=40, lexical=False
+    )
     labels = {r.candidate.label for r in report.results}
     assert labels == {"fake/d", "fake/d:int8", "fake/d:binary"}
     assert report.winner is not None and report.winner.bytes_per_vector <= 64

@@ -8,9 +8,16 @@ import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.cli import main
+from autoembedding.selector.pareto import marker_sizes, pareto_figure, pareto_front
 from autoembedding.selector.probing import probe
-from autoembedding.selector.report import format_table, report_to_dict, write_report
-from autoembedding.selector.types import Targets
+from autoembedding.selector.report import (
+    format_table,
+    plot_pareto,
+    report_to_dict,
+    why_not,
+    write_report,
+)
+from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport, Targets
 
 chromadb = pytest.importorskip("chromadb")
 
@@ -97,8 +104,8 @@ def test_cli_no_winner_exit_code_and_missing_collection(chroma_dir, tmp_path, ca
             "notes",
             "--candidates",
             "fake/a",
-            "--min-hit-at-5",
-            "1.01",
+            "--max-bytes-per-vector",
+            "1",
             "--json",
             str(out),
             "--no-progress",
@@ -118,3 +125,148 @@ def test_cli_no_winner_exit_code_and_missing_collection(chroma_dir, tmp_path, ca
         ]
     )
     assert code == 1 and "nope" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- report and chart
+def _result(label, ndcg, ms, bpv=256.0, *, meets=True, dropped=None, error=None, failed=None):
+    return CandidateResult(
+        candidate=Candidate.parse(label),
+        metrics={} if error else {"ndcg@10": ndcg, "hit@5": ndcg},
+        intervals={} if error else {"ndcg@10": (ndcg - 0.05, ndcg + 0.05)},
+        query_p95_ms=None if error else ms,
+        bytes_per_vector=bpv,
+        meets_targets=meets,
+        dropped=dropped,
+        error=error,
+        failed_targets=failed or {},
+    )
+
+
+def _crowded_report(bytes_vary: bool = True) -> ProbeReport:
+    """Twelve candidates, variants stacked at one latency, a 100x latency spread (log axis)."""
+    results = [_result("fake/win", 0.80, 2.0, 256.0)]
+    for k, (dim, prec) in enumerate([(32, "int8"), (16, "binary"), (48, "float32"), (16, "int8")]):
+        bpv = {"int8": dim, "binary": dim / 8, "float32": dim * 4}[prec] if bytes_vary else 256.0
+        results.append(_result(f"fake/win@{dim}:{prec}", 0.78 - 0.01 * k, 2.0, bpv))
+    for k in range(5):
+        results.append(_result(f"fake/other-model-{k}", 0.70 + 0.005 * k, 2.2 + 0.1 * k))
+    results.append(
+        _result(
+            "fake/slow",
+            0.85,
+            250.0,
+            meets=False,
+            dropped="misses a hard target: query p95 250 ms > 50 ms",
+            failed={"max_query_ms": "p95 250 ms > 50 ms"},
+        )
+    )
+    results.append(_result("fake/crash", 0.0, 0.0, error="BackendError: it crashed"))
+    return ProbeReport(
+        results=results,
+        winner=results[0],
+        reason="best nDCG@10 under the targets",
+        targets=Targets(max_query_ms=50, min_ndcg_at_10=0.6, min_hit_at_5=0.5),
+        n_queries=40,
+        n_docs=40,
+        collection="notes",
+    )
+
+
+def test_pareto_front_is_the_non_dominated_staircase():
+    pts = [
+        _result("fake/a", 0.60, 1.0),
+        _result("fake/b", 0.55, 2.0),  # slower and worse than a: dominated
+        _result("fake/c", 0.70, 3.0),
+        _result("fake/d", 0.70, 4.0),  # as good as c but slower: dominated
+        _result("fake/e", 0.90, 9.0),
+    ]
+    front = pareto_front(pts)
+    assert [r.candidate.label for r in front] == ["fake/a", "fake/c", "fake/e"]
+
+
+def test_markers_are_sized_by_bytes_only_when_bytes_differ():
+    same = [_result("fake/a", 0.6, 1.0, 256.0), _result("fake/b", 0.7, 2.0, 256.0)]
+    assert len(set(marker_sizes(same, None))) == 1
+    mixed = [_result("fake/a", 0.6, 1.0, 256.0), _result("fake/a@16:binary", 0.5, 1.0, 2.0)]
+    big, small = marker_sizes(mixed, None)
+    assert big > small
+
+
+def _label_boxes(fig):
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    notes = [t for t in ax.texts if t.get_text() and t.get_text() != "no candidate produced"]
+    boxes = []
+    for note in notes:  # the text's own box (an Annotation's would include its leader line)
+        note.update_positions(renderer)
+        boxes.append(Text.get_window_extent(note, renderer))
+    return ax, notes, boxes
+
+
+@pytest.mark.parametrize("bytes_vary", [True, False])
+def test_chart_labels_do_not_overlap_and_show_front_winner_targets(bytes_vary):
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PathCollection
+
+    report = _crowded_report(bytes_vary)
+    fig = pareto_figure(report)
+    try:
+        ax, notes, boxes = _label_boxes(fig)
+        plotted = [r for r in report.results if r.error is None]
+        assert len(notes) == len(plotted)  # one label per candidate with measures, no crash one
+        assert ax.get_xscale() == "log"  # 2 ms .. 250 ms
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                overlap = a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+                assert not overlap, (notes[i].get_text(), notes[j].get_text())
+        frame = ax.get_window_extent(fig.canvas.get_renderer())
+        assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)
+        winner = [t for t in notes if "(winner)" in t.get_text()]
+        assert len(winner) == 1 and winner[0].get_fontweight() == "bold"
+        assert any("(dropped)" in t.get_text() for t in notes)
+        # the Pareto front: win (2 ms, 0.80) then slow (250 ms, 0.85)
+        front = [ln for ln in ax.get_lines() if ln.get_label() == "Pareto front"]
+        assert len(front) == 1
+        assert list(front[0].get_xdata()) == [2.0, 250.0]
+        # the target lines, at the target values
+        xs = {ln.get_xdata()[0] for ln in ax.get_lines() if ln.get_linestyle() == "--"}
+        ys = {ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_linestyle() == ":"}
+        assert 50 in xs and 0.6 in ys
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "max_query_ms = 50" in legend and "min_ndcg_at_10 = 0.6" in legend
+        assert any("min_hit_at_5" in t and "not drawn" in t for t in legend)
+        sizes = [c.get_sizes()[0] for c in ax.collections if isinstance(c, PathCollection)]
+        non_winner = {round(s) for s in sizes if round(s) != round(max(sizes))}
+        title = ax.get_title()
+        if bytes_vary:
+            assert len(non_winner) > 1 and "marker area = bytes per vector" in title
+        else:
+            assert len(non_winner) == 1 and "every candidate stores 256 bytes" in title
+    finally:
+        plt.close(fig)
+
+
+def test_html_and_markdown_say_why_each_other_candidate_did_not_win(tmp_path):
+    report = _crowded_report()
+    write_report(report, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "Why the others did not win" in page
+    assert "misses a hard target: query p95 250 ms &gt; 50 ms" in page
+    assert "BackendError: it crashed" in page
+    assert "met the targets; another one won" in page
+    md = (tmp_path / "report.md").read_text()
+    assert "- `fake/slow` (dropped): misses a hard target" in md
+    assert "- `fake/win` " not in md  # the winner is not among the others
+    reasons = dict((label, why) for label, _, why in why_not(report))
+    assert set(reasons) == {r.candidate.label for r in report.results[1:]}
+
+
+def test_chart_with_no_measured_candidate_still_renders(tmp_path):
+    report = ProbeReport(
+        results=[_result("fake/crash", 0, 0, error="BackendError: x")], winner=None, reason="-"
+    )
+    png = plot_pareto(report, tmp_path / "p.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
