@@ -1,23 +1,46 @@
-r"""`autoembed swap`: move a Chroma collection to another embedding model, or undo that.
+r"""`autoembed swap`: move a Chroma collection to another embedding model, or undo, sync, inspect.
 
 Examples:
     autoembed swap --collection docs --model sentence-transformers/all-MiniLM-L6-v2 \\
         --chroma-path ./db
     autoembed swap --collection docs --model fake/new --chroma-host 127.0.0.1 --chroma-port 8000
+    autoembed swap --status --collection docs --chroma-path ./db     (or --status docs; --json)
+    autoembed swap --sync --collection docs --chroma-path ./db
     autoembed swap --undo --collection docs --chroma-path ./db
+    autoembed swap --drop-staging --collection docs --chroma-path ./db
 
-A rerun of an interrupted command resumes it (see docs/swap.md).
+A rerun of an interrupted command resumes it; ``--status`` says what state a swap is in and the
+command that finishes or undoes it (see docs/swap.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from autoembedding.cli._chroma import add_chroma_arguments, client_from_args
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "connection_from_args", "run"]
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``minimum`` (a usage error names the option)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,20 +50,47 @@ def add_parser(subparsers: Any) -> None:
         help="re-embed a Chroma collection with another model, in place and resumably",
         description=(
             "Re-embed every document of a Chroma collection with MODEL into a staging "
-            "collection, verify it, then give it the collection's name and keep the original "
-            "as NAME__backup_<UTC time>. Rerun the same command after a crash to resume."
+            "collection, catch up with writes made meanwhile, verify it, then give it the "
+            "collection's name and keep the original as NAME__backup_<UTC time>. Rerun the "
+            "same command after a crash to resume; --status says where a swap stands."
         ),
     )
-    p.add_argument("--collection", required=True, metavar="NAME", help="collection to move")
+    p.add_argument("--collection", metavar="NAME", help="collection to move")
     p.add_argument(
         "--model",
         metavar="ID",
         help="model id or label (id[@dim][:int8|binary]); `autoembed models` lists them",
     )
     add_chroma_arguments(p, required=False)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--undo",
+        action="store_true",
+        help="put the original back (the swapped copy is kept as NAME__undone_<time>); before "
+        "the switch, abandon the swap and remove its staging copy",
+    )
+    mode.add_argument(
+        "--sync",
+        action="store_true",
+        help="carry over writes made to the backup through handles opened before the switch",
+    )
+    mode.add_argument(
+        "--status",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="NAME",
+        help="say where the swap of NAME stands and the command that finishes or undoes it",
+    )
+    mode.add_argument(
+        "--drop-staging",
+        action="store_true",
+        help="remove the staging copies of an unfinished swap",
+    )
+    p.add_argument("--json", action="store_true", help="with --status: print JSON")
     p.add_argument(
         "--page-size",
-        type=int,
+        type=_whole(1),
         default=256,
         metavar="N",
         help="records read, embedded and written at a time (default 256)",
@@ -48,23 +98,19 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--drop-old",
         action="store_true",
-        help="delete the original after the switch instead of keeping a backup",
-    )
-    p.add_argument(
-        "--undo",
-        action="store_true",
-        help="put the original back (the swapped copy is kept as NAME__undone_<time>)",
+        help="delete the original after the switch (and after carrying over writes made to it) "
+        "instead of keeping a backup; with --undo, delete the swapped copy",
     )
     p.add_argument(
         "--verify-sample",
-        type=int,
+        type=_whole(0),
         default=64,
         metavar="N",
         help="vectors to re-embed and compare after the copy (default 64)",
     )
     p.add_argument(
         "--batch-size",
-        type=int,
+        type=_whole(1),
         default=None,
         metavar="N",
         help="texts per forward pass of the model",
@@ -73,24 +119,73 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``autoembed swap``; 0 on success."""
-    from autoembedding.selector.swapping import swap, undo_swap
+def connection_from_args(args: argparse.Namespace) -> str:
+    """The ``--chroma-*`` options exactly as given, for the commands quoted in messages."""
+    if args.chroma_path:
+        return f"--chroma-path {shlex.quote(args.chroma_path)}"
+    if args.chroma_url:
+        return f"--chroma-url {shlex.quote(args.chroma_url)}"
+    if args.chroma_host:
+        port = f" --chroma-port {args.chroma_port}" if args.chroma_port is not None else ""
+        return f"--chroma-host {shlex.quote(args.chroma_host)}{port}"
+    return "--chroma-path DB"
 
+
+def _usage_error(message: str) -> int:
+    print(f"autoembed swap: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``autoembed swap``; 0 on success, 2 on a usage error."""
+    name = args.collection
+    if args.status:
+        if name and name != args.status:
+            return _usage_error(f"--status {args.status} and --collection {name} disagree")
+        name = args.status
+    if not name:
+        return _usage_error("--collection NAME is required")
+    if args.json and args.status is None:
+        return _usage_error("--json goes with --status")
+    plain = not (args.undo or args.sync or args.drop_staging or args.status is not None)
+    if plain and not args.model:
+        return _usage_error(
+            "--model is required (or pass --undo, --sync, --status, --drop-staging)"
+        )
+    from autoembedding.selector.swapping.function import register_function
+
+    register_function()  # collections made with AutoEmbeddingFunction open from here on
     client = client_from_args(args)
-    if args.undo:
-        moved = undo_swap(args.collection, client=client, drop_new=args.drop_old)
-        kept = f"the swapped copy is kept as {moved!r}" if moved else "the swapped copy was dropped"
-        print(f"Restored the original {args.collection!r}; {kept}.", flush=True)
-        return 0
-    if not args.model:
-        print("autoembed swap: error: --model is required (or pass --undo)", file=sys.stderr)
-        return 2
+    connection = connection_from_args(args)
     options: dict[str, Any] = {}
     if args.batch_size:
         options["batch_size"] = args.batch_size
-    result = swap(
-        args.collection,
+    if args.status is not None:
+        return _status(client, name, connection, as_json=args.json)
+    if args.undo:
+        from autoembedding.selector.swapping.undo import undo
+
+        print(undo(name, client=client, drop_new=args.drop_old).message, flush=True)
+        return 0
+    if args.drop_staging:
+        from autoembedding.selector.swapping.undo import drop_staging
+
+        dropped = drop_staging(name, client=client)
+        what = ", ".join(dropped) if dropped else f"none: {name!r} has no unfinished swap"
+        print(f"Removed staging copies of {name!r}: {what}.", flush=True)
+        return 0
+    if args.sync:
+        from autoembedding.selector.swapping.sync import sync_swap
+
+        result = sync_swap(
+            name, client=client, model=args.model, page_size=args.page_size, **options
+        )
+        print(result.summary(), flush=True)
+        return 0
+    from autoembedding.selector.swapping import swap
+
+    swapped = swap(
+        name,
         args.model,
         client=client,
         page_size=args.page_size,
@@ -99,5 +194,16 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         **options,
     )
-    print(result.summary(), flush=True)
+    print(replace(swapped, connection=connection).summary(), flush=True)
+    return 0
+
+
+def _status(client: Any, name: str, connection: str, *, as_json: bool) -> int:
+    from autoembedding.selector.swapping.status import swap_status
+
+    state = swap_status(name, client=client, connection=connection)
+    if as_json:
+        print(json.dumps(state.to_dict(), indent=2), flush=True)
+    else:
+        print(state.message, flush=True)
     return 0

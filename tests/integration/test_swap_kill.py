@@ -58,6 +58,12 @@ def marked(*args, **kwargs):
     print("SWITCH", flush=True)
     return finish(*args, **kwargs)
 switch.finish_switch = marked
+copy = sw.copy_records
+def copied(*args, **kwargs):
+    out = copy(*args, **kwargs)
+    print("COPIED", flush=True)
+    return out
+sw.copy_records = copied
 print("START", flush=True)
 result = sw.swap("docs", FakeAdapter("new", dim=24, latency_ms=latency), client=client,
                  page_size=page, progress=False)
@@ -108,6 +114,7 @@ def state_after_kill(path: Path) -> tuple[str, int]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> tuple[Path, Path, float]:
+    """The filled database, and how long the copy phase of an uninterrupted swap takes."""
     root = tmp_path_factory.mktemp("swapkill")
     script = root / "run_swap.py"
     script.write_text(SCRIPT, encoding="utf-8")
@@ -120,11 +127,21 @@ def template(tmp_path_factory) -> tuple[Path, Path, float]:
     )
     assert proc.stdout.readline().startswith("START")
     start = time.monotonic()  # the swap itself, without interpreter start-up
+    assert proc.stdout.readline().startswith("COPIED")
+    duration = time.monotonic() - start  # of the copy
     proc.communicate(timeout=120)
-    duration = time.monotonic() - start
     assert proc.returncode == 0
     check_collection(chromadb.PersistentClient(path=str(ref)).get_collection("docs"), "new", 24)
     return script, db, duration
+
+
+def wait_for(proc: subprocess.Popen[str], marker: str) -> None:
+    """Read the swap's output up to the line starting with ``marker``."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(marker):
+            return
+    raise AssertionError(f"the swap ended before {marker}")
 
 
 def test_swap_survives_sigkill_at_random_points(template, tmp_path):
@@ -143,13 +160,14 @@ def test_swap_survives_sigkill_at_random_points(template, tmp_path):
         )
         try:
             if trial % 3 == 1:  # aim at the switch: kill shortly after it starts
-                for line in proc.stdout:
-                    if line.startswith("SWITCH"):
-                        break
+                wait_for(proc, "SWITCH")
                 time.sleep(rng.uniform(0.0, 2 * PAUSE_S))
-            else:  # mostly during the copy (the first ~60% of the run), sometimes before it
-                assert proc.stdout.readline().startswith("START")
-                time.sleep(rng.uniform(0.0, 0.5) * duration)
+            elif trial % 3 == 2:  # aim at the catch-up and verification after the copy
+                wait_for(proc, "COPIED")
+                time.sleep(rng.uniform(0.05, 0.4))
+            else:  # during the copy (sometimes before it starts)
+                wait_for(proc, "START")
+                time.sleep(rng.uniform(0.0, 0.9) * duration)
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
@@ -167,6 +185,7 @@ def test_swap_survives_sigkill_at_random_points(template, tmp_path):
             assert result.embedded == 0
         check_collection(client.get_collection("docs"), "new", 24)
         present = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        present -= {n for n in present if n.startswith("docs__swapsync_")}  # the sync baseline
         backups = [n for n in present if n.startswith("docs__backup_")]
         assert present == {"docs", *backups} and len(backups) == 1, present
         backup = client.get_collection(backups[0])
@@ -175,4 +194,4 @@ def test_swap_survives_sigkill_at_random_points(template, tmp_path):
         assert client.get_collection("docs").metadata["autoembedding:swap_backup"] == backups[0]
     print(f"swap {duration:.1f} s; phases at kill: {phases}")
     assert phases.count("switch") >= 2, phases
-    assert any(p == "copy" for p in phases), phases
+    assert phases.count("copy") >= 2 and phases.count("verify") >= 1, phases

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,68 +13,17 @@ chromadb = pytest.importorskip("chromadb")
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
-from autoembedding.selector.swapping import K_OFFSET, SwapError, staging_name, swap  # noqa: E402
+from autoembedding.selector.swapping import (  # noqa: E402
+    K_OFFSET,
+    SwapError,
+    staging_name,
+    swap,
+    sync_swap,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 N = 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def chroma_exe() -> str:
-    exe = Path(sys.executable).with_name("chroma")
-    return str(exe) if exe.exists() else (shutil.which("chroma") or "chroma")
-
-
-class Server:
-    def __init__(self, path: Path) -> None:
-        self.path, self.port, self.proc = path, free_port(), None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                chroma_exe(),
-                "run",
-                "--path",
-                str(self.path),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                chromadb.HttpClient(host="127.0.0.1", port=self.port).heartbeat()
-                return
-            except Exception:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("chroma server did not start") from None
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-    def client(self):
-        return chromadb.HttpClient(host="127.0.0.1", port=self.port)
-
-
-@pytest.fixture()
-def server(tmp_path):
-    srv = Server(tmp_path / "server-db")
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def data():
@@ -120,7 +64,8 @@ def check(client, model: str = "new", dim: int = 24) -> None:
     assert col.configuration["hnsw"]["space"] == "cosine"
 
 
-def test_cli_swap_and_undo_on_a_server(server, capsys):
+def test_cli_swap_and_undo_on_a_server(chroma_server, capsys):
+    server = chroma_server
     fill(server.client())
     args = ["--collection", "docs", "--chroma-host", "127.0.0.1", "--chroma-port", str(server.port)]
     assert main(["swap", *args, "--model", "fake/new", "--page-size", "64", "--no-progress"]) == 0
@@ -130,7 +75,8 @@ def test_cli_swap_and_undo_on_a_server(server, capsys):
     assert get_record(server.client().get_collection("docs")) is None
 
 
-def test_a_server_that_drops_mid_swap_is_reported_and_resumable(server):
+def test_a_server_that_drops_mid_swap_is_reported_and_resumable(chroma_server):
+    server = chroma_server
     fill(server.client())
     errors: list[BaseException] = []
     slow = FakeAdapter("new", dim=24, latency_ms=150)
@@ -153,16 +99,36 @@ def test_a_server_that_drops_mid_swap_is_reported_and_resumable(server):
         except Exception:  # noqa: BLE001 - not created yet
             pass
         time.sleep(0.05)
-    server.stop()
+    server.kill()  # SIGKILL, as a crash would
     thread.join(timeout=120)
     assert not thread.is_alive()
     assert errors and isinstance(errors[0], SwapError), errors
     message = str(errors[0])
     assert "rerun the same command" in message.lower() and "original is untouched" in message
-    server.start()  # same folder, new port
+    server.start()  # same folder, same port
     client = server.client()
     original = client.get_collection("docs")
     assert get_record(original) is None and original.count() == N
     result = swap("docs", FakeAdapter("new", dim=24), client=client, page_size=20, progress=False)
     assert 60 <= result.resumed_from < N and result.embedded == N - result.resumed_from
     check(client)
+
+
+def test_old_handles_are_carried_over_then_refused_after_drop_old_on_a_server(chroma_server):
+    fill(chroma_server.client())
+    stale = chroma_server.client().get_collection("docs")
+    new = FakeAdapter("new", dim=24)
+    result = swap("docs", new, client=chroma_server.client(), page_size=64, progress=False)
+    stale.add(ids=["late"], documents=["late doc"], embeddings=[[0.5] * 16])  # lands in the backup
+    synced = sync_swap("docs", client=chroma_server.client(), model=new)
+    assert (synced.backup, synced.carried) == (result.backup, 1)
+    live = chroma_server.client().get_collection("docs")
+    got = live.get(ids=["late"], include=["documents", "embeddings"])
+    assert got["documents"] == ["late doc"]
+    np.testing.assert_allclose(
+        got["embeddings"][0], new.embed_documents(["late doc"])[0], atol=1e-5
+    )
+    again = swap("docs", new, client=chroma_server.client(), drop_old=True, progress=False)
+    assert again.already_done and again.backup is None
+    with pytest.raises(Exception, match="(?i)not (exist|found)"):  # loud, not stranded
+        stale.add(ids=["later"], documents=["later doc"], embeddings=[[0.5] * 16])

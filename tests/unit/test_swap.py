@@ -48,12 +48,9 @@ def make_docs(n: int = N) -> tuple[list[str], list[str], list[dict | None]]:
     return ids, docs, metas
 
 
-@pytest.fixture()
-def client(tmp_path):
-    return chromadb.PersistentClient(path=str(tmp_path / "db"))
-
-
-def fill(client, name: str = "docs", n: int = N, *, space: str = "cosine", legacy: bool = False):
+def fill(
+    chroma_client, name: str = "docs", n: int = N, *, space: str = "cosine", legacy: bool = False
+):
     ids, docs, metas = make_docs(n)
     kwargs = {"embedding_function": None}
     if legacy:
@@ -61,19 +58,26 @@ def fill(client, name: str = "docs", n: int = N, *, space: str = "cosine", legac
     else:
         kwargs["metadata"] = {"owner": "me"}
         kwargs["configuration"] = {"hnsw": {"space": space}}
-    col = client.create_collection(name, **kwargs)
+    col = chroma_client.create_collection(name, **kwargs)
     old = FakeAdapter("old", dim=16)
     col.add(ids=ids, documents=docs, metadatas=metas, embeddings=old.embed_documents(docs))
     return col
 
 
-def names(client) -> set[str]:
-    return {c if isinstance(c, str) else c.name for c in client.list_collections()}
+def all_names(chroma_client) -> set[str]:
+    return {c if isinstance(c, str) else c.name for c in chroma_client.list_collections()}
 
 
-def assert_swapped(client, name: str = "docs", n: int = N, model: str = "new", dim: int = 24):
+def names(chroma_client) -> set[str]:
+    """The collections a user works with (without the swap's sync baselines)."""
+    return {n for n in all_names(chroma_client) if "__swapsync_" not in n}
+
+
+def assert_swapped(
+    chroma_client, name: str = "docs", n: int = N, model: str = "new", dim: int = 24
+):
     ids, docs, metas = make_docs(n)
-    col = client.get_collection(name)
+    col = chroma_client.get_collection(name)
     assert col.count() == n
     got = col.get(ids=ids, include=["documents", "metadatas", "embeddings"])
     order = {i: k for k, i in enumerate(got["ids"])}
@@ -88,7 +92,8 @@ def assert_swapped(client, name: str = "docs", n: int = N, model: str = "new", d
     assert record is not None and record.model_id == f"fake/{model}" and record.dim == dim
     assert col.metadata["owner"] == "me"
     assert not any(
-        k.startswith("autoembedding:swap_") and k != "autoembedding:swap_backup"
+        k.startswith("autoembedding:swap_")
+        and k not in ("autoembedding:swap_backup", "autoembedding:swap_sync")
         for k in col.metadata
     )
     return col
@@ -111,41 +116,45 @@ def assert_original_intact(col_or_client, name: str = "docs", n: int = N):
     assert col.metadata.get("owner") == "me"
 
 
-def test_selector_swap_is_the_package_swap_and_moves_a_small_collection(client):
+def test_selector_swap_is_the_package_swap_and_moves_a_small_collection(chroma_client):
     assert swap is package_swap and undo_swap is package_undo
-    fill(client, n=10)
+    fill(chroma_client, n=10)
     adapter = FakeAdapter("new", dim=24)
-    result = swap("docs", adapter, client=client, page_size=4, verify_sample=3, progress=False)
+    result = swap(
+        "docs", adapter, client=chroma_client, page_size=4, verify_sample=3, progress=False
+    )
     assert result.record == adapter.record()
     assert (result.name, result.docs, result.embedded, result.resumed_from) == ("docs", 10, 10, 0)
     assert result.verified_vectors == 3 and not result.already_done  # one per page of 4, 4, 2
-    assert_swapped(client, n=10)
+    assert_swapped(chroma_client, n=10)
 
 
-def test_swap_moves_every_record_and_keeps_the_original(client):
-    fill(client, space="cosine")
-    result = swap("docs", FakeAdapter("new", dim=24), client=client, page_size=25, progress=False)
-    col = assert_swapped(client)
+def test_swap_moves_every_record_and_keeps_the_original(chroma_client):
+    fill(chroma_client, space="cosine")
+    result = swap(
+        "docs", FakeAdapter("new", dim=24), client=chroma_client, page_size=25, progress=False
+    )
+    col = assert_swapped(chroma_client)
     assert col.configuration["hnsw"]["space"] == "cosine"
     assert result.docs == N and result.embedded == N and result.resumed_from == 0
     assert result.verified_vectors > 0 and result.docs_per_s > 0
     assert result.backup and result.backup.startswith("docs__backup_")
-    assert names(client) == {"docs", result.backup}
-    assert_original_intact(client, result.backup)
+    assert names(chroma_client) == {"docs", result.backup}
+    assert_original_intact(chroma_client, result.backup)
     assert "docs/s" in result.summary()
 
 
-def test_swap_keeps_a_legacy_metadata_space(client):
-    fill(client, space="ip", legacy=True)
-    swap("docs", FakeAdapter("new", dim=24), client=client, page_size=50, progress=False)
-    col = client.get_collection("docs")
+def test_swap_keeps_a_legacy_metadata_space(chroma_client):
+    fill(chroma_client, space="ip", legacy=True)
+    swap("docs", FakeAdapter("new", dim=24), client=chroma_client, page_size=50, progress=False)
+    col = chroma_client.get_collection("docs")
     assert col.configuration["hnsw"]["space"] == "ip"
 
 
-def test_swap_writes_truncation_and_precision_into_the_record(client):
-    fill(client)
-    swap("docs", "fake/new@16:int8", client=client, dim=32, progress=False)
-    record = get_record(client.get_collection("docs"))
+def test_swap_writes_truncation_and_precision_into_the_record(chroma_client):
+    fill(chroma_client)
+    swap("docs", "fake/new@16:int8", client=chroma_client, dim=32, progress=False)
+    record = get_record(chroma_client.get_collection("docs"))
     assert (record.model_id, record.dim, record.truncate_dim, record.precision) == (
         "fake/new",
         16,
@@ -154,44 +163,46 @@ def test_swap_writes_truncation_and_precision_into_the_record(client):
     )
 
 
-def test_drop_old_and_rerun_is_a_no_op(client):
-    fill(client)
-    result = swap("docs", FakeAdapter("new", dim=24), client=client, drop_old=True, progress=False)
-    assert result.backup is None and names(client) == {"docs"}
-    again = swap("docs", FakeAdapter("new", dim=24), client=client, progress=False)
+def test_drop_old_and_rerun_is_a_no_op(chroma_client):
+    fill(chroma_client)
+    result = swap(
+        "docs", FakeAdapter("new", dim=24), client=chroma_client, drop_old=True, progress=False
+    )
+    assert result.backup is None and names(chroma_client) == {"docs"}
+    again = swap("docs", FakeAdapter("new", dim=24), client=chroma_client, progress=False)
     assert again.already_done and again.embedded == 0
-    assert_swapped(client)
+    assert_swapped(chroma_client)
 
 
-def test_undo_restores_the_original_and_refuses_twice(client):
-    fill(client)
-    result = swap("docs", FakeAdapter("new", dim=24), client=client, progress=False)
-    moved = undo_swap("docs", client=client)
+def test_undo_restores_the_original_and_refuses_twice(chroma_client):
+    fill(chroma_client)
+    result = swap("docs", FakeAdapter("new", dim=24), client=chroma_client, progress=False)
+    moved = undo_swap("docs", client=chroma_client)
     assert moved.startswith("docs__undone_")
-    assert names(client) == {"docs", moved}
-    assert_original_intact(client)
+    assert names(chroma_client) == {"docs", moved}
+    assert_original_intact(chroma_client)
     with pytest.raises(SwapError, match="nothing to undo"):
-        undo_swap("docs", client=client)
-    assert result.backup not in names(client)
+        undo_swap("docs", client=chroma_client)
+    assert result.backup not in names(chroma_client)
 
 
-def test_model_failing_midway_leaves_a_resumable_state(client):
-    fill(client)
+def test_model_failing_midway_leaves_a_resumable_state(chroma_client):
+    fill(chroma_client)
     bad = FakeAdapter("new", dim=24, fail_after_calls=3, batch_size=64)
     with pytest.raises(SwapError, match="rerun the same command to resume") as info:
-        swap("docs", bad, client=client, page_size=10, progress=False)
+        swap("docs", bad, client=chroma_client, page_size=10, progress=False)
     assert "failed on purpose" in str(info.value)
-    assert_original_intact(client)
+    assert_original_intact(chroma_client)
     staging = staging_name("docs", bad.record())
-    staging_col = client.get_collection(staging)
+    staging_col = chroma_client.get_collection(staging)
     done = staging_col.metadata["autoembedding:swap_offset"]
     assert done == 30 and staging_col.count() == 30  # three pages written, nothing claimed beyond
     good = FakeAdapter("new", dim=24, batch_size=64)
-    result = swap("docs", good, client=client, page_size=10, progress=False)
+    result = swap("docs", good, client=chroma_client, page_size=10, progress=False)
     assert result.resumed_from == 30 and result.embedded == N - 30
     assert good.texts_seen < N + result.verified_vectors + 5
-    assert_swapped(client)
-    assert staging not in names(client)
+    assert_swapped(chroma_client)
+    assert staging not in names(chroma_client)
 
 
 class _FlakyCollection:
@@ -226,8 +237,8 @@ class _Client:
         return self._wrap(self._inner.get_or_create_collection(name, **kw))
 
 
-def test_full_disk_is_reported_and_resumable(client):
-    fill(client)
+def test_full_disk_is_reported_and_resumable(chroma_client):
+    fill(chroma_client)
     adapter = FakeAdapter("new", dim=24)
     staging = staging_name("docs", adapter.record())
 
@@ -235,22 +246,22 @@ def test_full_disk_is_reported_and_resumable(client):
         return _FlakyCollection(col, ok=2) if col.name == staging else col
 
     with pytest.raises(SwapError, match="No space left on device") as info:
-        swap("docs", adapter, client=_Client(client, wrap), page_size=20, progress=False)
+        swap("docs", adapter, client=_Client(chroma_client, wrap), page_size=20, progress=False)
     assert "offset 40" in str(info.value)
-    assert_original_intact(client)
-    assert client.get_collection(staging).metadata["autoembedding:swap_offset"] == 40
-    result = swap("docs", adapter, client=client, page_size=20, progress=False)
+    assert_original_intact(chroma_client)
+    assert chroma_client.get_collection(staging).metadata["autoembedding:swap_offset"] == 40
+    result = swap("docs", adapter, client=chroma_client, page_size=20, progress=False)
     assert result.resumed_from == 40
-    assert_swapped(client)
+    assert_swapped(chroma_client)
 
 
-def test_missing_documents_are_refused_with_their_ids(client):
-    col = fill(client)
+def test_missing_documents_are_refused_with_their_ids(chroma_client):
+    col = fill(chroma_client)
     col.add(ids=["no-doc"], embeddings=[[0.1] * 16])
     with pytest.raises(SwapError, match="no-doc"):
-        swap("docs", FakeAdapter("new", dim=24), client=client, progress=False)
-    assert client.get_collection("docs").count() == N + 1
-    assert get_record(client.get_collection("docs")) is None
+        swap("docs", FakeAdapter("new", dim=24), client=chroma_client, progress=False)
+    assert chroma_client.get_collection("docs").count() == N + 1
+    assert get_record(chroma_client.get_collection("docs")) is None
 
 
 class _DupSource:
@@ -267,23 +278,23 @@ class _DupSource:
         return got
 
 
-def test_duplicate_ids_are_refused(client):
-    fill(client)
-    dup_client = _Client(client, lambda c: _DupSource(c) if c.name == "docs" else c)
+def test_duplicate_ids_are_refused(chroma_client):
+    fill(chroma_client)
+    dup_client = _Client(chroma_client, lambda c: _DupSource(c) if c.name == "docs" else c)
     with pytest.raises(SwapError, match="Duplicate ids"):
         swap("docs", FakeAdapter("new", dim=24), client=dup_client, progress=False)
-    assert_original_intact(client)
+    assert_original_intact(chroma_client)
 
 
-def test_long_names_stay_within_chromas_limit(client):
+def test_long_names_stay_within_chromas_limit(chroma_client):
     name = "c" * 500
-    fill(client, name=name, n=10)
+    fill(chroma_client, name=name, n=10)
     record = FakeAdapter("new", dim=24).record()
     assert len(staging_name(name, record)) == 512 and len(backup_name(name)) == 512
-    result = swap(name, FakeAdapter("new", dim=24), client=client, progress=False)
+    result = swap(name, FakeAdapter("new", dim=24), client=chroma_client, progress=False)
     assert len(result.backup) <= 512
-    assert_swapped(client, name=name, n=10)
-    moved = undo_swap(name, client=client)
+    assert_swapped(chroma_client, name=name, n=10)
+    moved = undo_swap(name, client=chroma_client)
     assert len(moved) <= 512
 
 
@@ -292,10 +303,10 @@ class _Crash(BaseException):
 
 
 @pytest.mark.parametrize("crash_at", [1, 2, 3])
-def test_a_crash_during_the_switch_is_completed_by_the_next_run(client, crash_at):
+def test_a_crash_during_the_switch_is_completed_by_the_next_run(chroma_client, crash_at):
     """Interrupt the switch after the journal (1), after renaming the original (2) or after
     renaming the copy (3); the next run must recognise the state and finish."""
-    fill(client)
+    fill(chroma_client)
     adapter = FakeAdapter("new", dim=24)
     calls = {"n": 0}
 
@@ -314,18 +325,18 @@ def test_a_crash_during_the_switch_is_completed_by_the_next_run(client, crash_at
             return self._inner.modify(**kw)
 
     with pytest.raises(_Crash):
-        swap("docs", adapter, client=_Client(client, Crashing), page_size=40, progress=False)
-    after = names(client)
+        swap("docs", adapter, client=_Client(chroma_client, Crashing), page_size=40, progress=False)
+    after = names(chroma_client)
     assert ("docs" in after) == (crash_at != 2)  # after step 2 only, the name is free
-    result = swap("docs", FakeAdapter("new", dim=24), client=client, progress=False)
+    result = swap("docs", FakeAdapter("new", dim=24), client=chroma_client, progress=False)
     assert result.embedded == 0  # nothing re-embedded
-    assert_swapped(client)
-    assert len(names(client)) == 2
-    assert_original_intact(client, result.backup)
+    assert_swapped(chroma_client)
+    assert len(names(chroma_client)) == 2
+    assert_original_intact(chroma_client, result.backup)
 
 
-def test_readers_keep_getting_answers_during_a_swap(client):
-    fill(client, n=200)
+def test_readers_keep_getting_answers_during_a_swap(chroma_client):
+    fill(chroma_client, n=200)
     ids, docs, _ = make_docs(200)
     adapters = {"fake/old": FakeAdapter("old", dim=16), "fake/new": FakeAdapter("new", dim=24)}
     stop = threading.Event()
@@ -341,7 +352,7 @@ def test_readers_keep_getting_answers_during_a_swap(client):
     def reader():
         while not stop.is_set():
             try:
-                model, top = call_with_collection(client, "docs", ask, wait_s=5.0)
+                model, top = call_with_collection(chroma_client, "docs", ask, wait_s=5.0)
                 assert top == ids[57], (model, top)
                 seen.append(model)
             except BaseException as exc:  # noqa: BLE001
@@ -355,7 +366,7 @@ def test_readers_keep_getting_answers_during_a_swap(client):
         swap(
             "docs",
             FakeAdapter("new", dim=24, latency_ms=20),
-            client=client,
+            client=chroma_client,
             page_size=20,
             drop_old=True,
             progress=False,
@@ -370,8 +381,8 @@ def test_readers_keep_getting_answers_during_a_swap(client):
     assert all(m == "fake/new" for m in seen[switched:])  # never back to the old one
 
 
-def test_cli_swap_and_undo(tmp_path, capsys):
-    path = str(tmp_path / "db")
+def test_cli_swap_and_undo(chroma_path, capsys):
+    path = str(chroma_path)
     fill(chromadb.PersistentClient(path=path))
     code = main(
         [
@@ -395,18 +406,18 @@ def test_cli_swap_and_undo(tmp_path, capsys):
     assert get_record(chromadb.PersistentClient(path=path).get_collection("docs")) is None
 
 
-def test_cli_errors_are_clear(tmp_path, capsys):
+def test_cli_errors_are_clear(chroma_path, capsys):
     assert main(["swap", "--collection", "docs", "--model", "fake/new"]) == 1
     assert "--chroma-path DIR" in capsys.readouterr().err
-    path = str(tmp_path / "db")
+    path = str(chroma_path)
     assert main(["swap", "--collection", "nope", "--model", "fake/new", "--chroma-path", path]) == 1
     assert "does not exist" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("crash_at", [1, 2, 3])
-def test_a_crash_during_undo_is_completed_by_the_next_undo(client, crash_at):
-    fill(client)
-    swap("docs", FakeAdapter("new", dim=24), client=client, progress=False)
+def test_a_crash_during_undo_is_completed_by_the_next_undo(chroma_client, crash_at):
+    fill(chroma_client)
+    swap("docs", FakeAdapter("new", dim=24), client=chroma_client, progress=False)
     calls = {"n": 0}
 
     class Crashing:
@@ -423,25 +434,25 @@ def test_a_crash_during_undo_is_completed_by_the_next_undo(client, crash_at):
             return self._inner.modify(**kw)
 
     with pytest.raises(_Crash):
-        undo_swap("docs", client=_Client(client, Crashing))
-    moved = undo_swap("docs", client=client)
-    assert moved.startswith("docs__undone_") and names(client) == {"docs", moved}
-    assert_original_intact(client)
-    left = client.get_collection(moved).metadata
+        undo_swap("docs", client=_Client(chroma_client, Crashing))
+    moved = undo_swap("docs", client=chroma_client)
+    assert moved.startswith("docs__undone_") and names(chroma_client) == {"docs", moved}
+    assert_original_intact(chroma_client)
+    left = chroma_client.get_collection(moved).metadata
     assert not any(k.startswith("autoembedding:swap_") for k in left)
-    assert get_record(client.get_collection(moved)).model_id == "fake/new"
+    assert get_record(chroma_client.get_collection(moved)).model_id == "fake/new"
 
 
-def test_a_failure_after_the_source_is_read_does_not_hang(client):
+def test_a_failure_after_the_source_is_read_does_not_hang(chroma_client):
     """The reader has queued every page and waits to hand over its end marker when the model
     fails: the swap must still stop (and report) instead of waiting forever."""
-    fill(client, n=40)
+    fill(chroma_client, n=40)
     adapter = FakeAdapter("new", dim=24, hang_s=0.5, fail_after_calls=1, batch_size=64)
     outcome: list[BaseException] = []
 
     def run():
         try:
-            swap("docs", adapter, client=client, page_size=10, progress=False)
+            swap("docs", adapter, client=chroma_client, page_size=10, progress=False)
         except BaseException as exc:  # noqa: BLE001
             outcome.append(exc)
 
@@ -465,7 +476,7 @@ def test_the_journal_keys_are_the_stored_format():
     )
 
 
-def _old_staging(client, n_copied: int, **journal):
+def _old_staging(chroma_client, n_copied: int, **journal):
     """A staging collection as the pre-split swap left it when killed (literal keys)."""
     adapter = FakeAdapter("new", dim=24)
     ids, docs, metas = make_docs()
@@ -476,7 +487,7 @@ def _old_staging(client, n_copied: int, **journal):
         "autoembedding:swap_source_count": N,
         **journal,
     }
-    col = client.create_collection(
+    col = chroma_client.create_collection(
         staging_name("docs", adapter.record()),
         metadata=metadata,
         configuration={"hnsw": {"space": "cosine"}},
@@ -492,24 +503,24 @@ def _old_staging(client, n_copied: int, **journal):
     return col
 
 
-def test_a_copy_interrupted_by_the_old_code_resumes(client):
-    fill(client)
+def test_a_copy_interrupted_by_the_old_code_resumes(chroma_client):
+    fill(chroma_client)
     _old_staging(
-        client, 40, **{"autoembedding:swap_phase": "copy", "autoembedding:swap_offset": 40}
+        chroma_client, 40, **{"autoembedding:swap_phase": "copy", "autoembedding:swap_offset": 40}
     )
     adapter = FakeAdapter("new", dim=24)
-    result = swap("docs", adapter, client=client, page_size=20, progress=False)
+    result = swap("docs", adapter, client=chroma_client, page_size=20, progress=False)
     assert result.resumed_from == 40 and result.embedded == N - 40
     assert adapter.texts_seen == N - 40 + result.verified_vectors
-    assert_swapped(client)
-    assert_original_intact(client, result.backup)
+    assert_swapped(chroma_client)
+    assert_original_intact(chroma_client, result.backup)
 
 
-def test_a_switch_interrupted_by_the_old_code_is_completed(client):
-    fill(client)
+def test_a_switch_interrupted_by_the_old_code_is_completed(chroma_client):
+    fill(chroma_client)
     backup = "docs__backup_20250101T000000Z"
     _old_staging(
-        client,
+        chroma_client,
         N,
         **{
             "autoembedding:swap_phase": "switching",
@@ -518,22 +529,22 @@ def test_a_switch_interrupted_by_the_old_code_is_completed(client):
         },
     )
     adapter = FakeAdapter("new", dim=24)
-    result = swap("docs", adapter, client=client, progress=False)
+    result = swap("docs", adapter, client=chroma_client, progress=False)
     assert adapter.texts_seen == 0 and result.backup == backup
-    assert names(client) == {"docs", backup}
-    col = assert_swapped(client)
+    assert names(chroma_client) == {"docs", backup}
+    col = assert_swapped(chroma_client)
     assert col.metadata["autoembedding:swap_backup"] == backup
-    assert_original_intact(client, backup)
+    assert_original_intact(chroma_client, backup)
 
 
-def test_the_phases_run_on_their_own(client):
+def test_the_phases_run_on_their_own(chroma_client):
     """copy, verify and switch take the client, names and journal (a later engine reuses them)."""
-    fill(client, n=30)
+    fill(chroma_client, n=30)
     adapter = FakeAdapter("new", dim=24)
     record = adapter.record()
-    source = client.get_collection("docs")
+    source = chroma_client.get_collection("docs")
     staging = staging_name("docs", record)
-    col, journal = open_staging(client, "docs", source, staging, None, 30, record)
+    col, journal = open_staging(chroma_client, "docs", source, staging, None, 30, record)
     assert (journal.phase, journal.offset, journal.source_count, journal.source) == (
         "copy",
         0,
@@ -542,37 +553,38 @@ def test_the_phases_run_on_their_own(client):
     )
     embedded, journal = copy_records(source, col, adapter, journal, page_size=7)
     assert embedded == 30 and journal.offset == 30
-    assert Journal.of(client.get_collection(staging)).offset == 30  # written, not just returned
-    checked = verify_copy(client, "docs", staging, adapter, journal, page_size=7, sample=5)
+    # written, not just returned:
+    assert Journal.of(chroma_client.get_collection(staging)).offset == 30
+    checked = verify_copy(chroma_client, "docs", staging, adapter, journal, page_size=7, sample=5)
     assert checked == 5  # one per page: ceil(5 / ceil(30 / 7))
-    backup = switch_names(client, "docs", staging, journal)
+    backup = switch_names(chroma_client, "docs", staging, journal)
     assert backup is not None and backup.startswith("docs__backup_")
-    assert names(client) == {"docs", backup}
-    assert_swapped(client, n=30)
-    assert_original_intact(client, backup, n=30)
+    assert names(chroma_client) == {"docs", backup}
+    assert_swapped(chroma_client, n=30)
+    assert_original_intact(chroma_client, backup, n=30)
 
 
-def test_a_copy_that_differs_is_dropped_by_verify(client):
-    fill(client, n=30)
+def test_a_copy_that_differs_is_dropped_by_verify(chroma_client):
+    fill(chroma_client, n=30)
     adapter = FakeAdapter("new", dim=24)
-    source = client.get_collection("docs")
+    source = chroma_client.get_collection("docs")
     staging = staging_name("docs", adapter.record())
-    col, journal = open_staging(client, "docs", source, staging, None, 30, adapter.record())
+    col, journal = open_staging(chroma_client, "docs", source, staging, None, 30, adapter.record())
     _, journal = copy_records(source, col, adapter, journal, page_size=10)
     col.update(ids=["id-0011"], metadatas=[{"tampered": True}])
     with pytest.raises(SwapError, match=r"'id-0011' differs.*was removed"):
-        verify_copy(client, "docs", staging, adapter, journal, page_size=10)
-    assert names(client) == {"docs"}
-    assert_original_intact(client, n=30)
+        verify_copy(chroma_client, "docs", staging, adapter, journal, page_size=10)
+    assert names(chroma_client) == {"docs"}
+    assert_original_intact(chroma_client, n=30)
 
 
-def test_progress_callable_counts_written_records(client):
-    fill(client, n=50)
+def test_progress_callable_counts_written_records(chroma_client):
+    fill(chroma_client, n=50)
     seen: list[float] = []
     swap(
         "docs",
         FakeAdapter("new", dim=24),
-        client=client,
+        client=chroma_client,
         page_size=20,
         progress=lambda message, fraction: seen.append(fraction),
     )
@@ -591,11 +603,11 @@ class _Unreachable:
         return fail
 
 
-def test_chroma_failures_are_translated_and_name_the_collection(client):
+def test_chroma_failures_are_translated_and_name_the_collection(chroma_client):
     with pytest.raises(ChromaUnavailableError, match="'docs'"):
         swap("docs", FakeAdapter("new", dim=24), client=_Unreachable(), progress=False)
     with pytest.raises(CollectionNotFoundError, match="'nope' does not exist"):
-        swap("nope", FakeAdapter("new", dim=24), client=client, progress=False)
+        swap("nope", FakeAdapter("new", dim=24), client=chroma_client, progress=False)
     with pytest.raises(ChromaUnavailableError, match="'docs'"):
         undo_swap("docs", client=_Unreachable())
 
@@ -618,9 +630,9 @@ class _DroppingSource:
         return self._inner.get(**kw)
 
 
-def test_a_source_that_fails_mid_copy_stops_both_sides_and_saves_what_was_embedded(client):
-    fill(client)
-    flaky = _Client(client, lambda c: _DroppingSource(c, ok=2) if c.name == "docs" else c)
+def test_a_source_that_fails_mid_copy_stops_both_sides_and_saves_what_was_embedded(chroma_client):
+    fill(chroma_client)
+    flaky = _Client(chroma_client, lambda c: _DroppingSource(c, ok=2) if c.name == "docs" else c)
     adapter = FakeAdapter("new", dim=24)
     outcome: list[BaseException] = []
 
@@ -640,6 +652,6 @@ def test_a_source_that_fails_mid_copy_stops_both_sides_and_saves_what_was_embedd
     assert "Records up to offset 40 of 120" in message
     assert isinstance(outcome[0].__cause__, ChromaUnavailableError)
     assert adapter.texts_seen == 40  # nothing embedded past the failure
-    result = swap("docs", adapter, client=client, page_size=20, progress=False)
+    result = swap("docs", adapter, client=chroma_client, page_size=20, progress=False)
     assert result.resumed_from == 40
-    assert_swapped(client)
+    assert_swapped(chroma_client)

@@ -1,14 +1,20 @@
 """Move a Chroma collection to another embedding model safely, resumably and in place.
 
 :func:`swap` streams the collection in pages, embeds each page with the new model and writes it
-to a *staging collection*; it then verifies the copy and switches names so that the new
-collection takes the original name and the original is kept as ``NAME__backup_<UTC time>``.
-:func:`undo_swap` switches back.
+to a *staging collection* that carries the new model's embedding function; it then catches up
+with writes made to the source meanwhile, verifies the copy, and switches names so that the new
+collection takes the original name and the original is kept as ``NAME__backup_<UTC time>``;
+finally it carries over what landed in the backup (the switch window, handles opened before the
+switch). :func:`sync_swap` reruns that reconciliation, :func:`swap_status` says where a swap
+stands (and the command that finishes it), :func:`undo_swap` switches back.
 
 One module per phase, each callable on its own with the client, the names and the journal:
 :mod:`~.journal` (journal keys, :class:`~.journal.Journal`, collection names),
-:mod:`~.copy` (:func:`~.copy.copy_records`), :mod:`~.verify` (:func:`~.verify.verify_copy`),
-:mod:`~.switch` (:func:`~.switch.switch_names`) and :mod:`~.undo` (:func:`~.undo.undo_swap`).
+:mod:`~.copy` (:func:`~.copy.copy_records`), :mod:`~.catchup` (catch-up rounds and verification),
+:mod:`~.switch` (:func:`~.switch.switch_names`), :mod:`~.sync` (:func:`~.sync.sync_swap`),
+:mod:`~.status` (:func:`~.status.swap_status`) and :mod:`~.undo` (:func:`~.undo.undo_swap`);
+:mod:`~.complete` chains the phases after the copy, :mod:`~.baseline` holds the content
+fingerprints, :mod:`~.verify` a strict stand-alone check of a copy.
 
 Crash safety comes from three things:
 
@@ -22,8 +28,8 @@ Crash safety comes from three things:
   backup -> staging renamed to the original name -> journal cleared) is recognised and completed
   by the next run.
 
-The original collection is never written before the switch; during the switch it is only
-renamed. Readers that open the collection by name through
+The swap never writes the original before the switch; during the switch it is only renamed.
+Readers that open the collection by name through
 :func:`autoembedding.chroma.client.call_with_collection` retry through the instant of the rename.
 
 Example:
@@ -41,32 +47,49 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from autoembedding.chroma.errors import chroma_errors
 from autoembedding.chroma.records import get_record
-from autoembedding.errors import CollectionError, CollectionNotFoundError, SwapError
+from autoembedding.errors import CollectionError, InvalidArgumentError, SwapError
 from autoembedding.record import ModelRecord
 from autoembedding.selector.progress import Progress, ProgressFn
+from autoembedding.selector.swapping.complete import (
+    Finished,
+    after_switch,
+    catch_up_and_switch,
+    missing_collection_error,
+)
 from autoembedding.selector.swapping.copy import copy_records, open_staging
+from autoembedding.selector.swapping.function import function_for, register_function
 from autoembedding.selector.swapping.journal import (
     K_BACKUP,
     K_COUNT,
     K_OFFSET,
     K_PHASE,
     K_SOURCE,
+    K_SYNC,
     K_UNDO_OF,
     PHASE_COPY,
     PHASE_SWITCHING,
     PHASE_VERIFY,
     Journal,
     backup_name,
+    model_label,
     staging_name,
+    sync_name,
 )
-from autoembedding.selector.swapping.store import drop, get_or_none
+from autoembedding.selector.swapping.result import SwapResult
+from autoembedding.selector.swapping.status import (
+    STATES,
+    SwapState,
+    connection_flags,
+    swap_status,
+)
+from autoembedding.selector.swapping.store import get_or_none
 from autoembedding.selector.swapping.switch import finish_switch, switch_names
-from autoembedding.selector.swapping.undo import undo_swap
+from autoembedding.selector.swapping.sync import SyncResult, sync_swap
+from autoembedding.selector.swapping.undo import UndoResult, drop_staging, undo, undo_swap
 from autoembedding.selector.swapping.verify import verify_copy
 
 __all__ = [
@@ -75,61 +98,28 @@ __all__ = [
     "K_OFFSET",
     "K_PHASE",
     "K_SOURCE",
+    "K_SYNC",
     "K_UNDO_OF",
+    "STATES",
     "Journal",
     "SwapError",
     "SwapResult",
+    "SwapState",
+    "SyncResult",
+    "UndoResult",
     "backup_name",
     "copy_records",
+    "drop_staging",
     "finish_switch",
     "staging_name",
     "swap",
+    "swap_status",
     "switch_names",
+    "sync_swap",
+    "undo",
     "undo_swap",
     "verify_copy",
 ]
-
-
-@dataclass(frozen=True)
-class SwapResult:
-    """What :func:`swap` did.
-
-    Attributes:
-        name: The collection name, now holding the new model's vectors.
-        record: The model record written into the new collection's metadata.
-        backup: Name of the kept original, or ``None`` if it was dropped.
-        docs: Records in the collection.
-        embedded: Records embedded by this run (less than ``docs`` when resumed).
-        resumed_from: Offset this run resumed copying from (0 for a fresh run).
-        seconds: Wall time of this run.
-        docs_per_s: ``embedded / seconds`` for the copy phase.
-        verified_vectors: Vectors re-embedded and compared during verification.
-        already_done: True when the collection was already on this model and nothing was done.
-    """
-
-    name: str
-    record: ModelRecord
-    backup: str | None
-    docs: int
-    embedded: int
-    resumed_from: int
-    seconds: float
-    docs_per_s: float
-    verified_vectors: int
-    already_done: bool = False
-
-    def summary(self) -> str:
-        """One human-readable line, as the CLI prints it."""
-        if self.already_done:
-            return f"{self.name!r} already holds {self.record.describe()}; nothing to do."
-        kept = f"original kept as {self.backup!r}" if self.backup else "original dropped"
-        resumed = f", resumed at {self.resumed_from}" if self.resumed_from else ""
-        return (
-            f"Swapped {self.name!r} to {self.record.describe()}: {self.docs} docs, "
-            f"{self.embedded} embedded in {self.seconds:.1f} s ({self.docs_per_s:.1f} docs/s"
-            f"{resumed}); {self.verified_vectors} vectors re-checked; {kept}. "
-            f"Undo with: autoembed swap --undo --collection {self.name}"
-        )
 
 
 # ---------------------------------------------------------------------------- model
@@ -177,6 +167,10 @@ def swap(
     drop_old: bool = False,
     verify_sample: int = 64,
     progress: bool | ProgressFn = True,
+    engine: str = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float = 0.0,
     **adapter_options: Any,
 ) -> SwapResult:
     """Move a Chroma collection to another embedding model, keeping its name.
@@ -196,6 +190,14 @@ def swap(
         verify_sample: How many stored vectors to re-embed and compare (cosine > 0.999).
         progress: Show a progress bar on stderr (``True``), nothing (``False``), or call
             ``fn(message, fraction_done)`` after each page written.
+        engine: ``"local"`` (this process) or ``"ray"``: the copy phase runs on Ray Data
+            (read tasks, an actor pool of encoders, parallel writes to a Chroma server; see
+            :mod:`~.ray_engine`). Journal, verify and switch are the same for both.
+        ray_address: With ``engine="ray"``: the Ray cluster to connect to when this process is
+            not connected yet (``None``: ``RAY_ADDRESS`` or a new local cluster).
+        workers: With ``engine="ray"``: encoder actors (default: one per CPU of the cluster, or
+            per ``gpus_per_worker`` GPUs).
+        gpus_per_worker: With ``engine="ray"``: GPUs per encoder actor (0: CPU actors).
         **adapter_options: Options for ``get_adapter`` when ``model`` is an id.
 
     Returns:
@@ -203,49 +205,67 @@ def swap(
 
     Raises:
         SwapError: If a phase fails; the message says what was kept and how to resume.
+        MissingExtraError: If ``engine="ray"`` and Ray Data is not installed.
         CollectionNotFoundError: If the collection does not exist.
         ChromaUnavailableError: If the Chroma server does not answer before anything started.
         CollectionError: If ``client`` is missing or Chroma fails otherwise.
     """
     start_time = time.perf_counter()
+    check_arguments(page_size=page_size, verify_sample=verify_sample)
     if client is None:
         raise CollectionError(
             "swap() needs the Chroma client to create and rename collections: "
             "swap(collection, model, client=chromadb.PersistentClient(path)) or HttpClient(...)."
         )
-    if page_size < 1:
-        raise ValueError(f"page_size must be >= 1, got {page_size}.")
+    if engine not in ("local", "ray"):
+        raise InvalidArgumentError(
+            f"engine must be 'local' or 'ray', got {engine!r}.", argument="engine"
+        )
+    if engine == "ray":
+        from autoembedding.selector.swapping.ray_engine import check_options, import_ray
+
+        check_options(workers=workers, gpus_per_worker=gpus_per_worker)
+        import_ray()  # a missing extra fails before anything is touched
     name = collection if isinstance(collection, str) else str(collection.name)
+    register_function()  # collections that carry AutoEmbeddingFunction open from here on
     adapter, record = _resolve_model(model, adapter_options)
     staging = staging_name(name, record)
+    flags = connection_flags(client)
+    resume = f"autoembed swap {flags} --collection {name} --model {model_label(record)}"
 
     source = get_or_none(client, name)
     found = get_or_none(client, staging)
     journal = Journal.of(found)
 
-    # An interrupted switch: complete it.
+    # An interrupted switch: complete it, then carry over what landed in the backup.
     if found is not None and journal.phase == PHASE_SWITCHING:
-        backup = finish_switch(client, name, staging, journal, drop_old=drop_old)
-        return _result(name, record, backup, journal.source_count or 0, 0, 0, start_time, 0)
+        backup = finish_switch(client, name, staging, journal)
+        done = after_switch(client, name, adapter, backup, page_size=page_size, drop_old=drop_old)
+        total = journal.source_count or 0
+        return _result(name, record, done, total, 0, 0, start_time, flags)
     if source is None:
-        raise CollectionNotFoundError(
-            f"Collection {name!r} does not exist on this client; list them with "
-            "client.list_collections()."
-        )
+        raise missing_collection_error(client, name)
     source_journal = Journal.of(source)
     if source_journal.switching_of(name):
         # Crashed after the rename, before the journal was cleared.
-        backup = finish_switch(client, name, staging, source_journal, drop_old=drop_old)
-        done_record = get_record(source) or record
+        backup = finish_switch(client, name, staging, source_journal)
+        done = after_switch(client, name, adapter, backup, page_size=page_size, drop_old=drop_old)
         total = source_journal.source_count or 0
-        return _result(name, done_record, backup, total, 0, 0, start_time, 0)
+        return _result(name, get_record(source) or record, done, total, 0, 0, start_time, flags)
     current = get_record(source)
     if found is None and current is not None and current.same_vectors_as(record):
-        return _already_done(client, name, source, record, start_time, drop_old)
+        return _already_done(
+            client, name, source, adapter, record, start_time,
+            page_size=page_size, drop_old=drop_old, connection=flags,
+        )  # fmt: skip
 
     with chroma_errors("count the records of", collection=name):
         total = int(source.count())
-    staging_col, journal = open_staging(client, name, source, staging, found, total, record)
+    function = function_for(adapter, adapter_options)
+    sync = sync_name(name, record)
+    staging_col, journal = open_staging(
+        client, name, source, staging, found, total, record, function=function, sync=sync
+    )
     resumed = journal.offset
 
     copy_start = time.perf_counter()
@@ -253,37 +273,68 @@ def swap(
     if journal.phase == PHASE_COPY:
         bar = Progress(progress, total=total, desc="swap", unit="doc", initial=resumed)
         try:
-            embedded, journal = copy_records(
-                source, staging_col, adapter, journal, page_size=page_size, progress=bar
-            )
+            if engine == "ray":
+                from autoembedding.selector.swapping.ray_engine import copy_records_ray
+
+                embedded, journal = copy_records_ray(
+                    client, source, staging_col, model, adapter_options, record, journal,
+                    page_size=page_size, progress=bar, ray_address=ray_address,
+                    workers=workers, gpus_per_worker=gpus_per_worker,
+                )  # fmt: skip
+            else:
+                embedded, journal = copy_records(
+                    source, staging_col, adapter, journal, page_size=page_size, progress=bar
+                )
         finally:
             bar.close()
         journal = journal.write(staging_col, {K_PHASE: PHASE_VERIFY})
     copy_seconds = time.perf_counter() - copy_start
 
-    checked = verify_copy(
-        client, name, staging, adapter, journal, page_size=page_size, sample=verify_sample
-    )
-    backup = switch_names(client, name, staging, journal, drop_old=drop_old)
-    return _result(
-        name, record, backup, total, embedded, resumed, start_time, checked, copy_seconds
-    )
+    done = catch_up_and_switch(
+        client, name, staging, sync, adapter, journal, page_size=page_size,
+        sample=verify_sample, drop_old=drop_old, resume=resume,
+    )  # fmt: skip
+    return _result(name, record, done, total, embedded, resumed, start_time, flags, copy_seconds)
+
+
+def check_arguments(*, page_size: int, verify_sample: int) -> None:
+    """Refuse bad swap arguments before anything is opened or embedded.
+
+    Raises:
+        InvalidArgumentError: Naming the argument and what it takes.
+    """
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise InvalidArgumentError(
+            f"page_size must be a whole number >= 1, got {page_size!r}.", argument="page_size"
+        )
+    if isinstance(verify_sample, bool) or not isinstance(verify_sample, int) or verify_sample < 0:
+        raise InvalidArgumentError(
+            f"verify_sample must be a whole number >= 0, got {verify_sample!r}.",
+            argument="verify_sample",
+        )
 
 
 def _already_done(
-    client: Any, name: str, source: Any, record: ModelRecord, start_time: float, drop_old: bool
+    client: Any,
+    name: str,
+    source: Any,
+    adapter: Any,
+    record: ModelRecord,
+    start_time: float,
+    *,
+    page_size: int,
+    drop_old: bool,
+    connection: str,
 ) -> SwapResult:
-    """The result for a collection that already holds ``record``'s vectors (nothing to do)."""
+    """The collection already holds ``record``'s vectors: only carry over writes to its backup."""
     backup = Journal.of(source).backup
-    if drop_old and backup:
-        drop(client, backup)
-        backup = None
+    done = after_switch(client, name, adapter, backup, page_size=page_size, drop_old=drop_old)
     with chroma_errors("count the records of", collection=name):
         docs = int(source.count())
     return SwapResult(
         name=name,
         record=record,
-        backup=backup,
+        backup=done.backup if backup else None,
         docs=docs,
         embedded=0,
         resumed_from=0,
@@ -291,18 +342,20 @@ def _already_done(
         docs_per_s=0.0,
         verified_vectors=0,
         already_done=True,
+        synced=done.synced,
+        connection=connection,
     )
 
 
 def _result(
     name: str,
     record: ModelRecord,
-    backup: str | None,
+    done: Finished,
     total: int,
     embedded: int,
     resumed: int,
     start_time: float,
-    checked: int,
+    connection: str,
     copy_seconds: float | None = None,
 ) -> SwapResult:
     seconds = time.perf_counter() - start_time
@@ -310,11 +363,15 @@ def _result(
     return SwapResult(
         name=name,
         record=record,
-        backup=backup,
+        backup=done.backup,
         docs=total,
         embedded=embedded,
         resumed_from=resumed,
         seconds=seconds,
         docs_per_s=embedded / rate_s if rate_s > 0 else 0.0,
-        verified_vectors=checked,
+        verified_vectors=done.checked,
+        caught_up=done.caught_up,
+        synced=done.synced,
+        switch_window_s=done.window_s,
+        connection=connection,
     )

@@ -23,7 +23,7 @@ from autoembedding.chroma.pages import Page, iter_pages
 from autoembedding.errors import SwapError
 from autoembedding.record import ModelRecord
 from autoembedding.selector.progress import Progress
-from autoembedding.selector.swapping.journal import K_OFFSET, Journal
+from autoembedding.selector.swapping.journal import K_OFFSET, K_SYNC, Journal
 from autoembedding.selector.swapping.store import (
     configuration,
     drop,
@@ -46,12 +46,19 @@ def open_staging(
     found: Any | None,
     total: int,
     record: ModelRecord,
+    *,
+    function: Any = None,
+    sync: str | None = None,
 ) -> tuple[Any, Journal]:
     """The staging collection to copy into, and its journal.
 
-    An interrupted run's staging collection (``found``) is reused while the source still holds
-    ``total`` records in the same distance space; otherwise the source changed, its offsets mean
-    nothing now, and the staging collection is made afresh, empty, with a new journal.
+    An interrupted run's staging collection (``found``) is reused while it has the source's
+    distance space and can carry ``function``; records the source gained, changed or lost since
+    are carried over by the catch-up phase. Otherwise it is made afresh, empty, with a new
+    journal. The staging collection carries ``function`` (the new model's
+    :class:`~autoembedding.integrations.chroma_function.AutoEmbeddingFunction`) as its embedding
+    function configuration, whatever the source had, so the swapped collection embeds queries
+    with the new model when it is opened without one.
 
     Args:
         client: The Chroma client.
@@ -61,6 +68,8 @@ def open_staging(
         found: The existing staging collection, or ``None``.
         total: Records in the source now.
         record: The new model's :class:`~autoembedding.record.ModelRecord`.
+        function: The embedding function the new collection carries (``None``: none).
+        sync: Name of the sync baseline collection, written into the journal.
 
     Returns:
         ``(staging collection, journal)``.
@@ -70,10 +79,14 @@ def open_staging(
     """
     if found is not None:
         journal = Journal.of(found)
-        if journal.source_count == total and space(found) == space(source):
+        if space(found) == space(source) and _carries(found, function):
+            if sync and journal.sync != sync:
+                journal = journal.write(found, {K_SYNC: sync})
             return found, journal
         drop(client, staging)
     journal = Journal.start(name, getattr(source, "metadata", None), record, total)
+    if sync:
+        journal = Journal({**journal.metadata, K_SYNC: sync})
     with phase_errors(
         f"creating the staging collection {staging!r}",
         state="The original is untouched; rerun the same command.",
@@ -83,11 +96,33 @@ def open_staging(
                 staging,
                 metadata=journal.metadata,
                 configuration=configuration(source),
-                embedding_function=None,
+                embedding_function=function,
             )
         if dict(created.metadata or {}) != journal.metadata:  # created by a run killed just now
             journal = journal.write(created)
     return created, journal
+
+
+def _function_config(collection: Any) -> Any:
+    conf = getattr(collection, "configuration", None) or {}
+    return conf.get("embedding_function") if isinstance(conf, dict) else None
+
+
+def _carries(staging: Any, function: Any) -> bool:
+    """Whether ``staging`` carries ``function``'s configuration, setting it where it has none."""
+    have = _function_config(staging)
+    if function is None:
+        return True
+    if have is not None and getattr(have, "name", lambda: None)() == function.name():
+        return bool(have.get_config() == function.get_config())
+    if have is not None:
+        return False
+    try:  # a staging copy made by an older version, with no function: give it one
+        with chroma_errors("configure", collection=str(staging.name)):
+            staging.modify(configuration={"embedding_function": function})
+    except Exception:  # noqa: BLE001 - made afresh instead
+        return False
+    return True
 
 
 def _documents(page: Page) -> list[str]:
@@ -247,9 +282,15 @@ def copy_records(
     if writer.error is not None:
         cause = writer.error
         raise SwapError(failure_message("writing the staging collection", cause, saved)) from cause
-    if writer.journal.offset < total:
+    if writer.journal.offset < total and _count(source) > writer.journal.offset:
         raise SwapError(
             f"Copied {writer.journal.offset} of {total} records; the source returned fewer than "
             "it counts. Rerun the same command to resume."
         )
     return embedded, writer.journal
+
+
+def _count(source: Any) -> int:
+    """Records in ``source`` now (it may have lost some during the copy: catch-up fixes that)."""
+    with chroma_errors("count the records of", collection=str(source.name)):
+        return int(source.count())

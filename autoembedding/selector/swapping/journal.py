@@ -10,7 +10,11 @@ interrupted by an older version of this package resumes with this one, so never 
 * ``swap_source_count``: the number of records the source held when the copy began;
 * ``swap_backup``: the name the original gets (kept on the new collection after the switch, so
   :func:`~autoembedding.selector.swapping.undo.undo_swap` can find it);
-* ``swap_undo_of``: set on the swapped collection while an undo moves it aside.
+* ``swap_undo_of``: set on the swapped collection while an undo moves it aside;
+* ``swap_sync``: the name of the *baseline* collection (ids and content fingerprints of what the
+  new collection held at the switch), kept on the new collection after the switch so
+  :func:`~autoembedding.selector.swapping.sync.sync_swap` can carry over writes that land in the
+  backup through handles opened before the switch.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ __all__ = [
     "K_OFFSET",
     "K_PHASE",
     "K_SOURCE",
+    "K_SYNC",
     "K_UNDO_OF",
     "MAX_NAME",
     "PHASE_COPY",
@@ -40,7 +45,9 @@ __all__ = [
     "PHASE_VERIFY",
     "Journal",
     "backup_name",
+    "model_label",
     "staging_name",
+    "sync_name",
     "trim_name",
     "undone_name",
 ]
@@ -53,7 +60,8 @@ K_OFFSET = _J + "offset"
 K_COUNT = _J + "source_count"
 K_BACKUP = _J + "backup"
 K_UNDO_OF = _J + "undo_of"
-#: Keys removed once the switch is done (``K_BACKUP`` stays for undo).
+K_SYNC = _J + "sync"
+#: Keys removed once the switch is done (``K_BACKUP`` and ``K_SYNC`` stay for undo and sync).
 JOURNAL_KEYS = (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT)
 
 #: Values of ``K_PHASE``, in order.
@@ -77,9 +85,31 @@ def staging_name(name: str, record: ModelRecord) -> str:
     The name depends only on the collection name and the model record, so a rerun finds the
     staging collection of an interrupted run.
     """
+    return trim_name(name, f"__swap_{_digest(name, record)}")
+
+
+def sync_name(name: str, record: ModelRecord) -> str:
+    """The baseline collection of a swap of ``name`` to ``record``'s model (``NAME__swapsync_*``).
+
+    It holds one tiny record per id (the content fingerprint the new collection held at the
+    switch); :func:`~autoembedding.selector.swapping.sync.sync_swap` compares the backup with it.
+    """
+    return trim_name(name, f"__swapsync_{_digest(name, record)}")
+
+
+def _digest(name: str, record: ModelRecord) -> str:
     key = json.dumps({"name": name, **record.to_metadata()}, sort_keys=True)
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
-    return trim_name(name, f"__swap_{digest}")
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def model_label(record: ModelRecord) -> str:
+    """``id[@dim][:precision]``: the ``--model`` value that makes ``record``'s vectors."""
+    label = record.model_id
+    if record.truncate_dim:
+        label += f"@{record.truncate_dim}"
+    if record.precision != "float32":
+        label += f":{record.precision}"
+    return label
 
 
 def backup_name(name: str, when: datetime | None = None) -> str:
@@ -153,6 +183,18 @@ class Journal:
     def backup(self) -> str | None:
         """Name of the original's backup, once the switch has chosen it."""
         value = self.metadata.get(K_BACKUP)
+        return str(value) if value else None
+
+    @property
+    def sync(self) -> str | None:
+        """Name of the baseline collection :func:`~.sync.sync_swap` compares the backup with."""
+        value = self.metadata.get(K_SYNC)
+        return str(value) if value else None
+
+    @property
+    def undo_of(self) -> str | None:
+        """The collection an interrupted undo moved this one away from, if any."""
+        value = self.metadata.get(K_UNDO_OF)
         return str(value) if value else None
 
     def switching_of(self, name: str) -> bool:

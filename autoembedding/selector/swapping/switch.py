@@ -5,7 +5,10 @@ The switch is four steps, each recognised and completed by the next run if a cra
 1. the staging journal says ``"switching"`` and names the backup;
 2. the original is renamed to the backup name;
 3. the staging collection is renamed to the original name;
-4. the journal keys are removed (the backup name stays, for undo).
+4. the journal keys are removed (the backup and baseline names stay, for undo and sync).
+
+With ``drop_old`` the backup and the baseline are then dropped and forgotten. :func:`swap` does
+that itself, only after the reconciliation has carried over writes that landed in the backup.
 
 Nothing is written to the original; it is only renamed.
 """
@@ -25,7 +28,8 @@ from autoembedding.selector.swapping.journal import (
     Journal,
     backup_name,
 )
-from autoembedding.selector.swapping.store import drop, free_name, get_or_none, phase_errors
+from autoembedding.selector.swapping.store import free_name, get_or_none, phase_errors
+from autoembedding.selector.swapping.sync import retire_backup
 
 __all__ = ["begin_switch", "finish_switch", "switch_names"]
 
@@ -120,6 +124,6 @@ def finish_switch(
         raise SwapError(f"Switch of {name!r} lost track of the collections; nothing was deleted.")
     Journal(Journal.of(new).cleared()).write(new, {K_BACKUP: backup})  # step 4
     if drop_old:
-        drop(client, backup)
+        retire_backup(client, name)  # and forget it, so nothing suggests an undo
         return None
     return backup

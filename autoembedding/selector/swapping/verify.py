@@ -1,4 +1,8 @@
-"""The verify phase: compare the staging copy with the source before any name changes.
+"""A strict, stand-alone check of a staging copy against its source (no writes allowed meanwhile).
+
+:func:`~autoembedding.selector.swapping.swap` verifies in its catch-up phase
+(:mod:`~.catchup`), which tolerates writes made during the swap; :func:`verify_copy` is for
+callers that run the phases themselves on a source nobody writes to.
 
 The source is streamed again page by page. The copy must hold the same count and, for every id,
 the same document and metadata and a vector of the model's dimension; a sample of records,

@@ -1,0 +1,156 @@
+"""From a copied staging collection to a finished swap: catch up, switch, reconcile, retire.
+
+1. **Catch up** (:mod:`~.catchup`): rounds carry writes made to the source during the copy over
+   to the staging copy, keep the sync baseline, and verify the copy.
+2. **Switch** (:mod:`~.switch`), right after the last round; the *switch window* is the time from
+   the end of that round to the end of the renames.
+3. **Reconcile** (:mod:`~.sync`): what landed in the source after its last comparison (the
+   window) and what handles opened before the switch wrote to the backup since, is carried over.
+4. With ``drop_old``, the backup and baseline are dropped afterwards (:func:`~.sync.retire_backup`),
+   so stale handles fail loudly from then on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from autoembedding.errors import (
+    AutoEmbeddingError,
+    CollectionError,
+    CollectionNotFoundError,
+    SwapError,
+)
+from autoembedding.selector.swapping.baseline import open_baseline
+from autoembedding.selector.swapping.catchup import CatchUp, catch_up
+from autoembedding.selector.swapping.journal import Journal
+from autoembedding.selector.swapping.status import connection_flags, swap_status
+from autoembedding.selector.swapping.store import failure_message, get_or_none, phase_errors
+from autoembedding.selector.swapping.switch import switch_names
+from autoembedding.selector.swapping.sync import SyncResult, reconcile, retire_backup
+
+__all__ = ["Finished", "after_switch", "catch_up_and_switch", "missing_collection_error"]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What happened after the copy.
+
+    Attributes:
+        backup: The original's backup (``None`` if dropped).
+        caught_up: Records re-embedded or deleted in the staging copy by the catch-up.
+        checked: Stored vectors re-embedded and compared.
+        synced: Records carried over from the backup after the switch.
+        window_s: Seconds from the last catch-up round to the end of the renames.
+        sync: The reconciliation run after the switch, if any.
+    """
+
+    backup: str | None
+    caught_up: int = 0
+    checked: int = 0
+    synced: int = 0
+    window_s: float = 0.0
+    sync: SyncResult | None = None
+
+
+def catch_up_and_switch(
+    client: Any,
+    name: str,
+    staging: str,
+    baseline: str,
+    adapter: Any,
+    journal: Journal,
+    *,
+    page_size: int,
+    sample: int,
+    drop_old: bool,
+    resume: str,
+) -> Finished:
+    """Catch up, switch, reconcile and (with ``drop_old``) retire the backup.
+
+    Args:
+        client: The Chroma client.
+        name: The collection.
+        staging: The copied staging collection.
+        baseline: The sync baseline collection's name.
+        adapter: The new model.
+        journal: The staging journal.
+        page_size: Records read at a time.
+        sample: Vectors to re-embed and compare.
+        drop_old: Drop the backup once writes in it are carried over.
+        resume: The command that resumes this swap (quoted in errors).
+
+    Raises:
+        SwapError: If a phase fails; the message says what was kept and how to resume.
+    """
+    step = "catching up with writes made during the copy"
+    state = f"The copy in {staging!r} is kept and the original is untouched; resume with: {resume}"
+    with phase_errors(step, state=state):
+        source = get_or_none(client, name)
+        copy = get_or_none(client, staging)
+        if source is None or copy is None:
+            missing = name if source is None else staging
+            raise SwapError(
+                f"Cannot verify the copy: collection {missing!r} is gone; nothing was renamed."
+            )
+        base = open_baseline(client, baseline, name)
+        try:
+            caught: CatchUp = catch_up(
+                source, copy, base, adapter, page_size=page_size, sample=sample
+            )
+        except AutoEmbeddingError as exc:  # the model failed: say what is kept
+            if isinstance(exc, (SwapError, CollectionError)):
+                raise
+            raise SwapError(failure_message(step, exc, state)) from exc
+    caught_at = time.perf_counter()
+    backup = switch_names(client, name, staging, journal)
+    window = time.perf_counter() - caught_at
+    done = after_switch(client, name, adapter, backup, page_size=page_size, drop_old=drop_old)
+    return Finished(
+        backup=done.backup,
+        caught_up=caught.upserted + caught.deleted,
+        checked=caught.checked,
+        synced=done.synced,
+        window_s=window,
+        sync=done.sync,
+    )
+
+
+def after_switch(
+    client: Any,
+    name: str,
+    adapter: Any,
+    backup: str | None,
+    *,
+    page_size: int,
+    drop_old: bool,
+) -> Finished:
+    """Reconcile the backup into the new collection; with ``drop_old``, then drop the backup."""
+    result: SyncResult | None = None
+    state = (
+        "The switch is done; carry over writes made to the backup with: autoembed swap --sync "
+        f"{connection_flags(client)} --collection {name}"
+    )
+    with phase_errors("carrying over writes made to the backup", state=state):
+        live = get_or_none(client, name)
+        journal = Journal.of(live)
+        old = get_or_none(client, journal.backup) if journal.backup else None
+        base = get_or_none(client, journal.sync) if journal.sync else None
+        if live is not None and old is not None and base is not None:
+            result = reconcile(old, live, base, adapter, page_size=page_size)
+        if drop_old:
+            retire_backup(client, name)
+            backup = None
+    return Finished(backup=backup, synced=result.changes if result else 0, sync=result)
+
+
+def missing_collection_error(client: Any, name: str) -> Exception:
+    """The error for a swap of ``name`` when no collection has that name: says what is left."""
+    state = swap_status(name, client=client)
+    if state.state == "absent":
+        return CollectionNotFoundError(
+            f"Collection {name!r} does not exist on this client; list them with "
+            "client.list_collections()."
+        )
+    return SwapError(state.message)

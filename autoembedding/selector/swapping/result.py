@@ -1,0 +1,78 @@
+"""What a swap did: :class:`SwapResult`, and its one-line summary with the follow-up commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from autoembedding.record import ModelRecord
+
+__all__ = ["SwapResult"]
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    """What :func:`~autoembedding.selector.swapping.swap` did.
+
+    Attributes:
+        name: The collection name, now holding the new model's vectors.
+        record: The model record written into the new collection's metadata.
+        backup: Name of the kept original, or ``None`` if it was dropped.
+        docs: Records in the collection.
+        embedded: Records embedded by this run (less than ``docs`` when resumed).
+        resumed_from: Offset this run resumed copying from (0 for a fresh run).
+        seconds: Wall time of this run.
+        docs_per_s: ``embedded / seconds`` for the copy phase.
+        verified_vectors: Vectors re-embedded and compared during verification.
+        already_done: True when the collection was already on this model and nothing was done.
+        caught_up: Records re-embedded or deleted before the switch because the source changed
+            during the copy.
+        synced: Records carried over from the backup after the switch (writes that landed in
+            the original during the switch window or through handles opened before it).
+        switch_window_s: Seconds from the last catch-up round to the end of the renames.
+        connection: The ``--chroma-*`` options of the follow-up commands in :meth:`summary`.
+    """
+
+    name: str
+    record: ModelRecord
+    backup: str | None
+    docs: int
+    embedded: int
+    resumed_from: int
+    seconds: float
+    docs_per_s: float
+    verified_vectors: int
+    already_done: bool = False
+    caught_up: int = 0
+    synced: int = 0
+    switch_window_s: float = 0.0
+    connection: str = "--chroma-path DB"
+
+    def _command(self, flag: str) -> str:
+        return f"autoembed swap {flag} {self.connection} --collection {self.name}"
+
+    def summary(self) -> str:
+        """One human-readable line, as the CLI prints it (with complete follow-up commands)."""
+        if self.backup:
+            after = (
+                f"Carry over writes made through handles opened before the switch with: "
+                f"{self._command('--sync')} ; undo with: {self._command('--undo')}"
+            )
+        else:
+            after = "The original was dropped, so this swap cannot be undone."
+        if self.already_done:
+            return f"{self.name!r} already holds {self.record.describe()}; nothing to do. {after}"
+        kept = f"original kept as {self.backup!r}" if self.backup else "original dropped"
+        resumed = f", resumed at {self.resumed_from}" if self.resumed_from else ""
+        moved = ""
+        if self.caught_up or self.synced:
+            moved = (
+                f"; {self.caught_up} written during the copy caught up, {self.synced} carried "
+                "over after the switch"
+            )
+        if self.switch_window_s:
+            moved += f"; switch window {self.switch_window_s * 1000:.0f} ms"
+        return (
+            f"Swapped {self.name!r} to {self.record.describe()}: {self.docs} docs, "
+            f"{self.embedded} embedded in {self.seconds:.1f} s ({self.docs_per_s:.1f} docs/s"
+            f"{resumed}); {self.verified_vectors} vectors re-checked{moved}; {kept}. {after}"
+        )

@@ -1,0 +1,281 @@
+"""Where a swap stands: every state the collections and the journal can be in, as one message.
+
+:func:`swap_status` looks at the collection, its staging copies (``swap_source = NAME``), an
+interrupted undo (``swap_undo_of = NAME``) and the backup, and returns a :class:`SwapState`: what
+happened, in one message, and the one complete ``autoembed swap`` command (with the connection
+options) that finishes it or undoes it. ``autoembed swap --status --collection NAME`` prints it;
+the swap, undo and sync errors quote it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from autoembedding.chroma.client import describe_client
+from autoembedding.chroma.records import get_record
+from autoembedding.selector.swapping.journal import (
+    PHASE_COPY,
+    PHASE_SWITCHING,
+    PHASE_VERIFY,
+    Journal,
+    model_label,
+)
+from autoembedding.selector.swapping.store import get_or_none, iter_collections
+
+__all__ = ["STATES", "SwapState", "connection_flags", "related_collections", "swap_status"]
+
+#: Every state :func:`swap_status` reports, in the order it checks them.
+STATES = (
+    "undo-interrupted",
+    "switch-unfinished",
+    "between-renames",
+    "lost-between-renames",
+    "switch-started",
+    "leftover-staging",
+    "copying",
+    "verifying",
+    "absent",
+    "swapped",
+    "swapped-backup-dropped",
+    "idle",
+)
+
+_PHASE_ORDER = {PHASE_SWITCHING: 0, PHASE_VERIFY: 1, PHASE_COPY: 2}
+
+
+@dataclass(frozen=True)
+class SwapState:
+    """One state of a collection's swap.
+
+    Attributes:
+        name: The collection.
+        state: One of :data:`STATES`.
+        message: What happened and what to run, in full sentences.
+        command: The one command that finishes (or, where nothing can be finished, undoes) it;
+            ``None`` when nothing needs doing.
+        model: Label of the swap's new model, if one is under way or done.
+        staging: The staging collection involved, if any.
+        backup: The original's backup, if any.
+        offset: Records copied so far (during the copy).
+        total: Records the source held when the copy began.
+        others: Other unfinished staging collections of this collection.
+    """
+
+    name: str
+    state: str
+    message: str
+    command: str | None = None
+    model: str | None = None
+    staging: str | None = None
+    backup: str | None = None
+    offset: int | None = None
+    total: int | None = None
+    others: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state as plain JSON types (``autoembed swap --status --json``)."""
+        return asdict(self)
+
+
+def connection_flags(client: Any) -> str:
+    """The ``--chroma-*`` options that reach ``client`` (``--chroma-path DB`` if unknown)."""
+    try:
+        where = describe_client(client)
+    except Exception:  # noqa: BLE001 - a client that cannot say: a placeholder
+        where = None
+    if not where:
+        return "--chroma-path DB"
+    if "://" not in where:
+        return f"--chroma-path {shlex.quote(where)}"
+    parts = urlsplit(where)
+    if parts.scheme == "https" or parts.hostname is None:
+        return f"--chroma-url {shlex.quote(where)}"
+    port = f" --chroma-port {parts.port}" if parts.port else ""
+    return f"--chroma-host {shlex.quote(parts.hostname)}{port}"
+
+
+def related_collections(client: Any, name: str) -> tuple[list[Any], list[Any]]:
+    """``(staging copies of name, collections an interrupted undo of name moved aside)``.
+
+    Staging copies come most advanced first (switching, then verifying, then copying).
+    """
+    stagings, undone = [], []
+    for col in iter_collections(client):
+        journal = Journal.of(col)
+        if str(col.name) == name:  # its own marks are read from the collection itself
+            continue
+        if journal.source == name and journal.phase:
+            stagings.append(col)
+        elif journal.undo_of == name:
+            undone.append(col)
+    stagings.sort(key=lambda c: _PHASE_ORDER.get(Journal.of(c).phase or "", 9))
+    return stagings, undone
+
+
+def swap_status(collection: Any, *, client: Any, connection: str | None = None) -> SwapState:
+    """Where the swap of ``collection`` stands, and the command that finishes or undoes it.
+
+    Args:
+        collection: The collection or its name.
+        client: The Chroma client.
+        connection: The ``--chroma-*`` options to quote in commands (default: read from
+            ``client``).
+
+    Returns:
+        A :class:`SwapState`.
+    """
+    name = collection if isinstance(collection, str) else str(collection.name)
+    flags = connection if connection is not None else connection_flags(client)
+
+    def cmd(*extra: str) -> str:
+        return " ".join(["autoembed swap", flags, "--collection", shlex.quote(name), *extra])
+
+    live = get_or_none(client, name)
+    stagings, undone = related_collections(client, name)
+    others = [str(c.name) for c in stagings[1:]]
+    state = _state(name, client, live, stagings, undone, cmd)
+    if others:
+        extra = f" Other unfinished staging copies of {name!r}: {', '.join(others)}."
+        state = SwapState(**{**state.to_dict(), "message": state.message + extra, "others": others})
+    return state
+
+
+def _state(  # noqa: PLR0911 - one return per state, in the order of STATES
+    name: str, client: Any, live: Any, stagings: list[Any], undone: list[Any], cmd: Any
+) -> SwapState:
+    if undone:
+        moved = str(undone[0].name)
+        where = "is missing" if live is None else "is back in place"
+        return SwapState(
+            name,
+            "undo-interrupted",
+            f"An undo of {name!r} was interrupted: the swapped collection was moved to "
+            f"{moved!r} and the original {where}. Finish the undo: {cmd('--undo')}",
+            cmd("--undo"),
+            staging=moved,
+            backup=Journal.of(undone[0]).backup,
+        )
+    lj = Journal.of(live)
+    if live is not None and lj.switching_of(name):
+        unfinished = _label(live) or "?"
+        return SwapState(
+            name,
+            "switch-unfinished",
+            f"The swap of {name!r} to {unfinished} renamed both collections (the original is "
+            f"{lj.backup!r}) but was stopped before it cleared its journal. Finish it: "
+            f"{cmd('--model', shlex.quote(unfinished))}",
+            cmd("--model", shlex.quote(unfinished)),
+            model=unfinished,
+            backup=lj.backup,
+        )
+    if stagings:
+        return _staging_state(name, client, live, stagings[0], cmd)
+    if live is None:
+        return SwapState(
+            name,
+            "absent",
+            f"Collection {name!r} does not exist, and no swap of it is under way. List the "
+            "collections with client.list_collections().",
+        )
+    label = _label(live)
+    if lj.backup:
+        if get_or_none(client, lj.backup) is None:
+            return SwapState(
+                name,
+                "swapped-backup-dropped",
+                f"{name!r} holds {label}; its original ({lj.backup!r}) was dropped, so the swap "
+                "cannot be undone. Nothing is pending.",
+                model=label,
+            )
+        return SwapState(
+            name,
+            "swapped",
+            f"{name!r} was swapped to {label}; the original is kept as {lj.backup!r}. Writes "
+            "made through handles opened before the switch land in the backup; carry them over "
+            f"with: {cmd('--sync')} . Undo the swap with: {cmd('--undo')}",
+            cmd("--sync"),
+            model=label,
+            backup=lj.backup,
+        )
+    holds = f" (it holds {label})" if label else ""
+    return SwapState(
+        name, "idle", f"{name!r} is not being swapped{holds}; nothing is pending.", model=label
+    )
+
+
+def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) -> SwapState:
+    journal = Journal.of(staging)
+    label = _label(staging) or "?"
+    sname = str(staging.name)
+    finish = cmd("--model", shlex.quote(label))
+    common: dict[str, Any] = {"model": label, "staging": sname}
+    if journal.phase == PHASE_SWITCHING:
+        backup = journal.backup
+        if live is not None:
+            return SwapState(
+                name,
+                "switch-started",
+                f"A swap of {name!r} to {label} was verified and its switch had begun, but "
+                f"nothing was renamed: {name!r} is untouched and the new copy is {sname!r}. "
+                f"Finish it: {finish} ; or abandon it (removes the copy): {cmd('--undo')}",
+                finish,
+                backup=backup,
+                **common,
+            )
+        if backup and get_or_none(client, backup) is not None:
+            return SwapState(
+                name,
+                "between-renames",
+                f"{name!r} does not exist right now: a swap to {label} was stopped between its "
+                f"two renames. The original is safe as {backup!r} and the new copy is {sname!r}. "
+                f"Finish the swap: {finish} ; or put the original back: {cmd('--undo')}",
+                finish,
+                backup=backup,
+                **common,
+            )
+        return SwapState(
+            name,
+            "lost-between-renames",
+            f"Neither {name!r} nor its backup {backup!r} exists, but the finished copy "
+            f"{sname!r} (to {label}) does: rename it by hand if that is what you want "
+            f"(client.get_collection({sname!r}).modify(name={name!r})).",
+            backup=backup,
+            **common,
+        )
+    done, total = journal.offset, journal.source_count
+    if live is None:
+        return SwapState(
+            name,
+            "leftover-staging",
+            f"Collection {name!r} does not exist, but the staging copy {sname!r} of an "
+            f"unfinished swap to {label} is left ({done} of {total} records). Remove it: "
+            f"{cmd('--drop-staging')}",
+            cmd("--drop-staging"),
+            offset=done,
+            total=total,
+            **common,
+        )
+    if journal.phase == PHASE_COPY:
+        what = f"was stopped while copying: {done} of {total} records are saved in {sname!r}"
+        key = "copying"
+    else:
+        what = f"copied every record to {sname!r} but was stopped before it was verified"
+        key = "verifying"
+    return SwapState(
+        name,
+        key,
+        f"A swap of {name!r} to {label} {what}; {name!r} is untouched. Resume it: {finish} ; "
+        f"or abandon it (removes the copy): {cmd('--undo')}",
+        finish,
+        offset=done,
+        total=total,
+        **common,
+    )
+
+
+def _label(collection: Any) -> str | None:
+    record = get_record(collection) if collection is not None else None
+    return model_label(record) if record is not None else None
