@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from autoembedding.selector.probing import probe
-    from autoembedding.selector.swapping import SwapResult, swap, undo_swap
+    from autoembedding.selector.swapping import (
+        SwapResult,
+        SwapState,
+        SyncResult,
+        drop_staging,
+        swap,
+        swap_status,
+        sync_swap,
+        undo_swap,
+    )
     from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport, Targets
 
 __all__ = [
@@ -23,9 +32,14 @@ __all__ = [
     "CandidateResult",
     "ProbeReport",
     "SwapResult",
+    "SwapState",
+    "SyncResult",
     "Targets",
+    "drop_staging",
     "probe",
     "swap",
+    "swap_status",
+    "sync_swap",
     "undo_swap",
 ]
 
@@ -38,6 +52,11 @@ _LAZY = {
     "SwapResult": "autoembedding.selector.swapping",
     "swap": "autoembedding.selector.swapping",
     "undo_swap": "autoembedding.selector.swapping",
+    "SwapState": "autoembedding.selector.swapping",
+    "SyncResult": "autoembedding.selector.swapping",
+    "drop_staging": "autoembedding.selector.swapping",
+    "swap_status": "autoembedding.selector.swapping",
+    "sync_swap": "autoembedding.selector.swapping",
 }
 
 
