@@ -39,7 +39,13 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--candidates",
         metavar="A,B,C",
-        help="comma-separated labels (id[@dim][:int8|binary]); default: every available model",
+        help="comma-separated labels (id[@dim][:int8|binary], bm25[:LANG], "
+        "hybrid:ID+bm25, hybrid-rrf:ID+bm25); default: every available model, bm25 and hybrids",
+    )
+    p.add_argument(
+        "--no-lexical",
+        action="store_true",
+        help="leave out bm25 and the hybrid candidates (dense models only)",
     )
     p.add_argument(
         "--max-query-ms", type=positive, metavar="X", help="target: query p95 latency (> 0)"
@@ -165,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         sample_size=args.sample_size,
         candidate_timeout_s=args.candidate_timeout_s,
+        lexical=False if args.no_lexical else None,
     )
     to_stdout = args.json == "-"
     say = sys.stderr if to_stdout else sys.stdout

@@ -2,9 +2,9 @@
 
 * :func:`report_to_dict` gives plain JSON-able data (what ``autoembed probe --json`` writes).
 * :func:`format_table` gives a fixed-width table for a terminal.
-* :func:`write_report` writes ``report.md`` and ``report.html`` with a Pareto chart
-  (``pareto.png``: nDCG@10 against query latency, marker area = bytes per vector, the winner
-  highlighted) into a folder. matplotlib is imported only here, with the Agg backend.
+* :func:`write_report` writes ``report.md`` and ``report.html`` (both with the candidates that
+  were dropped or missed a target, and why) and the Pareto chart ``pareto.png``
+  (:mod:`autoembedding.selector.pareto`) into a folder.
 """
 
 from __future__ import annotations
@@ -15,9 +15,17 @@ import math
 from pathlib import Path
 from typing import Any
 
+from autoembedding.selector.pareto import plot_pareto
 from autoembedding.selector.types import CandidateResult, ProbeReport
 
-__all__ = ["format_table", "report_to_dict", "write_json", "write_report"]
+__all__ = [
+    "format_table",
+    "plot_pareto",
+    "report_to_dict",
+    "why_not",
+    "write_json",
+    "write_report",
+]
 
 
 def _num(value: float | None, digits: int = 4) -> float | None:
@@ -33,7 +41,47 @@ def _status(result: CandidateResult, report: ProbeReport) -> str:
         return "error"
     if result.dropped:
         return "dropped"
+    if result.lexical.get("not_picked"):
+        return "no gain"
     return "ok" if result.meets_targets else "misses targets"
+
+
+def _lexical(result: CandidateResult) -> dict[str, Any]:
+    """A lexical or hybrid candidate's facts (tokenizer, index, fusion), rounded; else empty."""
+    return {
+        k: _num(v, 6) if isinstance(v, float) else v
+        for k, v in result.lexical.items()
+        if isinstance(v, (str, int, float, bool, list, dict)) or v is None
+    }
+
+
+def _lexical_line(row: dict[str, Any]) -> str | None:
+    """One line on how a lexical or hybrid candidate was built, for the text table."""
+    info = row.get("lexical") or {}
+    if "tokenizer" not in info:
+        return None
+    source = (
+        f"detected from {info.get('detected_from_docs', 0)} pool documents"
+        if info.get("language") == "detected"
+        else "forced"
+    )
+    index = (
+        f"index {info.get('index_bytes_per_doc') or 0:.0f} B/doc over {info.get('index_docs')} "
+        f"docs, built in {1000 * (info.get('build_s') or 0.0):.0f} ms"
+    )
+    if row["kind"] == "lexical":
+        line = f"  {row['id']}: BM25, tokenizer {info['tokenizer']!r} ({source}), {index}"
+    elif info.get("fusion") == "convex":
+        line = (
+            f"  {row['id']}: convex fusion, dense weight {info.get('weight')} chosen by "
+            f"{info.get('folds')}-fold cross-validation (each query scored out of fold), "
+            f"BM25 tokenizer {info['tokenizer']!r}"
+        )
+    else:
+        line = f"  {row['id']}: RRF (k={info.get('k')}), BM25 tokenizer {info['tokenizer']!r}"
+    if info.get("not_picked"):
+        line += f"; not picked: {info['not_picked']}"
+    return line
 
 
 def result_to_dict(result: CandidateResult, report: ProbeReport) -> dict[str, Any]:
@@ -58,6 +106,8 @@ def result_to_dict(result: CandidateResult, report: ProbeReport) -> dict[str, An
         "failed_targets": dict(result.failed_targets),
         "dropped": result.dropped,
         "error": result.error,
+        "kind": cand.kind,
+        "lexical": _lexical(result),
     }
 
 
@@ -132,6 +182,7 @@ def format_table(report: ProbeReport) -> str:
     for row in data["candidates"]:
         if row["error"] or row["dropped"]:
             lines.append(f"  {row['id']}: {row['error'] or row['dropped']}")
+    lines += [line for row in data["candidates"] if (line := _lexical_line(row))]
     lines.append("")
     lines.append(f"Winner: {data['winner'] or 'none'}. {report.reason}")
     lines.append(
@@ -142,134 +193,24 @@ def format_table(report: ProbeReport) -> str:
     return "\n".join(lines)
 
 
-def plot_pareto(report: ProbeReport, path: str | Path) -> Path:
-    """Save the Pareto chart (nDCG@10 vs query p95 ms, area = bytes per vector) as a PNG."""
-    try:
-        import matplotlib
+def why_not(report: ProbeReport) -> list[tuple[str, str, str]]:
+    """Every candidate that did not win, with its status and why, in report order.
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        from autoembedding.adapters import missing_extra
-
-        raise missing_extra("matplotlib", "report", exc) from exc
-    path = Path(path)
-    points = [
-        r
-        for r in report.results
-        if r.query_p95_ms is not None and "ndcg@10" in r.metrics and r.error is None
-    ]
-    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
-    biggest = max((r.bytes_per_vector or 1.0 for r in points), default=1.0)
-    offsets = _label_offsets(points)
-    for r, offset in zip(points, offsets, strict=True):
-        size = 60 + 900 * math.sqrt((r.bytes_per_vector or 1.0) / biggest)
-        win = r is report.winner
-        color = "tab:red" if win else ("tab:blue" if r.meets_targets else "tab:gray")
-        lo, hi = r.intervals.get("ndcg@10", (r.metrics["ndcg@10"],) * 2)
-        x = float(r.query_p95_ms or 0.0)
-        ax.errorbar(
-            x,
-            r.metrics["ndcg@10"],
-            yerr=[[r.metrics["ndcg@10"] - lo], [hi - r.metrics["ndcg@10"]]],
-            fmt="none",
-            ecolor=color,
-            alpha=0.5,
-            capsize=3,
-            zorder=1,
-        )
-        ax.scatter(
-            [x],
-            [r.metrics["ndcg@10"]],
-            s=size,
-            c=color,
-            alpha=0.85 if win else 0.55,
-            edgecolors="black" if win else "none",
-            linewidths=2 if win else 0,
-            zorder=3 if win else 2,
-        )
-        label = r.candidate.label.split("/")[-1]
-        if win:
-            label = "★ " + label
-        if r.dropped:
-            label += " (dropped)"
-        ax.annotate(
-            f"{label}\n{r.bytes_per_vector or 0:g} B/vec",
-            (r.query_p95_ms, r.metrics["ndcg@10"]),
-            textcoords="offset points",
-            xytext=offset,
-            fontsize=8,
-            fontweight="bold" if win else "normal",
-        )
-    limit = report.targets.max_query_ms
-    if limit is not None:
-        ax.axvline(limit, color="tab:orange", linestyle="--", linewidth=1)
-        ax.annotate(
-            f"max_query_ms={limit:g}",
-            (limit, 0.02),
-            xycoords=("data", "axes fraction"),
-            fontsize=8,
-            color="tab:orange",
-            rotation=90,
-            xytext=(3, 0),
-            textcoords="offset points",
-        )
-    floor = report.targets.min_ndcg_at_10
-    if floor is not None:
-        ax.axhline(floor, color="tab:orange", linestyle="--", linewidth=1)
-    if any((r.query_p95_ms or 1) > 0 for r in points) and points:
-        spread = max(r.query_p95_ms or 1 for r in points) / max(
-            min(r.query_p95_ms or 1 for r in points), 1e-3
-        )
-        if spread > 20:
-            ax.set_xscale("log")
-    ax.margins(x=0.25, y=0.15)
-    ax.set_xlabel("single-query latency p95 (ms, this machine) — lower is better")
-    ax.set_ylabel("nDCG@10 on probe queries (bars: 95% CI) — higher is better")
-    title = f"Probe of {report.collection}" if report.collection else "Probe"
-    ax.set_title(
-        f"{title}: {report.n_queries} {report.query_kind} queries, {report.n_docs} docs\n"
-        "marker area = bytes per vector; red = winner, blue = meets targets, grey = not",
-        fontsize=10,
-    )
-    ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def _label_offsets(points: list[CandidateResult]) -> list[tuple[float, float]]:
-    """Label offsets (points) that stack labels of nearby markers instead of overlapping."""
-    if not points:
-        return []
-    xs = [math.log10(max(r.query_p95_ms or 1e-3, 1e-3)) for r in points]
-    ys = [r.metrics["ndcg@10"] for r in points]
-    xr = (max(xs) - min(xs)) or 1.0
-    yr = (max(ys) - min(ys)) or 1.0
-    placed: list[tuple[float, float, int]] = []
+    Returns:
+        ``(label, status, reason)`` triples: the error that stopped it, why the race dropped
+        it, the targets it missed, or (for one that met them) that another one was better.
+    """
     out = []
-    for x, y in zip(xs, ys, strict=True):
-        near = [k for px, py, k in placed if abs(px - x) / xr < 0.12 and abs(py - y) / yr < 0.15]
-        slot = max(near, default=-1) + 1 if near else 0
-        placed.append((x, y, slot))
-        out.append((9.0, 6.0 - 26.0 * slot))
+    for row in report_to_dict(report)["candidates"]:
+        if row["status"] == "WINNER":
+            continue
+        reason = row["error"] or row["dropped"] or "; ".join(row["failed_targets"].values())
+        reason = reason or row["lexical"].get("not_picked")
+        out.append((row["id"], row["status"], reason or "met the targets; another one won"))
     return out
 
 
-def write_report(report: ProbeReport, folder: str | Path) -> Path:
-    """Write ``report.md``, ``report.html``, ``pareto.png`` and ``report.json`` into ``folder``.
-
-    Returns:
-        The path of ``report.md``.
-
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    plot_pareto(report, folder / "pareto.png")
-    write_json(report, folder / "report.json")
-    data = report_to_dict(report)
+def _markdown(report: ProbeReport, data: dict[str, Any]) -> str:
     header = [name for name, _ in _COLUMNS]
     rows = [_cells(r) for r in data["candidates"]]
     md = [f"# Embedding probe: {report.collection or 'documents'}", ""]
@@ -287,29 +228,66 @@ def write_report(report: ProbeReport, folder: str | Path) -> Path:
     md.append("| " + " | ".join(header) + " |")
     md.append("|" + "---|" * len(header))
     md += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-    details = [
-        f"- `{r['id']}`: {r['error'] or r['dropped'] or '; '.join(r['failed_targets'].values())}"
-        for r in data["candidates"]
-        if r["error"] or r["dropped"] or r["failed_targets"]
-    ]
+    details = [f"- `{label}` ({status}): {why}" for label, status, why in why_not(report)]
     if details:
-        md += ["", "## Why candidates were dropped or missed targets", "", *details]
+        md += ["", "## Why the others did not win", "", *details]
     if report.notes:
         md += ["", "## Notes", "", *[f"- {n}" for n in report.notes]]
-    (folder / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    return "\n".join(md) + "\n"
+
+
+def _html(report: ProbeReport, data: dict[str, Any]) -> str:
     esc = html.escape
+    header = [name for name, _ in _COLUMNS]
+    rows = [_cells(r) for r in data["candidates"]]
     table = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    page = (
+    others = "".join(
+        f"<tr><td><code>{esc(label)}</code></td><td>{esc(status)}</td><td>{esc(why)}</td></tr>"
+        for label, status, why in why_not(report)
+    )
+    targets = ", ".join(f"<code>{esc(k)}={esc(str(v))}</code>" for k, v in data["targets"].items())
+    return (
         "<!doctype html><meta charset='utf-8'><title>Embedding probe</title>"
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
-        "td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+        "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}</style>"
         f"<h1>Embedding probe: {esc(report.collection or 'documents')}</h1>"
         f"<p><b>Winner: {esc(data['winner'] or 'none')}.</b> {esc(report.reason)}</p>"
-        "<img src='pareto.png' alt='Pareto chart' style='max-width:100%'>"
+        f"<p>{report.n_queries} {esc(report.query_kind)} probe queries over a pool of "
+        f"{report.n_docs} documents; the probe took {report.seconds:.1f} s.</p>"
+        + (f"<p>Targets: {targets}</p>" if targets else "")
+        + "<img src='pareto.png' alt='Pareto chart' style='max-width:100%'>"
         "<table><tr>"
         + "".join(f"<th>{esc(h)}</th>" for h in header)
         + f"</tr>{table}</table>"
-        + "".join(f"<p>Note: {esc(n)}</p>" for n in report.notes)
+        + (
+            "<h2 id='why-not'>Why the others did not win</h2>"
+            f"<table><tr><th>candidate</th><th>status</th><th>why</th></tr>{others}</table>"
+            if others
+            else ""
+        )
+        + (
+            "<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in report.notes) + "</ul>"
+            if report.notes
+            else ""
+        )  # fmt: skip
     )
-    (folder / "report.html").write_text(page, encoding="utf-8")
+
+
+def write_report(report: ProbeReport, folder: str | Path) -> Path:
+    """Write ``report.md``, ``report.html``, ``pareto.png`` and ``report.json`` into ``folder``.
+
+    Both pages list every candidate that did not win and why (its error, why the race dropped
+    it, or the targets it missed).
+
+    Returns:
+        The path of ``report.md``.
+
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_pareto(report, folder / "pareto.png")
+    write_json(report, folder / "report.json")
+    data = report_to_dict(report)
+    (folder / "report.md").write_text(_markdown(report, data), encoding="utf-8")
+    (folder / "report.html").write_text(_html(report, data), encoding="utf-8")
     return folder / "report.md"

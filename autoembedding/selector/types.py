@@ -8,15 +8,43 @@ from typing import Any
 
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.base import BaseAdapter
+from autoembedding.arguments import number
+from autoembedding.errors import InvalidArgumentError
 
 __all__ = ["Candidate", "CandidateResult", "ProbeReport", "Targets"]
 
+#: Target field -> (minimum, maximum, minimum excluded): what a target can be and still be met.
+_TARGET_RANGES: dict[str, tuple[float, float | None, bool]] = {
+    "max_query_ms": (0.0, None, True),
+    "min_hit_at_5": (0.0, 1.0, False),
+    "min_ndcg_at_10": (0.0, 1.0, False),
+    "max_bytes_per_vector": (0.0, None, True),
+    "min_docs_per_s": (0.0, None, False),
+    "max_load_s": (0.0, None, True),
+    "min_contradiction": (0.0, 1.0, False),
+}
+
 _LABEL = re.compile(r"^(?P<id>.+?)(?:@(?P<dim>\d+))?(?::(?P<prec>float32|int8|binary))?$")
+#: The lexical candidate's id; ``bm25:<lang>`` forces its tokenizer's language.
+LEXICAL = "bm25"
+#: Hybrid label prefix -> fusion.
+HYBRID_FUSIONS = {"hybrid": "convex", "hybrid-rrf": "rrf"}
+_HYBRID = re.compile(r"^(?P<dense>.+)\+(?P<lexical>bm25(?::.+)?)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Candidate:
     """A model plus the options that change its vectors (Matryoshka dim, precision).
+
+    Besides dense models, a candidate can be lexical or a hybrid (:attr:`kind`); their whole
+    label is their ``model_id``:
+
+    * ``bm25``: BM25 with the language detected from the documents; ``bm25:<lang>`` forces it
+      (``bm25:zh``, ``bm25:en``, ``bm25:mixed:zh+en``; see
+      :class:`~autoembedding.lexical.Tokenizer`).
+    * ``hybrid:<dense label>+bm25[:<lang>]``: convex fusion of normalised scores, the dense
+      weight cross-validated on the probe queries.
+    * ``hybrid-rrf:<dense label>+bm25[:<lang>]``: reciprocal rank fusion (k = 60).
 
     Attributes:
         model_id: Catalog id, alias or path.
@@ -32,8 +60,30 @@ class Candidate:
 
     @classmethod
     def parse(cls, text: str) -> Candidate:
-        """Parse ``"id"``, ``"id@256"``, ``"id:int8"`` or ``"id@256:binary"``."""
-        match = _LABEL.match(text.strip())
+        """Parse a label: ``"id[@dim][:precision]"``, ``"bm25[:lang]"`` or a hybrid's.
+
+        Hybrid labels are ``"hybrid:<dense label>+bm25[:lang]"`` (convex) and
+        ``"hybrid-rrf:<dense label>+bm25[:lang]"``; the whole label is the ``model_id``.
+
+        Raises:
+            ValueError: If the label cannot be parsed.
+        """
+        text = text.strip()
+        head, colon, rest = text.partition(":")
+        if head.lower() == LEXICAL:
+            return cls(model_id=LEXICAL + colon + rest)
+        if head.lower() in HYBRID_FUSIONS and colon:
+            parts = _HYBRID.match(rest)
+            dense = cls.parse(parts.group("dense")) if parts else None
+            if parts is None or dense is None or dense.kind != "dense":
+                raise ValueError(
+                    f"Cannot parse hybrid candidate {text!r}; expected "
+                    f"'{head.lower()}:<dense label>+bm25[:<lang>]', e.g. "
+                    f"'{head.lower()}:intfloat/multilingual-e5-small:q4+bm25'."
+                )
+            lexical = cls.parse(parts.group("lexical")).model_id
+            return cls(model_id=f"{head.lower()}:{dense.label}+{lexical}")
+        match = _LABEL.match(text)
         if not match:
             raise ValueError(f"Cannot parse candidate {text!r}; expected 'id[@dim][:precision]'.")
         dim = match.group("dim")
@@ -53,8 +103,56 @@ class Candidate:
             label += f":{self.precision}"
         return label
 
+    @property
+    def kind(self) -> str:
+        """``"dense"`` (an embedding model), ``"lexical"`` (``bm25``) or ``"hybrid"``."""
+        head = self.model_id.partition(":")[0].lower()
+        if head == LEXICAL:
+            return "lexical"
+        return "hybrid" if head in HYBRID_FUSIONS and "+" in self.model_id else "dense"
+
+    @property
+    def fusion(self) -> str | None:
+        """A hybrid's fusion, ``"convex"`` or ``"rrf"``; ``None`` for other candidates."""
+        if self.kind != "hybrid":
+            return None
+        return HYBRID_FUSIONS[self.model_id.partition(":")[0].lower()]
+
+    @property
+    def parts(self) -> tuple[Candidate, Candidate]:
+        """A hybrid's ``(dense, lexical)`` candidates (the dense one keeps these options).
+
+        Raises:
+            ValueError: If the candidate is not a hybrid.
+        """
+        if self.kind != "hybrid":
+            raise ValueError(f"{self.label!r} is not a hybrid candidate.")
+        match = _HYBRID.match(self.model_id.partition(":")[2])
+        assert match is not None  # kind == "hybrid" and parse made it
+        dense = Candidate.parse(match.group("dense"))
+        return (
+            Candidate(dense.model_id, dense.truncate_dim, dense.precision, self.options),
+            Candidate(match.group("lexical")),
+        )
+
     def build(self) -> BaseAdapter:
-        """Build the adapter (weights load on first use)."""
+        """Build the adapter (weights load on first use).
+
+        Raises:
+            InvalidArgumentError: For a lexical or hybrid candidate, which has no embedding
+                adapter (a hybrid's dense part has: ``candidate.parts[0].build()``).
+        """
+        if self.kind != "dense":
+            raise InvalidArgumentError(
+                f"{self.label!r} is a {self.kind} candidate, not an embedding model: it has no "
+                "embedding adapter."
+                + (
+                    " Its dense part does: candidate.parts[0].build()."
+                    if self.kind == "hybrid"
+                    else ""
+                ),
+                argument="candidate",
+            )
         return get_adapter(
             self.model_id,
             truncate_dim=self.truncate_dim,
@@ -87,6 +185,19 @@ class Targets:
     max_load_s: float | None = None
     min_contradiction: float | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse targets no candidate could meet or that are not numbers, naming the field.
+
+        Raises:
+            InvalidArgumentError: If a target is not a finite number, a share (hit@5, nDCG@10,
+                contradiction) is outside 0..1, or a ceiling/floor is not > 0 (``>= 0`` for
+                ``min_docs_per_s``).
+        """
+        for name, (minimum, maximum, exclusive) in _TARGET_RANGES.items():
+            value = getattr(self, name)
+            if value is not None:
+                number(value, name, minimum=minimum, maximum=maximum, exclusive=exclusive)
+
 
 @dataclass
 class CandidateResult:
@@ -110,6 +221,11 @@ class CandidateResult:
         failed_targets: Target name -> human-readable shortfall (e.g. ``"p95 41 ms > 20 ms"``).
         dropped: Why the probe stopped measuring it early (``None`` if it ran to the end).
         error: The error that stopped it (crash, time-out), if any.
+        lexical: For a lexical or hybrid candidate, JSON-able facts: the tokenizer and whether
+            its language was detected or forced, the index size and build time; a hybrid's
+            fusion and convex weight; ``not_picked`` when the selection refused it.
+        part_ndcg: For a hybrid, each part's per-query nDCG@10 on the same queries (the
+            selection's paired test of the hybrid against its better part).
     """
 
     candidate: Candidate
@@ -127,6 +243,8 @@ class CandidateResult:
     failed_targets: dict[str, str] = field(default_factory=dict)
     dropped: str | None = None
     error: str | None = None
+    lexical: dict[str, Any] = field(default_factory=dict)
+    part_ndcg: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -108,3 +108,66 @@ def test_reason_says_when_the_runner_up_cannot_be_told_apart():
     far = result("bad", BASE[:80] - 0.2, p95=8, nbytes=1536)
     _, reason = select([best, far], Targets())
     assert "cannot tell" not in reason
+
+
+# --------------------------------------------------------------- lexical and hybrid candidates
+def hybrid(label: str, ndcg: np.ndarray, parts: dict[str, np.ndarray], *, p95: float):
+    out = result(label, ndcg, p95=p95, nbytes=2000)
+    out.part_ndcg = {k: np.asarray(v, dtype=float) for k, v in parts.items()}
+    return out
+
+
+def test_bm25_takes_a_dense_models_place_only_by_the_same_paired_statistics():
+    dense = result("fake/a", BASE[:80], p95=20, nbytes=1536)
+    best, noisy = noisy_pair(3)
+    bm25_noisy = result("bm25", noisy.per_query["ndcg@10"], p95=0.2, nbytes=300)
+    winner, _ = select([best, bm25_noisy], Targets())
+    assert winner is best  # faster, but not shown to be within the margin
+    bm25_close = result("bm25", BASE[:80] - 0.004 + JITTER[:80] / 10, p95=0.2, nbytes=300)
+    winner, reason = select([dense, bm25_close], Targets())
+    assert winner is bm25_close and "not significantly worse" in reason and "faster" in reason
+    bm25_better = result("bm25", BASE[:80] + 0.1, p95=0.2, nbytes=300)
+    assert select([dense, bm25_better], Targets())[0] is bm25_better
+
+
+def test_a_hybrid_not_significantly_better_than_its_better_part_loses_to_that_part():
+    dense_part = BASE[:80]
+    bm25_part = BASE[:80] - 0.1
+    noise = np.random.default_rng(4).choice([-0.3, 0.3], size=80)
+    noise -= noise.mean()
+    mixed = dense_part + 0.02 + noise  # ahead on average, not significantly
+    dense = result("fake/a", dense_part, p95=20, nbytes=1536)
+    bm25 = result("bm25", bm25_part, p95=0.2, nbytes=300)
+    fused = hybrid("hybrid:fake/a+bm25", mixed, {"fake/a": dense_part, "bm25": bm25_part}, p95=21)
+    winner, reason = select([dense, bm25, fused], Targets())
+    assert fused.metrics["ndcg@10"] > dense.metrics["ndcg@10"]  # the best mean ...
+    assert winner is dense  # ... but the cheaper part wins
+    assert "not significantly better than its better part fake/a" in fused.lexical["not_picked"]
+    assert "Not picked, as not significantly better than their better part" in reason
+    assert fused.meets_targets  # it met the targets: refused by the rule, not a target
+
+
+def test_a_clearly_better_hybrid_wins_over_its_parts():
+    dense_part, bm25_part = BASE[:80], BASE[:80] - 0.1
+    fused = hybrid(
+        "hybrid-rrf:fake/a+bm25",
+        np.minimum(dense_part + 0.08, 1.0),
+        {"fake/a": dense_part, "bm25": bm25_part},
+        p95=21,
+    )
+    dense = result("fake/a", dense_part, p95=20, nbytes=1536)
+    winner, _ = select([dense, result("bm25", bm25_part, p95=0.2, nbytes=300), fused], Targets())
+    assert winner is fused and fused.lexical["gain_over_part"]["part"] == "fake/a"
+    assert "not_picked" not in fused.lexical
+
+
+def test_a_refused_hybrid_stays_when_its_part_misses_a_target():
+    noise = np.random.default_rng(5).choice([-0.3, 0.3], size=80)
+    dense_part = np.full(80, 0.69)
+    fused_values = 0.7 + noise - noise.mean()  # not significantly above 0.69
+    fused = hybrid("hybrid:fake/a+bm25", fused_values, {"fake/a": dense_part}, p95=21)
+    dense = result("fake/a", dense_part, p95=20, nbytes=1536)
+    winner, _ = select([dense, fused], Targets())
+    assert winner is dense and fused.lexical["not_picked"]
+    winner, _ = select([dense, fused], Targets(min_ndcg_at_10=0.695))
+    assert winner is fused and "not_picked" not in fused.lexical  # the part cannot win

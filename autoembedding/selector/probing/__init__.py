@@ -34,8 +34,11 @@ from typing import Any
 
 from autoembedding.adapters.base import BaseAdapter
 from autoembedding.errors import ProbeWarning
+from autoembedding.selector.probing.arguments import check_probe_arguments, check_queries
 from autoembedding.selector.probing.candidates import (
+    check_lexical_candidates,
     default_candidates,
+    plan_candidates,
     resolve_candidates,
     with_variants,
 )
@@ -92,14 +95,18 @@ def probe(
     n_queries: int | None = None,
     candidate_timeout_s: float | None = None,
     max_doc_chars: int | str | None = DEFAULT_MAX_DOC_CHARS,
+    lexical: bool | None = None,
 ) -> ProbeReport:
     """Measure candidate models on your documents and pick the best under your targets.
 
     Args:
         collection: A Chroma collection (embedded or server). Read in pages; never written to.
-        candidates: Model labels (``"id"``, ``"id@256"``, ``"id:int8"``), :class:`Candidate`
-            objects or ready adapters. Default: every catalog model loadable right now, plus
-            (when ``targets.max_bytes_per_vector`` is set) their int8/binary/Matryoshka variants.
+        candidates: Model labels (``"id"``, ``"id@256"``, ``"id:int8"``), lexical and hybrid
+            labels (``"bm25"``, ``"bm25:zh"``, ``"hybrid:<dense label>+bm25"``,
+            ``"hybrid-rrf:<dense label>+bm25"``), :class:`Candidate` objects or ready adapters.
+            Default: every catalog model loadable right now, plus (when
+            ``targets.max_bytes_per_vector`` is set) their int8/binary/Matryoshka variants, plus
+            ``bm25`` and the hybrids (see ``lexical``).
         targets: What you need (latency, hit@5, bytes per vector, ...). Default: none.
         queries: Labelled queries, which take precedence over label-free ones: a sequence of
             ``(query, relevant_ids)`` pairs, or a ``(queries.jsonl, qrels.tsv)`` pair of BEIR
@@ -120,26 +127,44 @@ def probe(
             reads (``CHARS_PER_TOKEN`` x its ``max_tokens``), so every model sees the documents
             as it would in production; ``None`` keeps them whole. Smaller values are faster
             but hide differences in the models' input windows.
+        lexical: Lexical and hybrid candidates. ``None`` (default): with the default
+            candidates, ``bm25`` (language detected from the documents) and, after the first
+            stage, an RRF and a convex hybrid of each dense candidate still in the race; with a
+            ``candidates`` list, only the lexical and hybrid labels it names. ``True``: those
+            with any candidates. ``False``: none.
 
     Returns:
         A :class:`ProbeReport`: every candidate's measures, best first, and the winner (``None``
         when nothing meets the targets) with the reason.
 
     Raises:
+        InvalidArgumentError: On a bad argument, before any work (a ``ValueError``; the message
+            names the argument): a budget, sample size or time-out that is not a positive
+            number, a missing BEIR file, a label that cannot be parsed, ...
+        UnknownModelError: If a candidate names no known model, before any work (the message
+            suggests close names).
         CollectionError: If there are no usable documents (empty collection, embeddings without
             documents, all documents identical, too short to cut queries from, ...).
         NoCandidateError: If no candidate model is available.
-        ValueError: On bad arguments.
 
     """
     start = time.perf_counter()
+    check_probe_arguments(
+        collection=collection,
+        documents=documents,
+        candidates=check_lexical_candidates(candidates, lexical),
+        targets=targets,
+        budget_s=budget_s,
+        seed=seed,
+        progress=progress,
+        sample_size=sample_size,
+        n_queries=n_queries,
+        candidate_timeout_s=candidate_timeout_s,
+        max_doc_chars=max_doc_chars,
+        min_docs=MIN_DOCS,
+    )
+    queries = check_queries(queries)
     targets = targets or Targets()
-    if (collection is None) == (documents is None):
-        raise ValueError("Pass exactly one of collection=... or documents=[...].")
-    if sample_size is not None and sample_size < MIN_DOCS:
-        raise ValueError(f"sample_size must be >= {MIN_DOCS}, got {sample_size}.")
-    if budget_s is not None and budget_s <= 0:
-        raise ValueError(f"budget_s must be > 0, got {budget_s}.")
     timeout = candidate_timeout_s or (max(120.0, 2.0 * float(budget_s)) if budget_s else 300.0)
     notes: list[str] = []
     reporter = Progress(progress, total=100, desc="probe", unit="")
@@ -148,6 +173,7 @@ def probe(
         cands = resolve_candidates(candidates, default)
         if candidates is None and targets.max_bytes_per_vector is not None:
             cands = [(c, None) for c in with_variants([c for c, _ in cands])]
+        plan = plan_candidates(cands, lexical, default=candidates is None, notes=notes)
         reporter.set("reading documents", 0.0)
         size = sample_size or DEFAULT_SAMPLE_SIZE
         if collection is not None:
@@ -164,16 +190,21 @@ def probe(
             )
             warnings.warn(msg, ProbeWarning, stacklevel=2)
             notes.append(msg)
-        if max_doc_chars == "auto":
-            max_doc_chars = auto_doc_chars(cands)
-        elif isinstance(max_doc_chars, str):
-            raise ValueError(
-                f"max_doc_chars must be an int, None or 'auto', got {max_doc_chars!r}."
-            )
-        if max_doc_chars:
-            docs = [cut_doc(d, max_doc_chars) for d in docs]
-        stages, kind = plan_stages(docs, queries, collection, n_queries, seed, max_doc_chars, notes)
-        engine = Engine(cands, timeout, seed)
+        if max_doc_chars == "auto":  # BM25 reads whole documents: only models' windows cut
+            max_doc_chars = auto_doc_chars(plan.dense) if plan.dense else None
+        # "auto" is resolved above; any other string was refused by check_probe_arguments
+        doc_chars = None if isinstance(max_doc_chars, str) else max_doc_chars
+        if doc_chars:
+            docs = [cut_doc(d, doc_chars) for d in docs]
+        stages, kind = plan_stages(docs, queries, collection, n_queries, seed, doc_chars, notes)
+        engine = Engine(
+            plan.dense,
+            timeout,
+            seed,
+            lexical=plan.lexical,
+            hybrids=plan.hybrids,
+            auto_hybrids=plan.auto_hybrids,
+        )
         run_race(
             engine,
             stages,

@@ -6,6 +6,11 @@ and each candidate is a :meth:`~autoembedding.adapters.base.BaseAdapter.view` of
 :meth:`~autoembedding.adapters.base.BaseAdapter.postprocess` truncates, normalises and quantises
 (an int8 view calibrates itself). A model's work in a stage is time-boxed; a model that crashes
 or runs over fails all of its candidates, and the probe goes on.
+
+Lexical (``bm25``) and hybrid candidates run beside the models (:mod:`.lexical_run`): BM25 indexes
+each stage's pool and scores the queries; a hybrid fuses its dense part's scores with BM25's
+(:mod:`.hybrid`). A dense candidate that a live hybrid fuses keeps being encoded after it is
+dropped, so the hybrid is scored on every query.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 from autoembedding.adapters.base import BaseAdapter, Precision
 from autoembedding.errors import AutoEmbeddingError
 from autoembedding.selector.probing.candidates import ResolvedCandidate
+from autoembedding.selector.probing.lexical_run import LexicalSide
 from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
 from autoembedding.selector.probing.stages import Stage
 from autoembedding.selector.probing.timebox import run_with_timeout
@@ -113,9 +119,22 @@ class Engine:
             object) share one :class:`Model`.
         timeout: Time box of one model's work in one stage, in seconds.
         seed: Seed of the bootstrap intervals.
+        lexical: The ``bm25`` candidates.
+        hybrids: Hybrid candidates asked for by label (their parts must be candidates too).
+        auto_hybrids: Whether :meth:`add_hybrids` adds both fusions of each surviving dense
+            candidate with the first BM25 candidate.
     """
 
-    def __init__(self, cands: Sequence[ResolvedCandidate], timeout: float, seed: int) -> None:
+    def __init__(
+        self,
+        cands: Sequence[ResolvedCandidate],
+        timeout: float,
+        seed: int,
+        *,
+        lexical: Sequence[Candidate] = (),
+        hybrids: Sequence[Candidate] = (),
+        auto_hybrids: bool = False,
+    ) -> None:
         self.timeout = timeout
         self.seed = seed
         self.models: dict[tuple[Any, ...], Model] = {}
@@ -129,6 +148,11 @@ class Engine:
             self.results[cand.label] = CandidateResult(candidate=cand)
         self.pool_ids: list[str] = []
         self.queries: list[ProbeQuery] = []
+        self.lexical = LexicalSide(
+            self.results, lexical, hybrids, timeout, seed, auto_hybrids=auto_hybrids
+        )
+        #: Dense label -> its (n_queries, n_docs) similarities at the last scoring.
+        self.dense_scores: dict[str, np.ndarray] = {}
 
     @property
     def n_docs(self) -> int:
@@ -143,6 +167,16 @@ class Engine:
     def alive(self, model: Model) -> list[Candidate]:
         """The model's candidates that have neither failed nor been dropped."""
         return [c for c in model.variants if _in_race(self.results[c.label])]
+
+    def needed(self, model: Model) -> list[Candidate]:
+        """The model's candidates to run: those in the race and those a live hybrid fuses."""
+        fused = self.lexical.dense_needed()
+        return [
+            c
+            for c in model.variants
+            if self.results[c.label].error is None
+            and (_in_race(self.results[c.label]) or c.label in fused)
+        ]
 
     def contenders(self) -> list[CandidateResult]:
         """Results of the candidates still in the race."""
@@ -166,16 +200,29 @@ class Engine:
         """
         self.pool_ids += [d.id for d in stage.pool]
         self.queries += stage.queries
-        live = [m for m in self.models.values() if self.alive(m)]
+        live = [m for m in self.models.values() if self.needed(m)]
         for index, model in enumerate(live):
             if on_model is not None:
                 on_model(index, len(live), model.variants[0].model_id)
             self._run_model(model, stage, pairs, first=first)
+        self.lexical.run_stage(stage, self.queries)
+
+    def add_hybrids(self) -> list[Candidate]:
+        """Add hybrids of the dense candidates still in the race and score them (first stage).
+
+        Returns:
+            The hybrids added (none when the probe has no BM25 candidate or no auto hybrids).
+        """
+        dense = [c for m in self.models.values() for c in self.alive(m)]
+        added = self.lexical.add_hybrids(dense)
+        if added:
+            self._score_lexical()
+        return added
 
     def _run_model(
         self, model: Model, stage: Stage, pairs: Sequence[ContradictionPair], *, first: bool
     ) -> None:
-        variants = self.alive(model)
+        variants = self.needed(model)
         try:
             run = run_with_timeout(
                 lambda: _measure(model, variants, stage, pairs, first=first), self.timeout
@@ -213,7 +260,7 @@ class Engine:
             return
         relevant = [q.relevant for q in self.queries]
         for model in self.models.values():
-            variants = self.alive(model)
+            variants = self.needed(model)
             if not variants or not model.doc_raw:
                 continue
             docs_raw = np.concatenate(model.doc_raw)
@@ -221,13 +268,23 @@ class Engine:
             for cand in variants:
                 view = model.views[cand.label]
                 scores = view.postprocess(queries_raw) @ view.postprocess(docs_raw).T
-                per_query = per_query_metrics(scores, self.pool_ids, relevant)
+                self.dense_scores[cand.label] = scores
                 result = self.results[cand.label]
+                if not _in_race(result):
+                    continue  # dropped, still encoded for a hybrid: keep its measures
+                per_query = per_query_metrics(scores, self.pool_ids, relevant)
                 result.per_query = {k: np.asarray(v) for k, v in per_query.items()}
                 result.metrics = {k: float(np.mean(v)) for k, v in per_query.items()}
                 result.intervals = {
                     k: bootstrap_ci(v, seed=self.seed) for k, v in per_query.items()
                 }
+        self._score_lexical()
+
+    def _score_lexical(self) -> None:
+        latencies = {c.label: m.latencies_ms for m in self.models.values() for c in m.variants}
+        self.lexical.score(
+            [q.relevant for q in self.queries], self.pool_ids, self.dense_scores, latencies
+        )
 
 
 def _in_race(result: CandidateResult) -> bool:

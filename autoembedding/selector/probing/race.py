@@ -4,6 +4,9 @@ After each stage, a candidate is dropped when it misses a hard target (latency, 
 load time, throughput), when its correctness interval lies wholly below a target, or when its
 nDCG@10 interval lies wholly below the leader's. The sample stops growing when nobody is left,
 when the leader is significantly ahead, or when the next stage would overrun the budget.
+
+Hybrid candidates (a dense model fused with BM25) join after the first stage, one RRF and one
+convex per dense candidate still in the race, when the probe has a BM25 candidate.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ def run_race(
         engine.run_stage(stage, pairs if index == 0 else [], first=index == 0, on_model=on_model)
         engine.score()
         drop_losers(engine.contenders(), targets, engine.n_queries)
+        if index == 0 and engine.add_hybrids():  # hybrids of the dense survivors join here
+            drop_losers(engine.contenders(), targets, engine.n_queries)
         progress.set(f"stage {index + 1}/{count} done", (index + 1) / count)
         if index + 1 == count:
             break

@@ -16,6 +16,14 @@ The rule, in order:
    against the most correct one (typically an int8, binary or Matryoshka variant of the best
    model, or a model that is just as good on these documents).
 
+Lexical (``bm25``) and hybrid candidates compete under the same rule, with the same paired
+statistics: BM25 takes a dense model's place only by a higher nDCG@10, or by being shown
+non-inferior and faster. A hybrid must also beat its better part (the higher-scoring of its dense
+model and BM25 on the same queries) significantly (paired sign-flip test, ``p < ALPHA``, gain
+above 0); otherwise it cannot win and the cheaper part competes in its place (see
+:func:`refuse_hybrids`). A hybrid's latency is its dense query plus its BM25 query, so latency
+targets count the lexical query time.
+
 When nothing is eligible the winner is ``None`` and the reason says, per candidate, which targets
 failed and by how much.
 
@@ -36,7 +44,15 @@ import numpy as np
 
 from autoembedding.selector.types import CandidateResult, Targets
 
-__all__ = ["ALPHA", "LATENCY_SLACK", "MARGIN", "check_targets", "paired_p", "select"]
+__all__ = [
+    "ALPHA",
+    "LATENCY_SLACK",
+    "MARGIN",
+    "check_targets",
+    "paired_p",
+    "refuse_hybrids",
+    "select",
+]
 
 #: Significance level of the paired tests (two-sided difference test while racing; the
 #: non-inferiority bound below is one-sided at ``1 - ALPHA``).
@@ -134,6 +150,50 @@ def _loss_bound(best: CandidateResult, other: CandidateResult, alpha: float) -> 
     return None if pair is None else paired_upper_bound(*pair, level=1.0 - alpha)
 
 
+def refuse_hybrids(results: Sequence[CandidateResult], alpha: float = ALPHA) -> list[str]:
+    """Mark the hybrids that are not significantly better than their better part.
+
+    The better part is the one of the hybrid's dense model and BM25 with the higher mean
+    nDCG@10 on the hybrid's queries (``part_ndcg``); the test pairs the hybrid's per-query
+    nDCG@10 with that part's. A hybrid is refused (``lexical["not_picked"]`` says why) only when
+    that part meets every target, so the part can win in its place.
+
+    Args:
+        results: Every probed candidate, after ``meets_targets`` is set.
+        alpha: Significance level of the paired test.
+
+    Returns:
+        The labels of the refused hybrids.
+    """
+    from autoembedding.selector.probing.metrics import paired_pvalue
+
+    by_label = {r.candidate.label: r for r in results}
+    refused = []
+    for result in results:
+        result.lexical.pop("not_picked", None)
+        ndcg = result.per_query.get("ndcg@10")
+        if result.candidate.kind != "hybrid" or not result.part_ndcg or ndcg is None:
+            continue
+        label = max(result.part_ndcg, key=lambda k: float(np.mean(result.part_ndcg[k])))
+        part = by_label.get(label)
+        if part is None or not part.meets_targets or not result.meets_targets:
+            continue
+        hybrid_values = np.asarray(ndcg, dtype=float)
+        part_values = np.asarray(result.part_ndcg[label], dtype=float)
+        gain = float(hybrid_values.mean() - part_values.mean())
+        p = float(paired_pvalue(hybrid_values, part_values))
+        if gain > 0 and p < alpha:
+            result.lexical["gain_over_part"] = {"part": label, "gain": gain, "p": p}
+            continue
+        result.lexical["not_picked"] = (
+            f"not significantly better than its better part {label} (nDCG@10 "
+            f"{hybrid_values.mean():.3f} vs {part_values.mean():.3f}, paired p = {p:.2f}); "
+            "the cheaper part is preferred"
+        )
+        refused.append(result.candidate.label)
+    return refused
+
+
 def _latency(result: CandidateResult) -> float:
     return result.query_p95_ms if result.query_p95_ms is not None else float("inf")
 
@@ -174,8 +234,9 @@ def select(
             result.failed_targets.setdefault("metrics", "not measured")
         result.meets_targets = not result.failed_targets
 
-    eligible = [r for r in results if r.meets_targets and r.dropped is None]
-    eligible += [r for r in results if r.meets_targets and r.dropped is not None]
+    refused = set(refuse_hybrids(results, alpha))
+    able = [r for r in results if r.meets_targets and r.candidate.label not in refused]
+    eligible = [r for r in able if r.dropped is None] + [r for r in able if r.dropped is not None]
     if not eligible:
         return None, _nothing_reason(results)
     finalists = [r for r in eligible if r.dropped is None] or eligible
@@ -224,6 +285,11 @@ def select(
             f"{best.candidate.label} (nDCG@10 {_ndcg(winner):.3f} vs {_ndcg(best):.3f}; its loss "
             f"is at most {bound_win:.3f} at {1 - alpha:.0%} confidence, within the margin of "
             f"{margin}) and is {' and '.join(gains) or 'cheaper'}; chosen among {scope}."
+        )
+    if refused:
+        reason += (
+            f" Not picked, as not significantly better than their better part: "
+            f"{', '.join(sorted(refused))}."
         )
     return winner, reason
 
