@@ -20,7 +20,7 @@ import json
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from autoembedding.cli._chroma import add_chroma_arguments, client_from_args
@@ -87,7 +87,9 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="remove the staging copies of an unfinished swap",
     )
-    p.add_argument("--json", action="store_true", help="with --status: print JSON")
+    p.add_argument(
+        "--json", action="store_true", help="print the result (or the --status) as JSON on stdout"
+    )
     p.add_argument(
         "--page-size",
         type=_whole(1),
@@ -116,6 +118,33 @@ def add_parser(subparsers: Any) -> None:
         help="texts per forward pass of the model",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ray = p.add_argument_group("Ray (needs autoembedding[ray]; docs/swap.md 'Swap on Ray')")
+    ray.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where the copy runs: this process (default) or a Ray cluster",
+    )
+    ray.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        default=None,
+        help="the cluster to join (default: RAY_ADDRESS, or a new local one)",
+    )
+    ray.add_argument(
+        "--workers",
+        type=_whole(1),
+        default=None,
+        metavar="N",
+        help="encoder actors (default: one per CPU, or per --gpus-per-worker GPUs)",
+    )
+    ray.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        default=0.0,
+        metavar="G",
+        help="GPUs per encoder actor (default 0: CPU)",
+    )
     p.set_defaults(run=run)
 
 
@@ -145,8 +174,11 @@ def run(args: argparse.Namespace) -> int:
         name = args.status
     if not name:
         return _usage_error("--collection NAME is required")
-    if args.json and args.status is None:
-        return _usage_error("--json goes with --status")
+    ray_options = args.ray_address is not None or args.workers is not None or args.gpus_per_worker
+    if args.engine != "ray" and ray_options:
+        return _usage_error("--ray-address, --workers and --gpus-per-worker go with --engine ray")
+    if args.gpus_per_worker < 0:
+        return _usage_error(f"--gpus-per-worker must be >= 0, got {args.gpus_per_worker}")
     plain = not (args.undo or args.sync or args.drop_staging or args.status is not None)
     if plain and not args.model:
         return _usage_error(
@@ -180,7 +212,10 @@ def run(args: argparse.Namespace) -> int:
         result = sync_swap(
             name, client=client, model=args.model, page_size=args.page_size, **options
         )
-        print(result.summary(), flush=True)
+        if args.json:
+            print(json.dumps(_as_json(result), indent=2), flush=True)
+        else:
+            print(result.summary(), flush=True)
         return 0
     from autoembedding.selector.swapping import swap
 
@@ -191,11 +226,26 @@ def run(args: argparse.Namespace) -> int:
         page_size=args.page_size,
         drop_old=args.drop_old,
         verify_sample=args.verify_sample,
-        progress=not args.no_progress,
+        progress=not args.no_progress and not args.json,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker,
         **options,
     )
-    print(replace(swapped, connection=connection).summary(), flush=True)
+    swapped = replace(swapped, connection=connection)
+    if args.json:
+        print(json.dumps(_as_json(swapped), indent=2), flush=True)
+    else:
+        print(swapped.summary(), flush=True)
     return 0
+
+
+def _as_json(result: Any) -> dict[str, Any]:
+    """A swap or sync result as JSON-ready data, with its summary line."""
+    data = {k: v for k, v in asdict(result).items() if k != "connection"}
+    data["summary"] = result.summary()
+    return data
 
 
 def _status(client: Any, name: str, connection: str, *, as_json: bool) -> int:

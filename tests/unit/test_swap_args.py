@@ -49,7 +49,10 @@ def test_cli_refuses_bad_numbers_before_opening_anything(tmp_path, capsys, argv,
     [
         (["swap", "--model", "fake/new", "--chroma-path", "db"], "--collection NAME is required"),
         (["swap", "--collection", "docs", "--chroma-path", "db"], "--model is required"),
-        (["swap", "--collection", "docs", "--json", "--chroma-path", "db"], "--json goes with"),
+        (
+            ["swap", "--collection", "docs", "--engine", "local", "--workers", "2"],
+            "go with --engine ray",
+        ),
         (
             ["swap", "--status", "a", "--collection", "b", "--chroma-path", "db"],
             "--status a and --collection b disagree",

@@ -61,8 +61,10 @@ K_COUNT = _J + "source_count"
 K_BACKUP = _J + "backup"
 K_UNDO_OF = _J + "undo_of"
 K_SYNC = _J + "sync"
+#: Finished record ranges past ``K_OFFSET``, written by the Ray engine (pages end out of order).
+K_DONE = _J + "done"
 #: Keys removed once the switch is done (``K_BACKUP`` and ``K_SYNC`` stay for undo and sync).
-JOURNAL_KEYS = (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT)
+JOURNAL_KEYS = (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT, K_DONE)
 
 #: Values of ``K_PHASE``, in order.
 PHASE_COPY = "copy"
