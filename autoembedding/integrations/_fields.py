@@ -4,18 +4,31 @@ Both classes inherit :class:`AutoEmbeddingFields` (a pydantic model) next to the
 base class, so they take the same arguments with the same defaults and checks, and both build
 their :class:`~autoembedding.integrations.auto.ModelResolver` with :func:`build_resolver`. Only the
 batching field differs: LangChain's ``batch_size``, LlamaIndex's own ``embed_batch_size``.
+
+Like their peers (``HuggingFaceEmbeddings``, ``HuggingFaceEmbedding``) they refuse unknown
+fields (:func:`unknown_fields_message` suggests the close one), check what they can at
+construction without loading weights (model ids, candidates, targets), and pickle and
+deep-copy (see :mod:`autoembedding.integrations._pinning`).
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_serializer, model_validator
 
 from autoembedding.adapters.base import BaseAdapter
+from autoembedding.errors import InvalidArgumentError
+from autoembedding.integrations._progress import ShowProgress, progress_arg
 from autoembedding.integrations.auto import ModelChoice, ModelResolver
+from autoembedding.integrations.env import env_model
 
-__all__ = ["AutoEmbeddingFields", "build_resolver"]
+__all__ = ["AutoEmbeddingFields", "build_resolver", "unknown_fields_message"]
+
+#: Default time budget of auto-selection's probe, seconds.
+DEFAULT_PROBE_BUDGET_S = 120.0
 
 
 class AutoEmbeddingFields(BaseModel):
@@ -26,7 +39,8 @@ class AutoEmbeddingFields(BaseModel):
 
     model: str | None = Field(
         default=None,
-        description="Catalog id to pin (`autoembed models` lists them); None to auto-select.",
+        description="Catalog id to pin (`autoembed models` lists them); None to auto-select "
+        "(or $AUTOEMBEDDING_MODEL).",
     )
     collection: Any = Field(
         default=None,
@@ -71,12 +85,36 @@ class AutoEmbeddingFields(BaseModel):
         ge=2,
         description="The first batch of documents is probed only if it has at least this many.",
     )
+    probe_budget_s: float | None = Field(
+        default=DEFAULT_PROBE_BUDGET_S,
+        gt=0,
+        description="Time budget of auto-selection's probe, seconds (None: no budget).",
+    )
+    show_progress: ShowProgress = Field(
+        default=None,
+        description="None: a progress bar while auto-selection probes, on a terminal only; "
+        "True: always, and for batch embedding too; False: never; or a callable "
+        "(message, fraction_done).",
+    )
     model_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Other adapter options (device, max_seq_length, base_url, ...).",
     )
 
     _resolver: ModelResolver = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_fields(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            message = unknown_fields_message(cls, data)
+            if message is not None:
+                raise ValueError(message)
+        return data
+
+    @field_serializer("show_progress")
+    def _serialize_show_progress(self, value: Any) -> bool | None:
+        return value if value is None or isinstance(value, bool) else None
 
     @property
     def adapter(self) -> BaseAdapter | None:
@@ -88,12 +126,59 @@ class AutoEmbeddingFields(BaseModel):
         """Which model is used and why (``None`` until chosen)."""
         return self._resolver.choice
 
+    # ------------------------------------------------------------------ copies
+    def __getstate__(self) -> dict[Any, Any]:
+        if self.collection is not None:
+            self._resolver.__getstate__()  # raises the TypeError that says what to do
+        return super().__getstate__()  # type: ignore[no-any-return]
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        # Restore the resolver as pickled (its choice and why), not by running __init__ again
+        # as LlamaIndex's BaseComponent does (that would turn an auto-selected model into a
+        # pinned one); fall back to that only if the resolver did not travel.
+        if "_resolver" in (state.get("__pydantic_private__") or {}):
+            BaseModel.__setstate__(self, state)
+        else:
+            super().__setstate__(state)
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> AutoEmbeddingFields:
+        memo = {} if memo is None else memo
+        if self.collection is not None:  # a live collection is shared, not copied
+            memo.setdefault(id(self.collection), self.collection)
+        return super().__deepcopy__(memo)
+
+
+def unknown_fields_message(cls: type[BaseModel], data: Mapping[str, Any]) -> str | None:
+    """Say which keys of ``data`` are not fields of ``cls`` (and the close ones), or ``None``."""
+    known = _field_names(cls)
+    unknown = [key for key in data if isinstance(key, str) and key not in known]
+    if not unknown:
+        return None
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        parts.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"{cls.__name__} got unexpected field(s) {', '.join(parts)}. Its fields: "
+        f"{', '.join(sorted(k for k in known if not k.startswith('_')))}."
+    )
+
+
+def _field_names(cls: type[BaseModel]) -> set[str]:
+    names: set[str] = set()
+    for name, info in cls.model_fields.items():
+        names.add(name)
+        if isinstance(info.alias, str):
+            names.add(info.alias)
+    return names
+
 
 def build_resolver(fields: AutoEmbeddingFields, *, batch_size: int) -> ModelResolver:
     """The resolver an ``AutoEmbedding`` with these fields uses.
 
     Options that change the vectors (``truncate_dim``, ``precision``, prompts) apply only to a
-    pinned ``model``; prompts left as ``None`` keep the catalog's.
+    pinned ``model`` (or ``$AUTOEMBEDDING_MODEL``); prompts left as ``None`` keep the catalog's.
+    Everything that can be checked without loading weights is checked here.
 
     Args:
         fields: The validated fields.
@@ -103,16 +188,22 @@ def build_resolver(fields: AutoEmbeddingFields, *, batch_size: int) -> ModelReso
         A :class:`~autoembedding.integrations.auto.ModelResolver`.
 
     Raises:
+        UnknownModelError: If ``model``, ``$AUTOEMBEDDING_MODEL`` or a candidate names no known
+            model.
+        InvalidArgumentError: If a candidate or ``targets`` is not valid (or not an embedding
+            model, e.g. ``bm25``), or an option has a bad value.
         ModelMismatchError: If ``model`` is pinned and ``collection`` records another model.
         CollectionError: If ``collection`` cannot be read or probed.
     """
     options: dict[str, Any] = {"batch_size": batch_size, **fields.model_kwargs}
-    if fields.model is not None:
+    if fields.model is not None or env_model() is not None:
         options.update(truncate_dim=fields.truncate_dim, precision=fields.precision)
         if fields.query_prompt is not None:
             options["query_prompt"] = fields.query_prompt
         if fields.document_prompt is not None:
             options["document_prompt"] = fields.document_prompt
+    if fields.model is None:
+        _check_auto_fields(fields.candidates, fields.targets)
     return ModelResolver(
         fields.model,
         collection=fields.collection,
@@ -121,5 +212,34 @@ def build_resolver(fields: AutoEmbeddingFields, *, batch_size: int) -> ModelReso
         choice_path=fields.choice_path,
         save=fields.save_choice,
         min_probe_docs=fields.min_probe_docs,
+        probe_budget_s=fields.probe_budget_s,
+        progress=progress_arg(fields.show_progress),
         adapter_options=options,
     )
+
+
+def _check_auto_fields(candidates: Iterable[Any] | None, targets: Any) -> None:
+    """Check ``candidates`` and ``targets`` now, not at the first embed (loads nothing)."""
+    if targets is not None:
+        from autoembedding.selector.types import Targets
+
+        if not isinstance(targets, Targets):
+            raise InvalidArgumentError(
+                f"targets must be an autoembedding.selector.Targets, got {type(targets).__name__}.",
+                argument="targets",
+            )
+    if candidates is None:
+        return
+    from autoembedding.selector.probing.arguments import check_candidates
+    from autoembedding.selector.types import Candidate
+
+    items = list(candidates)
+    check_candidates(items)
+    for index, item in enumerate(items):
+        candidate = Candidate.parse(item) if isinstance(item, str) else item
+        if isinstance(candidate, Candidate) and candidate.kind != "dense":
+            raise InvalidArgumentError(
+                f"candidates[{index}] = {candidate.label!r} is a {candidate.kind} candidate, not "
+                "an embedding model; an AutoEmbedding can only use embedding models.",
+                argument=f"candidates[{index}]",
+            )

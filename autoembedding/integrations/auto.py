@@ -8,18 +8,27 @@ are the same everywhere:
    ``AutoEmbeddingFunction`` config, see :func:`autoembedding.chroma.records.read_record`) uses
    that model, and never silently changes it once vectors exist. A pinned model that differs is
    refused with :class:`~autoembedding.errors.ModelMismatchError`.
-3. ``collection=...`` with documents and no record is probed; the winner is used.
-4. No collection (or an empty one): a choice saved earlier (``./.autoembedding/choice.json`` by
+3. Otherwise ``$AUTOEMBEDDING_MODEL`` pins a model (no probe), and ``$AUTOEMBEDDING_AUTO=0``
+   turns auto-selection off (the offline default, no probe, one warning); see
+   :mod:`autoembedding.integrations.env`.
+4. ``collection=...`` with documents and no record is probed; the winner is used.
+5. No collection (or an empty one): a choice saved earlier (``./.autoembedding/choice.json`` by
    default) is reused; otherwise the first batch of at least ``min_probe_docs`` documents is probed
-   and the winner pinned and saved. A smaller first batch, a query before any document, a failed
+   (a seeded sample of at most :data:`PROBE_SAMPLE_SIZE`, within ``probe_budget_s``) and the
+   winner pinned and saved. A smaller first batch, a query before any document, a failed
    probe or a probe that finds nothing meeting the targets all fall back to
    :data:`~autoembedding.catalog.OFFLINE_DEFAULT` with a :class:`AutoSelectionWarning`.
    The saved file is a cache: a collection's record always wins over it, and the first write
    through a given collection records the model there.
-5. ``collection=`` a :class:`~autoembedding.integrations.stores.CollectionBinding` (what the store
+6. ``collection=`` a :class:`~autoembedding.integrations.stores.CollectionBinding` (what the store
    helpers pass) is re-read by name at most once a second: when a swap gives the name a
    collection of another model, an auto-selected model follows it (logged once) and a pinned
    one is refused loudly.
+
+Warnings point at the user's line and are not also logged (see
+:mod:`autoembedding.integrations._warn`). A resolver pickles without its lock and its adapter
+(rebuilt on unpickling; weights load again on first use); one bound to a collection deep-copies
+(sharing the collection) but does not pickle.
 
 Example:
     >>> from autoembedding.integrations.auto import ModelResolver
@@ -31,23 +40,25 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
-import threading
-import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.base import BaseAdapter
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma.errors import chroma_errors
 from autoembedding.chroma.records import check_dimension, check_record, read_record, write_record
 from autoembedding.errors import (
     AutoSelectionWarning,
     CollectionError,
     ModelMismatchError,
+    UnknownModelError,
 )
+from autoembedding.integrations._pinning import AdapterHolder
+from autoembedding.integrations._reads import count, has_no_documents, moved_error
+from autoembedding.integrations._warn import warn_user
 from autoembedding.integrations.choice import (
     CHOICE_PATH_ENV,
     DEFAULT_CHOICE_PATH,
@@ -56,12 +67,14 @@ from autoembedding.integrations.choice import (
     resolve_choice_path,
     save_choice,
 )
+from autoembedding.integrations.env import AUTO_ENV, MODEL_ENV, auto_enabled, env_model
 from autoembedding.integrations.stores import CollectionBinding
-from autoembedding.record import VECTOR_OPTIONS, ModelRecord
+from autoembedding.record import ModelRecord
 
 __all__ = [
     "CHOICE_PATH_ENV",
     "DEFAULT_CHOICE_PATH",
+    "PROBE_SAMPLE_SIZE",
     "AutoSelectionWarning",
     "ModelChoice",
     "ModelResolver",
@@ -72,25 +85,19 @@ __all__ = [
 
 logger = logging.getLogger("autoembedding")
 
-
-def _adapter_from_record(record: ModelRecord, **extra: Any) -> BaseAdapter:
-    options = {**record.to_options(), **extra}
-    return get_adapter(record.model_id, **options)
-
-
-def _warn(message: str) -> None:
-    logger.warning(message)
-    warnings.warn(message, AutoSelectionWarning, stacklevel=4)
+#: At most this many documents are probed (a seeded sample); the probe cuts each one at the
+#: longest candidate's input window, so memory does not grow with the first batch.
+PROBE_SAMPLE_SIZE = 200
 
 
-class ModelResolver:
+class ModelResolver(AdapterHolder):
     """Decides, once, which adapter an ``AutoEmbedding`` uses, and guards its collection.
 
     Args:
-        model: A catalog id to pin (``None`` to auto-select).
+        model: A catalog id to pin (``None`` to auto-select, or ``$AUTOEMBEDDING_MODEL``).
         collection: A Chroma collection the vectors live in (optional), or a
             :class:`~autoembedding.integrations.stores.CollectionBinding` (then the collection
-            holding that name is followed, see the module's rule 5). Its record decides the
+            holding that name is followed, see the module's rule 6). Its record decides the
             model; without a record it is probed (when it has documents).
         candidates: Candidates for the probe: labels (``"id[@dim][:precision]"``),
             ``Candidate`` objects or ready adapters; ``None`` uses the probe's default set.
@@ -100,6 +107,8 @@ class ModelResolver:
         save: Save and reuse auto-selected choices (default ``True``).
         min_probe_docs: The first batch of documents must have this many to be probed.
         probe_budget_s: Time budget handed to the probe (``None``: the probe's default).
+        progress: The probe's progress: ``False``, ``True`` (a bar on a terminal) or a callable
+            ``(message, fraction)``.
         adapter_options: Extra options for :func:`~autoembedding.get_adapter` (``truncate_dim``,
             ``precision``, prompts, ``batch_size``, ``device``, ...). Options that change the
             vectors apply to a pinned model only; a recorded model keeps its recorded options.
@@ -109,6 +118,8 @@ class ModelResolver:
         ModelMismatchError: If ``model`` is pinned and ``collection`` records another model
             (also later, when a swap gave a bound collection another model).
         CollectionError: If ``collection`` has vectors but no documents and no record.
+        UnknownModelError: If ``model`` or ``$AUTOEMBEDDING_MODEL`` names no known model.
+        InvalidArgumentError: If ``$AUTOEMBEDDING_AUTO`` is not a yes/no value.
 
     """
 
@@ -123,6 +134,7 @@ class ModelResolver:
         save: bool = True,
         min_probe_docs: int = 50,
         probe_budget_s: float | None = None,
+        progress: bool | Callable[[str, float], None] = False,
         adapter_options: dict[str, Any] | None = None,
         adapter: BaseAdapter | None = None,
     ) -> None:
@@ -136,19 +148,25 @@ class ModelResolver:
         self.save = save
         self.min_probe_docs = int(min_probe_docs)
         self.probe_budget_s = probe_budget_s
+        self.progress = progress
         self.adapter_options = dict(adapter_options or {})
-        self.choice: ModelChoice | None = None
+        self._init_holder()
         #: The probe report, when a probe picked the model.
         self.report: Any = None
-        self._adapter: BaseAdapter | None = None
-        self._lock = threading.RLock()
         self._record_written = False
+        self._env_model: str | None = None
+        self._auto = True
         if adapter is not None:
-            self._pin(adapter, "pinned", f"adapter {adapter.name} given")
+            self._pin(adapter, "pinned", f"adapter {adapter.name} given", None)
         elif model is not None:
-            self._pin(get_adapter(model, **self.adapter_options), "pinned", f"model={model!r}")
+            self._pin_built(model, self.adapter_options, "pinned", f"model={model!r}")
+        else:
+            self._env_model = _checked_env_model(self.adapter_options)
+            self._auto = auto_enabled()
         if collection is not None:
             self._resolve_from_collection()
+        elif self._adapter is None and not self._may_probe():
+            self._settle_without_probe()
 
     # ------------------------------------------------------------------ public
     @property
@@ -162,11 +180,6 @@ class ModelResolver:
     def binding(self) -> CollectionBinding | None:
         """The binding followed, when ``collection=`` was one."""
         return self._binding
-
-    @property
-    def adapter(self) -> BaseAdapter | None:
-        """The adapter in use, or ``None`` while the choice waits for the first documents."""
-        return self._adapter
 
     def adapter_for_documents(self, texts: Sequence[str]) -> BaseAdapter:
         """Return the adapter to embed ``texts`` with; probes on them if nothing is chosen yet.
@@ -196,36 +209,28 @@ class ModelResolver:
             self._guard_collection(write=False)
             return self._adapter
 
-    # ------------------------------------------------------------------ internals
-    def _pin(self, adapter: BaseAdapter, source: str, reason: str) -> None:
-        self._adapter = adapter
-        record = adapter.record()
-        self.choice = ModelChoice(record, source, reason)
-        logger.info("AutoEmbedding uses %s (%s: %s)", adapter.name, source, reason)
+    def _pin_default(self, why: str, *, save: bool = True) -> None:
+        options = self._non_vector_options()
+        get_adapter(OFFLINE_DEFAULT, **options)  # fails before warning if it cannot be built
+        warn_user(
+            f"AutoEmbedding uses the offline default {OFFLINE_DEFAULT} because {why}.",
+            AutoSelectionWarning,
+        )
+        self._pin_built(OFFLINE_DEFAULT, options, "default", why, save=save)
 
-    def _pin_and_save(self, adapter: BaseAdapter, source: str, reason: str) -> None:
-        self._pin(adapter, source, reason)
-        if self.save and self.choice is not None:
-            path = save_choice(self.choice, self.choice_path)
-            logger.info("AutoEmbedding saved its choice to %s", path)
+    def _may_probe(self) -> bool:
+        """Whether auto-selection may probe (no ``$AUTOEMBEDDING_MODEL``, auto mode on)."""
+        return self._env_model is None and self._auto
 
-    def _pin_default(self, why: str) -> None:
-        adapter = get_adapter(OFFLINE_DEFAULT, **self._non_vector_options())
-        _warn(f"AutoEmbedding uses the offline default {OFFLINE_DEFAULT} because {why}.")
-        self._pin_and_save(adapter, "default", why)
+    def _settle_without_probe(self) -> None:
+        """Pin ``$AUTOEMBEDDING_MODEL``, or the offline default when auto mode is off."""
+        if self._env_model is not None:
+            reason = f"${MODEL_ENV}={self._env_model!r}"
+            self._pin_built(self._env_model, self.adapter_options, "env", reason)
+        else:
+            self._pin_default(f"auto-selection is off (${AUTO_ENV}=0)", save=False)
 
-    def _non_vector_options(self) -> dict[str, Any]:
-        return {k: v for k, v in self.adapter_options.items() if k not in VECTOR_OPTIONS}
-
-    def _load_saved(self) -> ModelChoice | None:
-        if not self.save:
-            return None
-        saved = load_choice(self.choice_path)
-        if saved is not None:
-            adapter = _adapter_from_record(saved.record, **self._non_vector_options())
-            self._pin(adapter, "saved", f"reused {resolve_choice_path(self.choice_path)}")
-        return saved
-
+    # ------------------------------------------------------------------ choosing
     def _resolve_from_collection(self) -> None:
         collection = self.collection
         stored = read_record(collection)
@@ -235,30 +240,47 @@ class ModelResolver:
             self._check_dim_of_unrecorded(stored)
             return
         if stored is not None:
-            adapter = _adapter_from_record(stored, **self._non_vector_options())
-            self._pin(adapter, "collection", f"collection {name!r} records {stored.describe()}")
-            return
-        count = _count(collection)
-        if count == 0:
-            # Nothing stored yet: behave as if there were no collection (probe the first batch).
-            self._load_saved()
-            return
-        if _has_no_documents(collection):
-            raise CollectionError(
-                f"Collection {name!r} stores {count} vectors but no documents and no model "
-                "record, so it cannot be probed and the model that made it is unknown. Pass "
-                "model='<the id that made its vectors>'."
+            self._warn_env_model_unused(name, stored)
+            self._pin_record(
+                stored, "collection", f"collection {name!r} records {stored.describe()}"
             )
-        self._probe(collection=collection, source_desc=f"collection {name!r}")
+            return
+        n = count(collection)
+        if n == 0:
+            # Nothing stored yet: behave as if there were no collection (probe the first batch).
+            if self._may_probe():
+                self._load_saved()
+            else:
+                self._settle_without_probe()
+            return
+        if self._may_probe():
+            if has_no_documents(collection):
+                raise CollectionError(
+                    f"Collection {name!r} stores {n} vectors but no documents and no model "
+                    "record, so it cannot be probed and the model that made it is unknown. Pass "
+                    "model='<the id that made its vectors>'."
+                )
+            self._probe(collection=collection, n_docs=n, source_desc=f"collection {name!r}")
+        else:
+            self._settle_without_probe()
         self._check_dim_of_unrecorded(None)
         chosen = self._adapter.model_id if self._adapter else "?"
-        _warn_unrecorded = (
-            f"Collection {name!r} has {count} vectors but no model record, so which model made "
+        warn_user(
+            f"Collection {name!r} has {n} vectors but no model record, so which model made "
             f"them is unknown; AutoEmbedding now uses {chosen}. If that is not the model that "
-            f"made them, re-embed with: autoembed swap --collection {name} --model {chosen}."
+            f"made them, re-embed with: autoembed swap --collection {name} --model {chosen}.",
+            AutoSelectionWarning,
         )
-        logger.warning(_warn_unrecorded)
-        warnings.warn(_warn_unrecorded, AutoSelectionWarning, stacklevel=3)
+
+    def _warn_env_model_unused(self, name: str, stored: ModelRecord) -> None:
+        if self._env_model is None:
+            return
+        if get_adapter(self._env_model, **self.adapter_options).model_id != stored.model_id:
+            warn_user(
+                f"${MODEL_ENV}={self._env_model!r} is not used for collection {name!r}: it "
+                f"records {stored.describe()}, the model that made its vectors.",
+                AutoSelectionWarning,
+            )
 
     def _check_dim_of_unrecorded(self, stored: ModelRecord | None) -> None:
         """Without a record, compare at least the dimension of one stored vector."""
@@ -266,6 +288,9 @@ class ModelResolver:
             check_dimension(self.collection, self._adapter.record())
 
     def _choose_from_documents(self, texts: Sequence[str]) -> None:
+        if not self._may_probe():
+            self._settle_without_probe()
+            return
         if self._load_saved() is not None:
             return
         if len(texts) < self.min_probe_docs:
@@ -274,9 +299,12 @@ class ModelResolver:
                 f"{self.min_probe_docs} needed to probe"
             )
             return
-        self._probe(documents=list(texts), source_desc=f"the first {len(texts)} documents")
+        desc = f"the first {len(texts)} documents"
+        self._probe(documents=list(texts), n_docs=len(texts), source_desc=desc)
 
-    def _probe(self, *, source_desc: str, collection: Any = None, documents: Any = None) -> None:
+    def _probe(
+        self, *, source_desc: str, n_docs: int, collection: Any = None, documents: Any = None
+    ) -> None:
         from autoembedding.selector.probing import probe
 
         try:
@@ -286,18 +314,36 @@ class ModelResolver:
                 targets=self.targets,
                 budget_s=self.probe_budget_s,
                 documents=documents,
+                progress=self.progress,
+                sample_size=PROBE_SAMPLE_SIZE if n_docs >= PROBE_SAMPLE_SIZE else None,
+                lexical=False,  # an embedding needs an embedding model, not BM25
             )
         except (CollectionError, ModelMismatchError):
             raise
         except Exception as exc:  # noqa: BLE001 - any probe failure falls back, with a warning
             self._pin_default(f"the probe on {source_desc} failed ({type(exc).__name__}: {exc})")
             return
+        finally:
+            gc.collect()  # release the candidates' models before the winner loads
         self.report = report
         if report.winner is None:
             self._pin_default(f"no candidate met the targets on {source_desc}: {report.reason}")
             return
-        adapter = self._given_adapter(report.winner.candidate) or report.winner.candidate.build()
-        self._pin_and_save(adapter, "probe", f"probe on {source_desc} picked it: {report.reason}")
+        reason = f"probe on {source_desc} picked it: {report.reason}"
+        winner = report.winner.candidate
+        given = self._given_adapter(winner)
+        if given is not None:
+            self._pin(given, "probe", reason, None)
+            if self.save and self.choice is not None:
+                save_choice(self.choice, self.choice_path)
+            return
+        options = {
+            "truncate_dim": winner.truncate_dim,
+            "precision": winner.precision,
+            **self._non_vector_options(),
+            **dict(winner.options),
+        }
+        self._pin_built(winner.model_id, options, "probe", reason, save=True)
 
     def _given_adapter(self, candidate: Any) -> BaseAdapter | None:
         """The adapter instance passed as a candidate, if the winner is one (keeps its options)."""
@@ -311,13 +357,14 @@ class ModelResolver:
                 return item
         return None
 
+    # ------------------------------------------------------------------ the collection
     def _guard_collection(self, *, write: bool) -> None:
         if self.collection is None or self._adapter is None:
             return
         record = self._adapter.record()
         check_record(self.collection, record, action="add to" if write else "query")
         if write and not self._record_written and read_record(self.collection) is None:
-            if _count(self.collection) == 0:
+            if count(self.collection) == 0:
                 write_record(self.collection, record)
             self._record_written = True
 
@@ -339,8 +386,7 @@ class ModelResolver:
             used = current.record()
             if not recorded.same_vectors_as(used):
                 if self.choice is not None and self.choice.source == "pinned":
-                    raise _moved_error(binding.name, recorded, used)
-                adapter = _adapter_from_record(recorded, **self._non_vector_options())
+                    raise moved_error(binding.name, recorded, used)
                 logger.warning(
                     "Collection %r now holds vectors made by %s (it was swapped); "
                     "AutoEmbedding follows it (it used %s).",
@@ -348,34 +394,19 @@ class ModelResolver:
                     recorded.describe(),
                     used.describe(),
                 )
-                self._pin(adapter, "collection", f"collection {binding.name!r} was swapped")
+                self._pin_record(recorded, "collection", f"collection {binding.name!r} was swapped")
         elif recorded is not None:
-            adapter = _adapter_from_record(recorded, **self._non_vector_options())
-            self._pin(adapter, "collection", f"collection {binding.name!r} records a model")
+            self._pin_record(recorded, "collection", f"collection {binding.name!r} records a model")
         self._seen_generation = binding.generation
         self._record_written = False
 
 
-def _moved_error(name: str, recorded: ModelRecord, used: ModelRecord) -> ModelMismatchError:
-    return ModelMismatchError(
-        f"Collection {name!r} now holds vectors made by {recorded.describe()} (it was swapped), "
-        f"but this AutoEmbedding is pinned to {used.describe()}; its queries and writes would "
-        f"mix two models. Drop model= so the collection's record decides, or pin "
-        f"model={recorded.model_id!r}; to go back: autoembed swap --undo --collection {name}."
-    )
-
-
-def _read(collection: Any, method: str, **kwargs: Any) -> Any:
-    """Call a read method of the collection, with Chroma's errors translated."""
-    with chroma_errors("read", collection=getattr(collection, "name", None)):
-        return getattr(collection, method)(**kwargs)
-
-
-def _count(collection: Any) -> int:
-    return int(_read(collection, "count"))
-
-
-def _has_no_documents(collection: Any) -> bool:
-    got = _read(collection, "get", limit=20, include=["documents"])
-    docs = got.get("documents") or []
-    return all(d is None or d == "" for d in docs)
+def _checked_env_model(options: dict[str, Any]) -> str | None:
+    """``$AUTOEMBEDDING_MODEL``, checked now (a bad id fails at construction, not first use)."""
+    model = env_model()
+    if model is not None:
+        try:
+            get_adapter(model, **options)
+        except UnknownModelError as exc:
+            raise UnknownModelError(f"${MODEL_ENV}={model!r}: {exc}") from exc
+    return model

@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from autoembedding.adapters import validate_texts
@@ -50,7 +49,12 @@ from autoembedding.errors import (
     CollectionNotFoundError,
     ModelMismatchError,
 )
-from autoembedding.integrations.chroma_function import FUNCTION_NAME, AutoEmbeddingFunction
+from autoembedding.integrations._warn import warn_user
+from autoembedding.integrations.chroma_function import (
+    FUNCTION_NAME,
+    AutoEmbeddingFunction,
+    model_argument,
+)
 from autoembedding.record import ModelRecord
 
 __all__ = [
@@ -175,8 +179,9 @@ def get_or_create_collection(
     Args:
         client: A Chroma client (``PersistentClient``, ``HttpClient``, ...).
         name: Collection name.
-        model: Catalog id; ``None`` reuses the collection's model, or the offline default for a
-            new collection.
+        model: Catalog id (``model_name=`` also works, as in Chroma's own functions); ``None``
+            reuses the collection's model, or for a new collection ``$AUTOEMBEDDING_MODEL``,
+            else the offline default.
         function: A ready :class:`AutoEmbeddingFunction` (instead of ``model``).
         metadata: Extra collection metadata for a new collection.
         **function_options: Options for :class:`AutoEmbeddingFunction` (``truncate_dim``,
@@ -190,6 +195,7 @@ def get_or_create_collection(
         ChromaUnavailableError: If the server cannot be reached.
 
     """
+    model = model_argument(model, function_options.pop("model_name", None))
     try:
         return _open_existing(client, name, model, function, function_options)
     except CollectionNotFoundError:
@@ -259,11 +265,10 @@ def _open_existing(
             write_record(collection, record)
         else:
             dim = check_dimension(collection, record)
-            warnings.warn(
+            warn_user(
                 f"Collection {name!r} has {count} vectors and no model record; only their "
                 f"dimension ({dim}) could be checked against {record.describe()}.",
                 AutoEmbeddingWarning,
-                stacklevel=3,
             )
     return GuardedCollection(collection, function)
 

@@ -17,7 +17,8 @@ import numpy as np
 from autoembedding.adapters import get_adapter, missing_extra, validate_texts
 from autoembedding.adapters.base import BaseAdapter, Precision
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.errors import ModelMismatchError
+from autoembedding.errors import InvalidArgumentError, ModelMismatchError
+from autoembedding.integrations.env import env_model
 from autoembedding.record import FUNCTION_MODEL_KEY, FUNCTION_NAME, VECTOR_OPTIONS, ModelRecord
 
 try:
@@ -42,8 +43,10 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
     Chroma calls for ``query_texts``) with its query prompt.
 
     Args:
-        model: Catalog id or alias (``autoembed models`` lists them); the offline default if
-            omitted.
+        model: Catalog id or alias (``autoembed models`` lists them); if omitted,
+            ``model_name``, else ``$AUTOEMBEDDING_MODEL``, else the offline default.
+        model_name: The same as ``model``, under the name Chroma's own functions use
+            (``SentenceTransformerEmbeddingFunction(model_name=...)``).
         truncate_dim: Matryoshka truncation (``None``: native dimension).
         precision: ``"float32"``, ``"int8"`` or ``"binary"``.
         query_prompt: Override the catalog's query prompt.
@@ -54,12 +57,19 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
         **adapter_options: Other :func:`~autoembedding.get_adapter` options (``device``, ...);
             saved in the config only when JSON-serialisable.
 
+    Raises:
+        UnknownModelError: If the model is unknown (at construction; no weights are loaded).
+        InvalidArgumentError: If ``model`` and ``model_name`` name different models, or an
+            option has a bad value.
+        TypeError: If an option is unknown (as Chroma's own functions do).
+
     """
 
     def __init__(
         self,
         model: str | None = None,
         *,
+        model_name: str | None = None,
         truncate_dim: int | None = None,
         precision: Precision = "float32",
         query_prompt: str | None = None,
@@ -69,6 +79,7 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
         adapter: BaseAdapter | None = None,
         **adapter_options: Any,
     ) -> None:
+        model = model_argument(model, model_name)
         if adapter is None:
             options: dict[str, Any] = {
                 "truncate_dim": truncate_dim,
@@ -82,7 +93,7 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
                 options["query_prompt"] = query_prompt
             if document_prompt is not None:
                 options["document_prompt"] = document_prompt
-            adapter = get_adapter(model or OFFLINE_DEFAULT, **options)
+            adapter = get_adapter(model or env_model() or OFFLINE_DEFAULT, **options)
         self.adapter = adapter
         self.adapter_options = adapter_options
 
@@ -160,6 +171,18 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def __repr__(self) -> str:
         return f"AutoEmbeddingFunction({self.adapter.name!r})"
+
+
+def model_argument(model: str | None, model_name: str | None) -> str | None:
+    """``model``, or its alias ``model_name``; both given must agree."""
+    if model_name is None:
+        return model
+    if model is not None and model != model_name:
+        raise InvalidArgumentError(
+            f"model={model!r} and model_name={model_name!r} name different models; pass one.",
+            argument="model_name",
+        )
+    return model_name
 
 
 def _texts(input: Any) -> list[str]:  # noqa: A002

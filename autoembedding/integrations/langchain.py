@@ -33,9 +33,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise missing_extra("langchain-core", "langchain", exc) from exc
 
 from autoembedding.integrations._fields import AutoEmbeddingFields, build_resolver
+from autoembedding.integrations._progress import embed_documents
 from autoembedding.integrations.stores import bind_collection, client_for
 
-__all__ = ["AutoEmbedding", "chroma_store"]
+__all__ = ["AutoEmbedding", "AutoEmbeddings", "chroma_store"]
 
 #: Distance space of a collection :func:`chroma_store` creates (the models are trained for it).
 _DEFAULT_CONFIGURATION: dict[str, Any] = {"hnsw": {"space": "cosine"}}
@@ -47,8 +48,11 @@ class AutoEmbedding(AutoEmbeddingFields, Embeddings):
     Documents are embedded with the model's document prompt and queries with its query prompt.
     The fields (``model``, ``collection``, ``candidates``, ``targets``, ``truncate_dim``,
     ``precision``, prompts, ``choice_path``, ``save_choice``, ``min_probe_docs``,
-    ``model_kwargs``) are shared with the LlamaIndex class
-    (:class:`~autoembedding.integrations._fields.AutoEmbeddingFields`).
+    ``probe_budget_s``, ``show_progress``, ``model_kwargs``) are shared with the LlamaIndex
+    class (:class:`~autoembedding.integrations._fields.AutoEmbeddingFields`). An unknown field
+    raises pydantic's ``ValidationError`` (as ``HuggingFaceEmbeddings`` does), naming the close
+    one; a bad model id fails here, without loading weights. It pickles and deep-copies.
+    ``AutoEmbeddings`` is the same class under LangChain's plural name.
 
     Setup example:
         .. code-block:: python
@@ -67,6 +71,8 @@ class AutoEmbedding(AutoEmbeddingFields, Embeddings):
         """Validate the fields, then pin the model, read the collection's record or wait.
 
         Raises:
+            ValidationError: If a field is unknown or has a bad value (pydantic's).
+            UnknownModelError: If ``model``, ``$AUTOEMBEDDING_MODEL`` or a candidate is unknown.
             ModelMismatchError: If ``model`` is given and ``collection`` records another model.
             CollectionError: If ``collection`` cannot be read or probed.
 
@@ -91,7 +97,8 @@ class AutoEmbedding(AutoEmbeddingFields, Embeddings):
         """
         items = validate_texts(texts)
         adapter = self._resolver.adapter_for_documents(items)
-        return adapter.embed_documents(items).tolist()  # type: ignore[no-any-return]
+        vectors = embed_documents(adapter, items, self.show_progress)
+        return vectors.tolist()  # type: ignore[no-any-return]
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a query with the query prompt.
@@ -112,6 +119,10 @@ class AutoEmbedding(AutoEmbeddingFields, Embeddings):
     async def aembed_query(self, text: str) -> list[float]:
         """Async :meth:`embed_query` (runs in a worker thread)."""
         return await asyncio.to_thread(self.embed_query, text)
+
+
+#: LangChain's naming (``HuggingFaceEmbeddings``, ``OpenAIEmbeddings``): the same class.
+AutoEmbeddings = AutoEmbedding
 
 
 def chroma_store(

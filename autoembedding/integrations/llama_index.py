@@ -33,8 +33,14 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise missing_extra("llama-index-core", "llama-index", exc) from exc
 
-from autoembedding.errors import MissingExtraError
-from autoembedding.integrations._fields import AutoEmbeddingFields, build_resolver
+from pydantic import ConfigDict
+
+from autoembedding.errors import InvalidArgumentError, MissingExtraError
+from autoembedding.integrations._fields import (
+    AutoEmbeddingFields,
+    build_resolver,
+    unknown_fields_message,
+)
 from autoembedding.integrations.stores import bind_collection, client_for
 
 __all__ = ["AutoEmbedding", "BoundVectorStore", "chroma_vector_store"]
@@ -47,22 +53,48 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
     """A LlamaIndex embedding model backed by the model autoembedding chose (or you pinned).
 
     Usable as ``Settings.embed_model`` and as ``VectorStoreIndex(..., embed_model=...)``.
-    ``model_name`` shows the model in use (``"auto"`` until chosen). The fields are shared with
-    the LangChain class (:class:`~autoembedding.integrations._fields.AutoEmbeddingFields`);
-    batches follow LlamaIndex's ``embed_batch_size``.
+    ``model_name=`` pins a model as ``HuggingFaceEmbedding(model_name=...)`` does (the same as
+    ``model=``); afterwards ``model_name`` shows the model in use (``"auto"`` until chosen).
+    The fields are shared with the LangChain class
+    (:class:`~autoembedding.integrations._fields.AutoEmbeddingFields`); batches follow
+    LlamaIndex's ``embed_batch_size``. An unknown field raises ``TypeError`` (as
+    ``HuggingFaceEmbedding`` does), naming the close one; a bad model id fails here, without
+    loading weights. It pickles and deep-copies.
     """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", protected_namespaces=())
 
     def __init__(self, **data: Any) -> None:
         """Validate the fields, then pin the model, read the collection's record or wait.
 
         Raises:
+            InvalidArgumentError: If a field is unknown (a ``TypeError``, and a ``ValueError``),
+                or ``model`` and ``model_name`` name different models.
+            ValidationError: If a field has a bad value (pydantic's).
+            UnknownModelError: If ``model``, ``$AUTOEMBEDDING_MODEL`` or a candidate is unknown.
             ModelMismatchError: If ``model`` is given and ``collection`` records another model.
             CollectionError: If ``collection`` cannot be read or probed.
 
         """
+        message = unknown_fields_message(type(self), data)
+        if message is not None:
+            raise InvalidArgumentError(message)
+        name = data.pop("model_name", None)
+        if name in ("auto", "unknown"):  # what model_name shows before a choice
+            name = None
+        if name is not None and data.get("model") is None:
+            data["model"] = name
         super().__init__(**data)
         # Built here, not in model_post_init, so our errors are not wrapped by pydantic.
         self._resolver = build_resolver(self, batch_size=self.embed_batch_size)
+        adapter = self._resolver.adapter
+        if name is not None and adapter is not None:
+            if name not in (self.model, adapter.model_id, adapter.name):
+                raise InvalidArgumentError(
+                    f"model={self.model!r} and model_name={name!r} name different models; "
+                    "pass one of them.",
+                    argument="model_name",
+                )
         self._sync_name()
 
     @classmethod
@@ -80,6 +112,8 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
     ) -> list[Embedding]:
         """Embed nodes' texts in batches of ``embed_batch_size`` (auto-selects on the first call).
 
+        ``show_progress`` (or the field ``show_progress=True``) shows LlamaIndex's own bar.
+
         Raises:
             TypeError: If a text is ``None`` or not a string (names its index).
 
@@ -87,7 +121,8 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
         items = validate_texts(texts)
         self._resolver.adapter_for_documents(items)
         self._sync_name()
-        return super().get_text_embedding_batch(items, show_progress=show_progress, **kwargs)
+        show = show_progress or self.show_progress is True
+        return super().get_text_embedding_batch(items, show_progress=show, **kwargs)
 
     async def aget_text_embedding_batch(
         self, texts: list[str], show_progress: bool = False
@@ -96,7 +131,8 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
         items = validate_texts(texts)
         await asyncio.to_thread(self._resolver.adapter_for_documents, items)
         self._sync_name()
-        return await super().aget_text_embedding_batch(items, show_progress=show_progress)
+        show = show_progress or self.show_progress is True
+        return await super().aget_text_embedding_batch(items, show_progress=show)
 
     # ------------------------------------------------------------------ BaseEmbedding hooks
     def _get_query_embedding(self, query: str) -> Embedding:

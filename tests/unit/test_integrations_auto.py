@@ -53,6 +53,7 @@ class ProbeSpy:
         documents=None,
         seed=0,
         progress=False,
+        **options,
     ):
         self.calls.append(
             {
@@ -60,6 +61,9 @@ class ProbeSpy:
                 "candidates": candidates,
                 "targets": targets,
                 "documents": documents,
+                "budget_s": budget_s,
+                "progress": progress,
+                **options,
             }
         )
         if self.error is not None:
