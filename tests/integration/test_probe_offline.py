@@ -89,7 +89,9 @@ def test_probe_four_offline_models(scifact_collection):
     """All four offline models; over 60 s on a shared 2-core machine, hence slow."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = probe(scifact_collection, sample_size=100, n_queries=40, budget_s=60)
+        report = probe(
+            scifact_collection, sample_size=100, n_queries=40, budget_s=60, lexical=False
+        )
     assert len(report.results) == 4
     assert all(r.error is None for r in report.results), [r.error for r in report.results]
     assert report.winner is not None
