@@ -18,7 +18,7 @@ import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from autoembedding.errors import UnknownModelError
+from autoembedding.errors import InvalidArgumentError, UnknownModelError
 
 __all__ = [
     "CATALOG",
@@ -513,12 +513,18 @@ def get_spec(model_id: str) -> ModelSpec:
         UnknownModelError: If the id is not in the catalog; the message suggests close names and
             says how to list all of them.
     """
+    if not isinstance(model_id, str):
+        raise InvalidArgumentError(
+            f"model_id must be a catalog id or alias (a str), got {model_id!r:.60}.",
+            argument="model_id",
+        )
     index = _alias_index()
     found = index.get(model_id.lower())
     if found is not None:
         return CATALOG[found]
-    close = difflib.get_close_matches(model_id.lower(), list(index), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(repr(index[c]) for c in close)}?" if close else ""
+    close = difflib.get_close_matches(model_id.lower(), list(index), n=8, cutoff=0.6)
+    ids = list(dict.fromkeys(index[c] for c in close))[:3]  # an id and its alias count once
+    hint = f" Did you mean {', '.join(map(repr, ids))}?" if ids else ""
     raise UnknownModelError(
         f"Unknown model {model_id!r}.{hint} Run `autoembed models` (or "
         "`autoembedding.catalog.iter_specs()`) to list the known ones, or pass a local folder "
