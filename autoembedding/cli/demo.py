@@ -104,7 +104,15 @@ def run(args: argparse.Namespace) -> int:
 
             _step("2. Probe the candidates on this collection (label-free queries)")
             candidates = [Candidate.parse(c) for c in labels] if labels else None
-            report = probe(collection, candidates=candidates, budget_s=args.budget_s, progress=True)
+            # dense models only: the demo swaps to the winner, and a swap to bm25 or a hybrid is
+            # not supported yet (issue 12's serving part)
+            report = probe(
+                collection,
+                candidates=candidates,
+                budget_s=args.budget_s,
+                progress=True,
+                lexical=False,
+            )
             print(format_table(report))
             if args.report:
                 page = write_report(report, Path(args.report))
