@@ -140,7 +140,7 @@ def catch_up_round(
             changed = [k for k, i in enumerate(page.ids) if stored.get(i) != fps[k]]
             have = read_content(staging, [page.ids[k] for k in changed])
         if changed:
-            _upsert(staging, adapter, page, changed, have)
+            upsert_picked(staging, adapter, page, changed, have)
             upserted += len(changed)
         due = {i: fp for i, fp in zip(page.ids, fps, strict=True) if stored.get(i) != fp}
         write_fps(baseline, due)
@@ -168,7 +168,7 @@ def _changed(page: Page, fps: list[str], have: dict[str, Content], dim: int) -> 
     return out
 
 
-def _upsert(
+def upsert_picked(
     target: Any, adapter: Any, page: Page, picks: list[int], have: dict[str, Content]
 ) -> None:
     """Embed the picked records of ``page`` and upsert them into ``target`` exactly."""

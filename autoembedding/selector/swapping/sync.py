@@ -21,16 +21,14 @@ from autoembedding.chroma.pages import Page, iter_pages
 from autoembedding.chroma.records import get_record
 from autoembedding.errors import CollectionError, ModelMismatchError, SwapError
 from autoembedding.selector.swapping.baseline import (
-    Content,
     delete_fps,
     delete_records,
-    exact_metadatas,
     fingerprint,
     read_content,
     read_fps,
     write_fps,
 )
-from autoembedding.selector.swapping.copy import embed_page
+from autoembedding.selector.swapping.catchup import upsert_picked
 from autoembedding.selector.swapping.journal import K_BACKUP, K_SYNC, Journal
 from autoembedding.selector.swapping.store import drop, get_or_none
 
@@ -148,28 +146,10 @@ def _carry_page(
             clash.append(i)
             settle[i] = fps[k]
     if apply:
-        _write(live, adapter, page, apply, now)
+        upsert_picked(live, adapter, page, apply, now)
         settle.update({page.ids[k]: fps[k] for k in apply})
     write_fps(baseline, settle)
     return len(apply), clash, stuck
-
-
-def _write(live: Any, adapter: Any, page: Page, picks: list[int], now: dict[str, Content]) -> None:
-    sub = Page(
-        offset=page.offset,
-        ids=[page.ids[k] for k in picks],
-        documents=[page.documents[k] for k in picks],
-        metadatas=[page.metadatas[k] for k in picks],
-    )
-    vectors = embed_page(adapter, sub)
-    old = [now[i][1] if i in now else None for i in sub.ids]
-    with chroma_errors("write to", collection=str(live.name)):
-        live.upsert(
-            ids=sub.ids,
-            embeddings=vectors,
-            documents=sub.documents,
-            metadatas=exact_metadatas(sub.metadatas, old),
-        )
 
 
 def _carry_deletes(backup: Any, live: Any, baseline: Any, page_size: int) -> tuple[int, list[str]]:
