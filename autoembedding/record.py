@@ -12,13 +12,15 @@ keys, :meth:`ModelRecord.to_metadata`) and the persisted configuration of an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 __all__ = [
     "FUNCTION_MODEL_KEY",
     "FUNCTION_NAME",
+    "FUSION_METHODS",
     "METADATA_PREFIX",
+    "RETRIEVAL_MODES",
     "VECTOR_OPTIONS",
     "ModelRecord",
 ]
@@ -40,6 +42,21 @@ VECTOR_OPTIONS: tuple[str, ...] = (
     "normalize",
 )
 
+#: How a collection is searched (the record's ``retrieval``): its vectors, a BM25 index over its
+#: documents, or both fused. Vectors are kept in every mode (Chroma stores one per record).
+RETRIEVAL_MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
+#: How a hybrid fuses its two rankings (the record's ``fusion``).
+FUSION_METHODS: tuple[str, ...] = ("convex", "rrf")
+#: The retrieval fields, written only when they differ from their defaults (so a dense record's
+#: metadata and function config are what they were before retrieval modes existed).
+_RETRIEVAL_DEFAULTS: dict[str, Any] = {
+    "retrieval": "dense",
+    "tokenizer": "",
+    "fusion": "",
+    "fusion_weight": None,
+    "rrf_k": 60,
+}
+
 
 @dataclass(frozen=True)
 class ModelRecord:
@@ -54,6 +71,14 @@ class ModelRecord:
         query_prompt: Prompt prepended to queries.
         document_prompt: Prompt prepended to documents.
         normalize: Whether vectors are L2-normalised.
+        retrieval: How the collection is searched, one of :data:`RETRIEVAL_MODES`: ``"dense"``
+            (its vectors), ``"lexical"`` (a BM25 index over its documents; the vectors are
+            still written with this model) or ``"hybrid"`` (both, fused).
+        tokenizer: The BM25 tokenizer's spec (``Tokenizer(spec)`` rebuilds it), e.g. ``"en"``
+            or ``"zh"``; empty in dense mode.
+        fusion: For a hybrid, one of :data:`FUSION_METHODS`; empty otherwise.
+        fusion_weight: For a convex hybrid, the dense weight ``w`` in ``[0, 1]``.
+        rrf_k: For an RRF hybrid, the rank constant.
     """
 
     model_id: str
@@ -64,11 +89,71 @@ class ModelRecord:
     query_prompt: str = ""
     document_prompt: str = ""
     normalize: bool = True
+    retrieval: str = "dense"
+    tokenizer: str = ""
+    fusion: str = ""
+    fusion_weight: float | None = None
+    rrf_k: int = 60
 
     def describe(self) -> str:
         """A short human-readable description, e.g. ``"all-MiniLM-L6-v2 (384d, float32)"``."""
         extra = f", truncate_dim={self.truncate_dim}" if self.truncate_dim else ""
-        return f"{self.model_id} ({self.dim}d, {self.precision}{extra})"
+        text = f"{self.model_id} ({self.dim}d, {self.precision}{extra})"
+        if self.retrieval == "lexical":
+            return f"bm25 ({self.tokenizer or 'und'} tokens) over vectors of {text}"
+        if self.retrieval == "hybrid":
+            how = (
+                f"convex w={self.fusion_weight:g}"
+                if self.fusion == "convex" and self.fusion_weight is not None
+                else f"rrf k={self.rrf_k}"
+            )
+            return f"hybrid of {text} and bm25 ({self.tokenizer or 'und'} tokens, {how})"
+        return text
+
+    @property
+    def label(self) -> str:
+        """The probe's candidate label for this record.
+
+        ``bm25:<tokenizer>``, ``hybrid:<model>+bm25`` (convex), ``hybrid-rrf:<model>+bm25`` or
+        the model id.
+        """
+        if self.retrieval == "lexical":
+            return f"bm25:{self.tokenizer}" if self.tokenizer else "bm25"
+        if self.retrieval == "hybrid":
+            prefix = "hybrid-rrf" if self.fusion == "rrf" else "hybrid"
+            return f"{prefix}:{self.model_id}+bm25"
+        return self.model_id
+
+    def with_retrieval(
+        self,
+        retrieval: str,
+        *,
+        tokenizer: str = "",
+        fusion: str = "",
+        fusion_weight: float | None = None,
+        rrf_k: int = 60,
+    ) -> ModelRecord:
+        """This record with another retrieval mode (the vector fields are kept).
+
+        Raises:
+            ValueError: If a mode or fusion is unknown, or a weight outside ``[0, 1]``.
+        """
+        if retrieval not in RETRIEVAL_MODES:
+            raise ValueError(f"retrieval must be one of {RETRIEVAL_MODES}, got {retrieval!r}.")
+        if retrieval != "hybrid":
+            fusion, fusion_weight, rrf_k = "", None, 60
+        elif fusion not in FUSION_METHODS:
+            raise ValueError(f"fusion must be one of {FUSION_METHODS}, got {fusion!r}.")
+        if fusion_weight is not None and not 0.0 <= fusion_weight <= 1.0:
+            raise ValueError(f"fusion_weight must be in [0, 1], got {fusion_weight}.")
+        return replace(
+            self,
+            retrieval=retrieval,
+            tokenizer=tokenizer if retrieval != "dense" else "",
+            fusion=fusion,
+            fusion_weight=fusion_weight,
+            rrf_k=int(rrf_k),
+        )
 
     def same_vectors_as(self, other: ModelRecord) -> bool:
         """Whether vectors from ``other`` are comparable with vectors from this record.
@@ -96,6 +181,9 @@ class ModelRecord:
                 config has always called it ``"model"``).
         """
         config = asdict(self)
+        for key, default in _RETRIEVAL_DEFAULTS.items():
+            if config[key] == default:
+                del config[key]
         return {model_key: config.pop("model_id"), **config}
 
     @classmethod
@@ -117,6 +205,11 @@ class ModelRecord:
             query_prompt=str(get("query_prompt") or ""),
             document_prompt=str(get("document_prompt") or ""),
             normalize=bool(get("normalize", True)),
+            retrieval=str(get("retrieval") or "dense"),
+            tokenizer=str(get("tokenizer") or ""),
+            fusion=str(get("fusion") or ""),
+            fusion_weight=None if get("fusion_weight") is None else float(get("fusion_weight")),
+            rrf_k=int(get("rrf_k") or 60),
         )
 
     def to_metadata(self) -> dict[str, str | int | bool]:
