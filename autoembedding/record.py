@@ -196,6 +196,7 @@ class ModelRecord:
         """
         get = config.get
         truncate = get("truncate_dim")
+        weight = get("fusion_weight")
         return cls(
             model_id=str(config[model_key]),
             backend=str(get("backend") or ""),
@@ -208,7 +209,7 @@ class ModelRecord:
             retrieval=str(get("retrieval") or "dense"),
             tokenizer=str(get("tokenizer") or ""),
             fusion=str(get("fusion") or ""),
-            fusion_weight=None if get("fusion_weight") is None else float(get("fusion_weight")),
+            fusion_weight=None if weight is None else float(weight),
             rrf_k=int(get("rrf_k") or 60),
         )
 
