@@ -98,6 +98,10 @@ class ModelSpec:
         offline: Where its weights come from without a network, if anywhere.
         aliases: Other names accepted for it.
         description: One line for tables.
+        export_from: For an int8 ONNX entry: the catalog id of the PyTorch model it is exported
+            from on first use (an int8 file that runs integer kernels, quantised for this CPU,
+            cached; :mod:`autoembedding.adapters.export`). ``offline`` is then the pinned
+            fallback used when the export tools are missing. ``""`` for other entries.
     """
 
     id: str
@@ -120,6 +124,7 @@ class ModelSpec:
     aliases: tuple[str, ...] = field(default=())
     description: str = ""
     prompt_source: str = ""
+    export_from: str = ""
 
     @property
     def multilingual(self) -> bool:
@@ -192,7 +197,8 @@ CATALOG: dict[str, ModelSpec] = {
                 tokenizer_from="sentence-transformers/all-MiniLM-L6-v2",
             ),
             aliases=("all-MiniLM-L6-v2-int8", "minilm-int8"),
-            description="all-MiniLM-L6-v2 as an int8 ONNX file (no PyTorch).",
+            description="all-MiniLM-L6-v2 in int8 ONNX, exported for this CPU (no PyTorch).",
+            export_from="sentence-transformers/all-MiniLM-L6-v2",
         ),
         ModelSpec(
             id="sentence-transformers/paraphrase-MiniLM-L3-v2:onnx",

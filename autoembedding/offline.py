@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import sys
 from pathlib import Path
 
 from autoembedding.adapters.registry import backend_installed
@@ -21,7 +22,9 @@ from autoembedding.catalog import ModelSpec, OfflineFile, get_spec
 from autoembedding.errors import OfflineWeightsError, WeightsIntegrityError
 
 __all__ = [
+    "CACHE_ENV",
     "backend_installed",
+    "cache_dir",
     "hub_cached",
     "hub_offline",
     "is_available",
@@ -36,6 +39,31 @@ __all__ = [
 _TRUE_VALUES = frozenset({"1", "ON", "YES", "TRUE"})
 #: A model counts as cached when one of these files of its main revision is in the hub cache.
 _HUB_MARKER_FILES = ("config.json", "modules.json")
+
+
+#: Environment variable naming the folder autoembedding caches files in (int8 exports, ...).
+CACHE_ENV = "AUTOEMBEDDING_CACHE"
+
+
+def cache_dir() -> Path:
+    """The folder autoembedding keeps files it builds itself in (e.g. int8 ONNX exports).
+
+    ``$AUTOEMBEDDING_CACHE`` when set; else the platform's user cache folder:
+    ``$XDG_CACHE_HOME/autoembedding`` or ``~/.cache/autoembedding`` (Linux and others),
+    ``~/Library/Caches/autoembedding`` (macOS), ``%LOCALAPPDATA%/autoembedding/Cache``
+    (Windows). Nothing is created here.
+    """
+    forced = os.environ.get(CACHE_ENV, "").strip()
+    if forced:
+        return Path(forced).expanduser()
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA", "").strip()
+        base = Path(local) if local else Path.home() / "AppData" / "Local"
+        return base / "autoembedding" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "autoembedding"
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "autoembedding"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

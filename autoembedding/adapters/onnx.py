@@ -6,6 +6,11 @@ No PyTorch needed. The adapter tokenizes with the ``tokenizers`` library, which 
 pooling (``mean``, ``cls`` or ``last``), attention-mask aware. Graphs that already output a
 pooled ``sentence_embedding`` are used as is.
 
+A catalog int8 entry that names its source model (``ModelSpec.export_from``) loads the int8
+export built for this CPU (:func:`autoembedding.adapters.export.fast_path.resolve_int8`: integer
+kernels, exported and cached on first use), and its pinned file only when that cannot be built.
+:attr:`OnnxAdapter.source` says which was loaded.
+
 Example:
     >>> from autoembedding import get_adapter
     >>> int8 = get_adapter("all-MiniLM-L6-v2-int8")
@@ -30,6 +35,13 @@ __all__ = ["OnnxAdapter"]
 
 #: Output names that already hold one pooled vector per text.
 _POOLED_NAMES = ("sentence_embedding", "sentence_embeddings", "pooler_output_normalized")
+#: ``optimization_level`` -> ONNX Runtime's ``GraphOptimizationLevel`` member.
+_OPTIMIZATION_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
 #: Output names that hold one vector per token.
 _TOKEN_NAMES = ("last_hidden_state", "token_embeddings", "hidden_states")
 
@@ -62,6 +74,11 @@ class OnnxAdapter(BaseAdapter):
             (for a local file: the tokenizer file's own limit, else 512).
         allow_spinning: Let idle ONNX Runtime threads busy-wait (its default: lowest latency on
             an idle machine). ``False`` is kinder to a CPU shared with other work.
+        optimization_level: ONNX Runtime's graph optimisation when the session is built:
+            ``"disable"``, ``"basic"``, ``"extended"`` or ``"all"`` (default).
+        int8_export: For a catalog int8 entry with ``export_from``: load the int8 export for
+            this CPU, building it on first use (``True``), or the pinned file (``False``).
+            Default: on, unless ``$AUTOEMBEDDING_INT8_EXPORT=0``.
         **common: Options of :class:`~autoembedding.adapters.base.BaseAdapter`.
     """
 
@@ -74,9 +91,16 @@ class OnnxAdapter(BaseAdapter):
         providers: list[str] | None = None,
         max_tokens: int | None = None,
         allow_spinning: bool = True,
+        optimization_level: str = "all",
+        int8_export: bool | None = None,
         **common: Any,
     ) -> None:
         super().__init__(spec, **common)
+        if optimization_level not in _OPTIMIZATION_LEVELS:
+            raise ValueError(
+                f"optimization_level must be one of {sorted(_OPTIMIZATION_LEVELS)}, "
+                f"got {optimization_level!r}."
+            )
         if spec.pooling not in ("mean", "cls", "last"):
             raise ValueError(
                 f"The onnx backend pools with 'mean', 'cls' or 'last'; {spec.id} says "
@@ -87,7 +111,12 @@ class OnnxAdapter(BaseAdapter):
         self.providers = list(providers) if providers else ["CPUExecutionProvider"]
         self.max_tokens = max_tokens
         self.allow_spinning = allow_spinning
+        self.int8_export = int8_export
+        self.optimization_level = optimization_level
         self.model_path: Path | None = None
+        #: What was loaded: ``"export"`` (the int8 export for this CPU), ``"pinned"`` (the
+        #: catalog's offline file) or ``"local"`` (a path); ``""`` before loading.
+        self.source = ""
         self._session: Any = None
         self._tokenizer: Any = None
         self._input_names: set[str] = set()
@@ -99,7 +128,12 @@ class OnnxAdapter(BaseAdapter):
     def _locate(self) -> tuple[Path, Path]:
         """Find the ``.onnx`` file and the ``tokenizer.json`` to use."""
         spec = self.spec
+        exported = self._int8_export_folder()
+        if exported is not None:
+            self.source = "export"
+            return exported / "model.onnx", self.tokenizer_file or exported / "tokenizer.json"
         if spec.offline is not None:
+            self.source = "pinned"
             root = offline_root(spec)
             if root is None:
                 resolve_weights(spec)  # raises OfflineWeightsError naming the package if hub is off
@@ -110,6 +144,7 @@ class OnnxAdapter(BaseAdapter):
             model_file = _find_onnx_file(root)
             tokenizer = self.tokenizer_file or tokenizer_path(spec)
         else:
+            self.source = "local"
             location = Path(spec.hub_id or spec.id).expanduser()
             if not location.exists():
                 raise OfflineWeightsError(
@@ -129,6 +164,15 @@ class OnnxAdapter(BaseAdapter):
                 "model's tokenizer.json beside the .onnx file or pass tokenizer_file=..."
             )
         return model_file, Path(tokenizer)
+
+    def _int8_export_folder(self) -> Path | None:
+        """The verified int8 export to load instead of the pinned file, if any (built now)."""
+        if not self.spec.export_from:
+            return None
+        from autoembedding.adapters.export.fast_path import export_enabled, resolve_int8
+
+        wanted = export_enabled() if self.int8_export is None else self.int8_export
+        return resolve_int8(self.spec) if wanted else None
 
     def _load(self) -> None:
         try:
@@ -157,7 +201,9 @@ class OnnxAdapter(BaseAdapter):
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(self.num_threads)
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.graph_optimization_level = getattr(
+            ort.GraphOptimizationLevel, _OPTIMIZATION_LEVELS[self.optimization_level]
+        )
         if not self.allow_spinning:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:

@@ -25,7 +25,7 @@ from autoembedding.errors import AutoEmbeddingError, InvalidArgumentError
 __all__ = ["DEBUG_ENV", "SUBCOMMANDS", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``autoembed --help`` shows them.
-SUBCOMMANDS: tuple[str, ...] = ("models", "demo", "probe", "swap")
+SUBCOMMANDS: tuple[str, ...] = ("models", "demo", "probe", "swap", "export")
 #: Set to ``1`` to get the traceback of an unexpected error (same as ``--debug``).
 DEBUG_ENV = "AUTOEMBEDDING_DEBUG"
 

