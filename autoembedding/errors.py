@@ -18,6 +18,7 @@ __all__ = [
     "CollectionError",
     "CollectionNotFoundError",
     "LexicalIndexError",
+    "LexicalIndexWarning",
     "InvalidArgumentError",
     "MissingExtraError",
     "ModelMismatchError",
@@ -115,3 +116,10 @@ class ProbeWarning(AutoEmbeddingWarning):
 
 class AutoSelectionWarning(AutoEmbeddingWarning):
     """Auto-selection fell back to the offline default model (the message says why)."""
+
+
+class LexicalIndexWarning(AutoEmbeddingWarning):
+    """A saved BM25 index was missing, stale, corrupt or built with another tokenizer.
+
+    It was rebuilt from the collection's documents (and saved); the message says why.
+    """

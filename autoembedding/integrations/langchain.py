@@ -34,9 +34,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from autoembedding.integrations._fields import AutoEmbeddingFields, build_resolver
 from autoembedding.integrations._progress import embed_documents
+from autoembedding.integrations.langchain_retriever import AutoRetriever
 from autoembedding.integrations.stores import bind_collection, client_for
 
-__all__ = ["AutoEmbedding", "AutoEmbeddings", "chroma_store"]
+__all__ = ["AutoEmbedding", "AutoEmbeddings", "AutoRetriever", "chroma_store"]
 
 #: Distance space of a collection :func:`chroma_store` creates (the models are trained for it).
 _DEFAULT_CONFIGURATION: dict[str, Any] = {"hnsw": {"space": "cosine"}}

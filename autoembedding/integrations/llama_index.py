@@ -41,9 +41,10 @@ from autoembedding.integrations._fields import (
     build_resolver,
     unknown_fields_message,
 )
+from autoembedding.integrations.llama_index_retriever import AutoRetriever
 from autoembedding.integrations.stores import bind_collection, client_for
 
-__all__ = ["AutoEmbedding", "BoundVectorStore", "chroma_vector_store"]
+__all__ = ["AutoEmbedding", "AutoRetriever", "BoundVectorStore", "chroma_vector_store"]
 
 #: Distance space of a collection :func:`chroma_vector_store` creates.
 _DEFAULT_CONFIGURATION: dict[str, Any] = {"hnsw": {"space": "cosine"}}
