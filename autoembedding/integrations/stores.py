@@ -215,11 +215,40 @@ class FollowingCollection:
             binding.refresh()
         return getattr(binding.collection, item)
 
+    def add(self, *args: Any, **kwargs: Any) -> Any:
+        """``Collection.add``, then the collection's saved BM25 index is brought up to date."""
+        return self._write("add", args, kwargs)
+
+    def upsert(self, *args: Any, **kwargs: Any) -> Any:
+        """``Collection.upsert``, then the collection's saved BM25 index is brought up to date."""
+        return self._write("upsert", args, kwargs)
+
+    def _write(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        binding = self._binding
+        collection = binding.collection
+        result = getattr(collection, method)(*args, **kwargs)
+        record = binding.record()
+        if record is not None and record.retrieval != "dense":
+            ids = kwargs.get("ids", args[0] if args else None)
+            _update_lexical_index(collection, ids, kwargs.get("documents"), binding.client)
+        return result
+
     def __bool__(self) -> bool:
         return True
 
     def __repr__(self) -> str:
         return f"FollowingCollection({self._binding.name!r})"
+
+
+def _update_lexical_index(collection: Any, ids: Any, documents: Any, client: Any) -> None:
+    """Add written documents to the collection's saved BM25 index (lexical/hybrid records)."""
+    if ids is None or documents is None:
+        return
+    ids = [ids] if isinstance(ids, str) else list(ids)
+    documents = [documents] if isinstance(documents, str) else list(documents)
+    from autoembedding.retrieval.store import add_to_index
+
+    add_to_index(collection, ids, documents, client=client)
 
 
 def bind_collection(

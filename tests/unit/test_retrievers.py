@@ -281,3 +281,24 @@ def test_a_collection_without_record_is_searched_with_its_own_function(chroma_cl
     assert retriever.invoke("zebra savanna")[0].id == "p30"
     assert retriever.add_texts(["an okapi in the forest"], ids=["o"]) == ["o"]
     assert retriever.invoke("okapi forest")[0].id == "o"
+
+
+def test_writes_through_the_bound_stores_update_the_index(chroma_client, docs):
+    from llama_index.core.schema import TextNode
+
+    from autoembedding.integrations.langchain import chroma_store
+    from autoembedding.integrations.llama_index import chroma_vector_store
+
+    _set_mode(chroma_client, "hybrid", fusion="rrf")
+    retriever = LcRetriever(collection=docs, k=3)
+    assert retriever.invoke("zebra")[0].id == "p30"  # index built now
+    store = chroma_store("docs", client=chroma_client)
+    vector_store, embed_model = chroma_vector_store("docs", client=chroma_client)
+    node = TextNode(id_="heron", text="a heron fishes in the reeds")
+    node.embedding = embed_model.get_text_embedding(node.text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LexicalIndexWarning)  # updated on write, never rebuilt
+        store.add_texts(["an owl hunts at night"], ids=["owl"])
+        vector_store.add([node])
+        assert retriever.invoke("owl hunts")[0].id == "owl"
+        assert retriever.invoke("heron reeds")[0].id == "heron"
