@@ -1,9 +1,12 @@
-r"""`autoembed swap`: move a Chroma collection to another embedding model, or undo, sync, inspect.
+r"""`autoembed swap`: move a Chroma collection to another model, BM25 or a hybrid; undo, sync.
 
 Examples:
     autoembed swap --collection docs --model sentence-transformers/all-MiniLM-L6-v2 \\
         --chroma-path ./db
     autoembed swap --collection docs --model fake/new --chroma-host 127.0.0.1 --chroma-port 8000
+    autoembed swap --collection docs --model bm25 --chroma-path ./db      (BM25, no re-embedding)
+    autoembed swap --collection docs --model hybrid:fake/new+bm25:en --fusion-weight 0.6 \\
+        --chroma-path ./db                             (any label a probe report prints)
     autoembed swap --status --collection docs --chroma-path ./db     (or --status docs; --json)
     autoembed swap --sync --collection docs --chroma-path ./db
     autoembed swap --undo --collection docs --chroma-path ./db
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
 
+from autoembedding.cli._args import fraction
 from autoembedding.cli._chroma import add_chroma_arguments, client_from_args
 
 __all__ = ["add_parser", "connection_from_args", "run"]
@@ -52,14 +56,27 @@ def add_parser(subparsers: Any) -> None:
             "Re-embed every document of a Chroma collection with MODEL into a staging "
             "collection, catch up with writes made meanwhile, verify it, then give it the "
             "collection's name and keep the original as NAME__backup_<UTC time>. Rerun the "
-            "same command after a crash to resume; --status says where a swap stands."
+            "same command after a crash to resume; --status says where a swap stands. A "
+            "lexical or hybrid label (bm25, bm25:zh, hybrid:<model>+bm25, "
+            "hybrid-rrf:<model>+bm25) builds the collection's BM25 index and records the "
+            "mode, re-embedding only when a hybrid's model is not the recorded one."
         ),
     )
     p.add_argument("--collection", metavar="NAME", help="collection to move")
     p.add_argument(
         "--model",
         metavar="ID",
-        help="model id or label (id[@dim][:int8|binary]); `autoembed models` lists them",
+        help="model id or label (id[@dim][:int8|binary]; `autoembed models` lists them), or any "
+        "label a probe report prints: bm25, bm25:<lang>, hybrid:<model>+bm25[:<lang>], "
+        "hybrid-rrf:<model>+bm25[:<lang>]",
+    )
+    p.add_argument(
+        "--fusion-weight",
+        type=fraction,
+        default=None,
+        metavar="W",
+        help="with a convex hybrid label (hybrid:...): the dense weight in 0..1, as the probe "
+        "report shows it (default 0.5)",
     )
     add_chroma_arguments(p, required=False)
     mode = p.add_mutually_exclusive_group()
@@ -88,7 +105,12 @@ def add_parser(subparsers: Any) -> None:
         help="remove the staging copies of an unfinished swap",
     )
     p.add_argument(
-        "--json", action="store_true", help="print the result (or the --status) as JSON on stdout"
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="OUT",
+        help="write the result (or the --status) as JSON to OUT ('-' or nothing: stdout)",
     )
     p.add_argument(
         "--page-size",
@@ -184,6 +206,12 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error(
             "--model is required (or pass --undo, --sync, --status, --drop-staging)"
         )
+    if args.fusion_weight is not None and not plain:
+        return _usage_error("--fusion-weight goes with --model hybrid:<model>+bm25")
+    if args.json not in (None, "-"):
+        from autoembedding.arguments import output_file
+
+        output_file(args.json, "--json")
     from autoembedding.selector.swapping.function import register_function
 
     register_function()  # collections made with AutoEmbeddingFunction open from here on
@@ -193,11 +221,12 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size:
         options["batch_size"] = args.batch_size
     if args.status is not None:
-        return _status(client, name, connection, as_json=args.json)
+        return _status(client, name, connection, out=args.json)
     if args.undo:
         from autoembedding.selector.swapping.undo import undo
 
-        print(undo(name, client=client, drop_new=args.drop_old).message, flush=True)
+        undone = undo(name, client=client, drop_new=args.drop_old)
+        _print(undone.message, asdict(undone), args.json)
         return 0
     if args.drop_staging:
         from autoembedding.selector.swapping.undo import drop_staging
@@ -212,10 +241,7 @@ def run(args: argparse.Namespace) -> int:
         result = sync_swap(
             name, client=client, model=args.model, page_size=args.page_size, **options
         )
-        if args.json:
-            print(json.dumps(_as_json(result), indent=2), flush=True)
-        else:
-            print(result.summary(), flush=True)
+        _print(result.summary(), _as_json(result), args.json)
         return 0
     from autoembedding.selector.swapping import swap
 
@@ -231,14 +257,27 @@ def run(args: argparse.Namespace) -> int:
         ray_address=args.ray_address,
         workers=args.workers,
         gpus_per_worker=args.gpus_per_worker,
+        fusion_weight=args.fusion_weight,
         **options,
     )
     swapped = replace(swapped, connection=connection)
-    if args.json:
-        print(json.dumps(_as_json(swapped), indent=2), flush=True)
-    else:
-        print(swapped.summary(), flush=True)
+    _print(swapped.summary(), _as_json(swapped), args.json)
     return 0
+
+
+def _print(text: str, data: dict[str, Any], out: str | None) -> None:
+    """Print ``text``, or write ``data`` as JSON to ``out`` (``"-"``: stdout)."""
+    if out is None:
+        print(text, flush=True)
+    elif out == "-":
+        print(json.dumps(data, indent=2), flush=True)
+    else:
+        from pathlib import Path
+
+        target = Path(out).expanduser()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"{text} (JSON written to {target})", flush=True)
 
 
 def _as_json(result: Any) -> dict[str, Any]:
@@ -248,12 +287,9 @@ def _as_json(result: Any) -> dict[str, Any]:
     return data
 
 
-def _status(client: Any, name: str, connection: str, *, as_json: bool) -> int:
+def _status(client: Any, name: str, connection: str, *, out: str | None) -> int:
     from autoembedding.selector.swapping.status import swap_status
 
     state = swap_status(name, client=client, connection=connection)
-    if as_json:
-        print(json.dumps(state.to_dict(), indent=2), flush=True)
-    else:
-        print(state.message, flush=True)
+    _print(state.message, state.to_dict(), out)
     return 0

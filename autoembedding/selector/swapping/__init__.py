@@ -114,6 +114,7 @@ __all__ = [
     "staging_name",
     "swap",
     "swap_status",
+    "swap_vectors",
     "switch_names",
     "sync_swap",
     "undo",
@@ -171,17 +172,25 @@ def swap(
     ray_address: str | None = None,
     workers: int | None = None,
     gpus_per_worker: float = 0.0,
+    fusion_weight: float | None = None,
     **adapter_options: Any,
 ) -> SwapResult:
-    """Move a Chroma collection to another embedding model, keeping its name.
+    """Move a Chroma collection to another embedding model, or to BM25 or a hybrid, in place.
 
     Rerunning the same call after a crash resumes where it stopped (finished pages are not
     re-embedded) or completes an interrupted switch.
 
+    Lexical and hybrid labels (``"bm25"``, ``"bm25:zh"``, ``"hybrid:<model>+bm25"``,
+    ``"hybrid-rrf:<model>+bm25"``, every label a probe report prints) build the collection's
+    BM25 index and record the mode; the vectors are kept, re-embedded first only when a
+    hybrid's model is not the recorded one (see :mod:`~.mode`). A dense label on a collection
+    that holds that model's vectors but serves BM25 or a hybrid switches it back to dense.
+
     Args:
         collection: The collection or its name.
-        model: A model id or label (``"id@256:int8"``), a
-            :class:`~autoembedding.selector.types.Candidate` or an embedding adapter.
+        model: A model id or label (``"id@256:int8"``), a lexical or hybrid label, a
+            :class:`~autoembedding.selector.types.Candidate` (or a probe's ``CandidateResult``,
+            whose convex weight is used) or an embedding adapter.
         client: The Chroma client (``PersistentClient`` or ``HttpClient``) holding the collection;
             needed to create and rename collections.
         page_size: Records read, embedded and written at a time; memory grows with it, not with
@@ -198,6 +207,8 @@ def swap(
         workers: With ``engine="ray"``: encoder actors (default: one per CPU of the cluster, or
             per ``gpus_per_worker`` GPUs).
         gpus_per_worker: With ``engine="ray"``: GPUs per encoder actor (0: CPU actors).
+        fusion_weight: A convex hybrid's dense weight in ``[0, 1]`` (default: the probe's,
+            when ``model`` is its ``CandidateResult``, else 0.5, said in the result's notes).
         **adapter_options: Options for ``get_adapter`` when ``model`` is an id.
 
     Returns:
@@ -209,6 +220,63 @@ def swap(
         CollectionNotFoundError: If the collection does not exist.
         ChromaUnavailableError: If the Chroma server does not answer before anything started.
         CollectionError: If ``client`` is missing or Chroma fails otherwise.
+    """
+    options: dict[str, Any] = {
+        "page_size": page_size,
+        "drop_old": drop_old,
+        "verify_sample": verify_sample,
+        "progress": progress,
+        "engine": engine,
+        "ray_address": ray_address,
+        "workers": workers,
+        "gpus_per_worker": gpus_per_worker,
+        **adapter_options,
+    }
+    from autoembedding.selector.swapping.mode import swap_mode
+    from autoembedding.selector.swapping.mode_target import is_mode_model
+
+    if fusion_weight is not None or is_mode_model(model):
+        check_arguments(page_size=page_size, verify_sample=verify_sample)
+        return swap_mode(collection, model, client=client, fusion_weight=fusion_weight, **options)
+    return swap_vectors(collection, getattr(model, "candidate", model), client=client, **options)
+
+
+def swap_vectors(
+    collection: Any,
+    model: Any,
+    *,
+    client: Any = None,
+    page_size: int = 256,
+    drop_old: bool = False,
+    verify_sample: int = 64,
+    progress: bool | ProgressFn = True,
+    engine: str = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float = 0.0,
+    keep_retrieval: bool = False,
+    **adapter_options: Any,
+) -> SwapResult:
+    """:func:`swap` to a dense model (the re-embedding swap).
+
+    Args:
+        collection: As for :func:`swap`.
+        model: A dense model id or label, a Candidate or an adapter.
+        client: As for :func:`swap`.
+        page_size: As for :func:`swap`.
+        drop_old: As for :func:`swap`.
+        verify_sample: As for :func:`swap`.
+        progress: As for :func:`swap`.
+        engine: As for :func:`swap`.
+        ray_address: As for :func:`swap`.
+        workers: As for :func:`swap`.
+        gpus_per_worker: As for :func:`swap`.
+        keep_retrieval: When the collection already holds the model's vectors, leave its
+            retrieval mode as it is (a hybrid's dense part) instead of switching it to dense.
+        **adapter_options: As for :func:`swap`.
+
+    Returns:
+        A :class:`SwapResult`.
     """
     start_time = time.perf_counter()
     check_arguments(page_size=page_size, verify_sample=verify_sample)
@@ -254,6 +322,10 @@ def swap(
         return _result(name, get_record(source) or record, done, total, 0, 0, start_time, flags)
     current = get_record(source)
     if found is None and current is not None and current.same_vectors_as(record):
+        if current.retrieval != "dense" and not keep_retrieval:
+            from autoembedding.selector.swapping.mode import swap_mode
+
+            return swap_mode(name, model_label(record), client=client, page_size=page_size)
         return _already_done(
             client, name, source, adapter, record, start_time,
             page_size=page_size, drop_old=drop_old, connection=flags,

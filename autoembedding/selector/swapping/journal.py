@@ -15,6 +15,16 @@ interrupted by an older version of this package resumes with this one, so never 
   new collection held at the switch), kept on the new collection after the switch so
   :func:`~autoembedding.selector.swapping.sync.sync_swap` can carry over writes that land in the
   backup through handles opened before the switch.
+
+A *retrieval-mode* swap (to ``bm25`` or a hybrid, :mod:`~.mode`) re-embeds nothing (unless a
+hybrid's dense part is another model: that is first a normal swap), so its journal lives in the
+collection's own metadata (``autoembedding:swap_mode_*`` keys):
+
+* ``swap_mode_phase``: ``"reembed"`` (written on the original before a hybrid's dense swap) or
+  ``"index"`` (the BM25 index is being built; the record is not written yet);
+* ``swap_mode_target``: what was asked, as JSON (label, forced tokenizer, fusion, weight);
+* ``swap_mode_prev``: the records before each mode swap, the latest last, as JSON, each with
+  whether that swap began with a dense swap (kept for undo, which undoes that swap too).
 """
 
 from __future__ import annotations
@@ -38,13 +48,18 @@ __all__ = [
     "K_PHASE",
     "K_SOURCE",
     "K_SYNC",
+    "K_MODE_PHASE",
+    "K_MODE_PREV",
+    "K_MODE_TARGET",
     "K_UNDO_OF",
     "MAX_NAME",
+    "MODE_KEYS",
     "PHASE_COPY",
     "PHASE_SWITCHING",
     "PHASE_VERIFY",
     "Journal",
     "backup_name",
+    "mode_label",
     "model_label",
     "staging_name",
     "sync_name",
@@ -65,6 +80,12 @@ K_SYNC = _J + "sync"
 K_DONE = _J + "done"
 #: Keys removed once the switch is done (``K_BACKUP`` and ``K_SYNC`` stay for undo and sync).
 JOURNAL_KEYS = (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT, K_DONE)
+
+#: Journal keys of a retrieval-mode swap (kept in the collection itself; see the module docstring).
+K_MODE_PHASE = _J + "mode_phase"
+K_MODE_TARGET = _J + "mode_target"
+K_MODE_PREV = _J + "mode_prev"
+MODE_KEYS = (K_MODE_PHASE, K_MODE_TARGET, K_MODE_PREV)
 
 #: Values of ``K_PHASE``, in order.
 PHASE_COPY = "copy"
@@ -112,6 +133,21 @@ def model_label(record: ModelRecord) -> str:
     if record.precision != "float32":
         label += f":{record.precision}"
     return label
+
+
+def mode_label(record: ModelRecord) -> str:
+    """The ``--model`` label that serves ``record`` (the convex weight is not in it).
+
+    :func:`model_label` for a dense record, ``bm25:<tokenizer>``,
+    ``hybrid:<model label>+bm25:<tokenizer>`` or ``hybrid-rrf:<model label>+bm25:<tokenizer>``.
+    """
+    if record.retrieval == "dense":
+        return model_label(record)
+    lexical = f"bm25:{record.tokenizer}" if record.tokenizer else "bm25"
+    if record.retrieval == "lexical":
+        return lexical
+    prefix = "hybrid-rrf" if record.fusion == "rrf" else "hybrid"
+    return f"{prefix}:{model_label(record)}+{lexical}"
 
 
 def backup_name(name: str, when: datetime | None = None) -> str:

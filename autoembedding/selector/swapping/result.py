@@ -30,6 +30,18 @@ class SwapResult:
             the original during the switch window or through handles opened before it).
         switch_window_s: Seconds from the last catch-up round to the end of the renames.
         connection: The ``--chroma-*`` options of the follow-up commands in :meth:`summary`.
+        retrieval: How the collection is searched now: ``"dense"``, ``"lexical"`` or
+            ``"hybrid"`` (the record's ``retrieval``).
+        tokenizer: The BM25 tokenizer's spec (lexical and hybrid).
+        fusion: A hybrid's fusion, ``"convex"`` or ``"rrf"``.
+        fusion_weight: A convex hybrid's dense weight.
+        mode_swap: Whether this was a retrieval-mode swap (``--undo`` restores the record before
+            it, and undoes the re-embedding too when a hybrid's dense part was another model).
+        index_s: Seconds to build (read, tokenize, index and save) the BM25 index.
+        index_bytes: Size of the saved BM25 index folder, in bytes.
+        index_docs: Documents in the BM25 index.
+        notes: What was chosen for the user (a default weight, a detected language), one
+            sentence each.
     """
 
     name: str
@@ -46,12 +58,23 @@ class SwapResult:
     synced: int = 0
     switch_window_s: float = 0.0
     connection: str = "--chroma-path DB"
+    retrieval: str = "dense"
+    tokenizer: str = ""
+    fusion: str = ""
+    fusion_weight: float | None = None
+    mode_swap: bool = False
+    index_s: float | None = None
+    index_bytes: int | None = None
+    index_docs: int | None = None
+    notes: tuple[str, ...] = ()
 
     def _command(self, flag: str) -> str:
         return f"autoembed swap {flag} {self.connection} --collection {self.name}"
 
     def summary(self) -> str:
         """One human-readable line, as the CLI prints it (with complete follow-up commands)."""
+        if self.mode_swap:
+            return self._mode_summary()
         if self.backup:
             after = (
                 f"Carry over writes made through handles opened before the switch with: "
@@ -75,4 +98,31 @@ class SwapResult:
             f"Swapped {self.name!r} to {self.record.describe()}: {self.docs} docs, "
             f"{self.embedded} embedded in {self.seconds:.1f} s ({self.docs_per_s:.1f} docs/s"
             f"{resumed}); {self.verified_vectors} vectors re-checked{moved}; {kept}. {after}"
+        )
+
+    def _mode_summary(self) -> str:
+        """The line of a retrieval-mode swap (to or from BM25 or a hybrid)."""
+        notes = "".join(f" {note}" for note in self.notes)
+        undo = f"Undo with: {self._command('--undo')}"
+        if self.already_done:
+            return f"{self.name!r} already serves {self.record.describe()}; nothing to do.{notes}"
+        if self.embedded or self.resumed_from or self.backup:
+            kept = f"original kept as {self.backup!r}" if self.backup else "original dropped"
+            vectors = (
+                f"re-embedded {self.embedded} docs with {self.record.model_id} in the same "
+                f"swap ({self.verified_vectors} vectors re-checked; {kept})"
+            )
+        else:
+            vectors = f"no re-embedding (the vectors of {self.record.model_id} stay)"
+        if self.index_s is not None:
+            size = (self.index_bytes or 0) / 1024
+            index = (
+                f"BM25 index of {self.index_docs} docs ({self.tokenizer} tokens) built in "
+                f"{self.index_s:.1f} s, {size:.1f} KiB on disk"
+            )
+        else:
+            index = "BM25 index dropped (dense retrieval needs none)"
+        return (
+            f"Swapped {self.name!r} to {self.record.describe()}: {index}; {vectors}; "
+            f"{self.seconds:.1f} s in all.{notes} {undo}"
         )

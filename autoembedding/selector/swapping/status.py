@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 from autoembedding.chroma.client import describe_client
 from autoembedding.chroma.records import get_record
 from autoembedding.selector.swapping.journal import (
+    K_MODE_PHASE,
     PHASE_COPY,
     PHASE_SWITCHING,
     PHASE_VERIFY,
     Journal,
-    model_label,
+    mode_label,
 )
 from autoembedding.selector.swapping.store import get_or_none, iter_collections
 
@@ -38,6 +39,9 @@ STATES = (
     "copying",
     "verifying",
     "absent",
+    "mode-pending",
+    "mode-indexing",
+    "mode-swapped",
     "swapped",
     "swapped-backup-dropped",
     "idle",
@@ -62,6 +66,8 @@ class SwapState:
         offset: Records copied so far (during the copy).
         total: Records the source held when the copy began.
         others: Other unfinished staging collections of this collection.
+        retrieval: How the collection is searched now (its record's ``retrieval``:
+            ``"dense"``, ``"lexical"`` or ``"hybrid"``), ``None`` without a record.
     """
 
     name: str
@@ -74,6 +80,7 @@ class SwapState:
     offset: int | None = None
     total: int | None = None
     others: list[str] = field(default_factory=list)
+    retrieval: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The state as plain JSON types (``autoembed swap --status --json``)."""
@@ -137,6 +144,9 @@ def swap_status(collection: Any, *, client: Any, connection: str | None = None) 
     stagings, undone = related_collections(client, name)
     others = [str(c.name) for c in stagings[1:]]
     state = _state(name, client, live, stagings, undone, cmd)
+    record = get_record(live) if live is not None else None
+    if record is not None:
+        state = SwapState(**{**state.to_dict(), "retrieval": record.retrieval})
     if others:
         extra = f" Other unfinished staging copies of {name!r}: {', '.join(others)}."
         state = SwapState(**{**state.to_dict(), "message": state.message + extra, "others": others})
@@ -180,6 +190,9 @@ def _state(  # noqa: PLR0911 - one return per state, in the order of STATES
             f"Collection {name!r} does not exist, and no swap of it is under way. List the "
             "collections with client.list_collections().",
         )
+    mode = _mode_state(name, client, live, lj, cmd)
+    if mode is not None:
+        return mode
     label = _label(live)
     if lj.backup:
         if get_or_none(client, lj.backup) is None:
@@ -200,7 +213,8 @@ def _state(  # noqa: PLR0911 - one return per state, in the order of STATES
             model=label,
             backup=lj.backup,
         )
-    holds = f" (it holds {label})" if label else ""
+    record = get_record(live)
+    holds = f" (it serves {record.describe()})" if record is not None else ""
     return SwapState(
         name, "idle", f"{name!r} is not being swapped{holds}; nothing is pending.", model=label
     )
@@ -210,7 +224,7 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
     journal = Journal.of(staging)
     label = _label(staging) or "?"
     sname = str(staging.name)
-    finish = cmd("--model", shlex.quote(label))
+    finish = cmd("--model", _pending_label(client, live, journal) or shlex.quote(label))
     common: dict[str, Any] = {"model": label, "staging": sname}
     if journal.phase == PHASE_SWITCHING:
         backup = journal.backup
@@ -278,4 +292,69 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
 
 def _label(collection: Any) -> str | None:
     record = get_record(collection) if collection is not None else None
-    return model_label(record) if record is not None else None
+    return mode_label(record) if record is not None else None
+
+
+def _pending_label(client: Any, live: Any, journal: Journal) -> str | None:
+    """The ``--model`` options of a hybrid whose dense swap this staging copy is (if so)."""
+    from autoembedding.selector.swapping.mode_target import pending_target
+
+    original = live if live is not None else get_or_none(client, journal.backup or "")
+    target = pending_target(Journal.of(original).metadata) if original is not None else None
+    return target.command_label if target else None
+
+
+def _mode_state(name: str, client: Any, live: Any, lj: Journal, cmd: Any) -> SwapState | None:
+    """The state of a retrieval-mode swap (to BM25 or a hybrid) journaled in ``live``.
+
+    A hybrid stopped after its dense swap switched, before its index was built, is journaled in
+    the backup (the original, marked before the dense swap began).
+    """
+    from autoembedding.selector.swapping.mode_target import (
+        PHASE_INDEX,
+        pending_target,
+        previous_records,
+    )
+
+    meta = lj.metadata
+    record = get_record(live)
+    serves = record.describe() if record is not None else "no recorded model"
+    target = pending_target(meta)
+    if target is None and lj.backup and record is not None:
+        original = get_or_none(client, lj.backup)
+        marked = pending_target(Journal.of(original).metadata) if original is not None else None
+        if marked is not None and marked.dense == mode_label(record):
+            target, meta = marked, {K_MODE_PHASE: PHASE_INDEX}
+    if target is not None:
+        finish = cmd("--model", target.command_label)
+        stopped = (
+            "was stopped while building its BM25 index"
+            if meta.get(K_MODE_PHASE) == PHASE_INDEX
+            else "was stopped before it began re-embedding"
+        )
+        key = "mode-indexing" if meta.get(K_MODE_PHASE) == PHASE_INDEX else "mode-pending"
+        return SwapState(
+            name,
+            key,
+            f"A swap of {name!r} to {target.label} {stopped}; {name!r} still serves {serves}. "
+            f"Finish it: {finish} ; or undo it: {cmd('--undo')}",
+            finish,
+            model=target.label,
+            backup=lj.backup,
+        )
+    history = previous_records(meta)
+    if not history or record is None:
+        return None
+    prev = history[-1].record.describe()
+    also = ""
+    if history[-1].reembedded and lj.backup:
+        also = f" (and puts back the original {lj.backup!r}, kept when it was re-embedded)"
+    return SwapState(
+        name,
+        "mode-swapped",
+        f"{name!r} serves {serves} (retrieval {record.retrieval}); before that swap it served "
+        f"{prev}. Nothing is pending. Undo it with: {cmd('--undo')}{also}",
+        cmd("--sync") if lj.backup else None,
+        model=mode_label(record),
+        backup=lj.backup,
+    )

@@ -73,10 +73,27 @@ def undo_swap(collection: Any, *, client: Any = None, drop_new: bool = False) ->
 
 
 def undo(collection: Any, *, client: Any = None, drop_new: bool = False) -> UndoResult:
-    """:func:`undo_swap`, returning an :class:`UndoResult` with a message for people."""
+    """:func:`undo_swap`, returning an :class:`UndoResult` with a message for people.
+
+    A retrieval-mode swap (to BM25 or a hybrid, :mod:`~.mode`) is undone first: the record
+    before it is restored (and its index dropped or rebuilt); a hybrid that re-embedded the
+    collection then has that swap undone too.
+    """
     if client is None:
         raise CollectionError("undo_swap() needs the Chroma client: undo_swap(name, client=...).")
     name = collection if isinstance(collection, str) else str(collection.name)
+    from autoembedding.selector.swapping.mode import clear_reembed_mark, undo_mode
+
+    before, final = undo_mode(client, name)
+    if final is not None:
+        return UndoResult(name, "", final)
+    result = _undo_collections(client, name, drop_new)
+    clear_reembed_mark(client, name)
+    return UndoResult(name, result.moved, f"{before} {result.message}".strip())
+
+
+def _undo_collections(client: Any, name: str, drop_new: bool) -> UndoResult:
+    """Undo a (dense) swap: put the original back, or abandon an unfinished swap."""
     current = get_or_none(client, name)
     stagings, undone = related_collections(client, name)
     if undone:  # an undo was interrupted
