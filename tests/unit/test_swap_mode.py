@@ -356,3 +356,24 @@ def test_undo_of_a_hybrid_whose_original_was_dropped_restores_only_the_record(ch
     assert "cannot be undone" in message
     record = read_record(chroma_client.get_collection("docs"))
     assert record.model_id == "fake/new" and record.retrieval == "dense"
+
+
+def test_sync_after_a_hybrid_swap_indexes_the_carried_writes(chroma_client):
+    import warnings
+
+    from autoembedding.errors import LexicalIndexWarning
+    from autoembedding.selector.swapping import sync_swap
+
+    fill(chroma_client)
+    old_handle = chroma_client.get_collection("docs")  # an app's handle from before the swap
+    result = swap("docs", "hybrid:fake/new+bm25:en", client=chroma_client, progress=False)
+    vector = FakeAdapter("old").embed_documents(["a zebra on the savanna"])[0]
+    old_handle.add(ids=["late"], documents=["a zebra on the savanna"], embeddings=[vector])
+    assert chroma_client.get_collection(result.backup).count() == N + 1  # stranded there
+    synced = sync_swap("docs", client=chroma_client)
+    assert synced.carried == 1
+    live = chroma_client.get_collection("docs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LexicalIndexWarning)  # indexed by the sync, not stale
+        index = open_index(live, "en", client=chroma_client)
+    assert index.count == N + 1 and index.search("zebra")[0][0] == "late"

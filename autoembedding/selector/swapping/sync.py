@@ -260,7 +260,13 @@ def sync_swap(
             "records; compare the two by hand."
         )
     adapter = _adapter_for(live, model, adapter_options)
-    return reconcile(backup, live, baseline, adapter, page_size=page_size)
+    result = reconcile(backup, live, baseline, adapter, page_size=page_size)
+    record = get_record(live)
+    if result.changes and record is not None and record.retrieval != "dense":
+        from autoembedding.retrieval.store import build_index
+
+        build_index(live, record.tokenizer, client=client)  # the carried records, indexed
+    return result
 
 
 def retire_backup(client: Any, name: str) -> None:
