@@ -12,7 +12,8 @@ Chroma compares only the function's *name* when a collection is reopened, never 
 cannot tell two models apart. The helpers :func:`get_or_create_collection` and
 :func:`get_collection` close that gap: they write a :class:`~autoembedding.record.ModelRecord` into
 the collection metadata and return a :class:`GuardedCollection` that refuses, before writing
-anything, to add or query with another model.
+anything, to add or query with another model, and to write through a handle opened before
+``autoembed swap`` moved the collection (:class:`HandleCheck`: reopen it instead).
 
 Example:
     >>> import chromadb
@@ -27,11 +28,12 @@ Example:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from autoembedding.adapters import validate_texts
 from autoembedding.chroma.client import connect, describe_client, open_collection
-from autoembedding.chroma.errors import chroma_errors, is_connection_error
+from autoembedding.chroma.errors import chroma_errors, is_connection_error, is_not_found
 from autoembedding.chroma.records import (
     check_dimension,
     check_record,
@@ -61,10 +63,104 @@ __all__ = [
     "FUNCTION_NAME",
     "AutoEmbeddingFunction",
     "GuardedCollection",
+    "HandleCheck",
     "get_collection",
     "get_or_create_collection",
     "http_client",
 ]
+
+
+# ---------------------------------------------------------------------------- stale handles
+class HandleCheck:
+    """Tells whether a collection handle still points at the collection that holds its name.
+
+    ``autoembed swap`` moves a collection by renaming: afterwards the name holds the re-embedded
+    collection and the original is ``NAME__backup_<time>``, but a handle opened before keeps the
+    original's id, so its writes would be stranded in the backup. :meth:`check` compares the
+    handle's ``id`` with the id of the collection now holding its name (one metadata read, at
+    most once per ``recheck_s`` while the handle is current) and refuses when they differ.
+
+    Args:
+        collection: The chromadb collection handle.
+        client: The chromadb client it came from; without one, the handle's own connection
+            is used.
+        recheck_s: Re-read the name at most this often (seconds) while the handle is current.
+        wait_s: While the name is missing (the instant of a swap's rename), wait this long.
+
+    """
+
+    def __init__(
+        self, collection: Any, client: Any = None, *, recheck_s: float = 1.0, wait_s: float = 10.0
+    ) -> None:
+        self.collection = collection
+        self.client = client
+        self.recheck_s = float(recheck_s)
+        self.wait_s = float(wait_s)
+        self._checked_at: float | None = None
+
+    def check(self, action: str = "write to") -> None:
+        """Raise if another collection now holds the handle's name (cached while current).
+
+        Args:
+            action: What is about to happen, for the message.
+
+        Raises:
+            CollectionError: If the name now holds another collection (or none): says to reopen.
+            ChromaUnavailableError: If the server cannot be reached.
+
+        """
+        now = time.monotonic()
+        if self._checked_at is not None and now - self._checked_at < self.recheck_s:
+            return
+        own = getattr(self.collection, "id", None)
+        live = self._live_id()
+        if own is None or live == own:
+            self._checked_at = time.monotonic()
+            return
+        self._checked_at = None  # stale: re-read on every call (an undo may make it current)
+        raise CollectionError(self._moved_message(action, live))
+
+    def _live_id(self) -> Any:
+        """The id of the collection holding the name now (``None``: none; waits out a rename)."""
+        name = str(self.collection.name)
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                with chroma_errors("open", collection=name):
+                    return self._fetch(name=name).id
+            except CollectionError as exc:
+                if not is_not_found(exc):
+                    raise
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def _fetch(self, **where: Any) -> Any:
+        if self.client is not None:
+            if "name" in where:
+                return self.client.get_collection(name=where["name"], embedding_function=None)
+            return self.client.get_collection_by_id(where["id"], embedding_function=None)
+        # chromadb's own connection of the handle (its ServerAPI), keyed by tenant and database.
+        server = self.collection._client
+        scope = {"tenant": self.collection.tenant, "database": self.collection.database}
+        if "name" in where:
+            return server.get_collection(name=where["name"], **scope)
+        return server.get_collection_by_id(where["id"], **scope)
+
+    def _moved_message(self, action: str, live: Any) -> str:
+        name = str(self.collection.name)
+        try:
+            now_called = f"now called {str(self._fetch(id=self.collection.id).name)!r}"
+        except Exception:  # noqa: BLE001 - only for the message: the old one may be gone
+            now_called = "since deleted"
+        holds = "another collection" if live is not None else "no collection"
+        return (
+            f"Cannot {action} collection {name!r} through this handle: the name now holds "
+            f"{holds} (e.g. after autoembed swap), and the handle still points at the old one "
+            f"({now_called}), so the write would be stranded there. Reopen it: "
+            f"get_collection(client, {name!r}) (or client.get_collection({name!r})). Writes "
+            f"already made through old handles: autoembed swap --sync --collection {name}."
+        )
 
 
 # ---------------------------------------------------------------------------- guarded collection
@@ -76,17 +172,31 @@ class GuardedCollection:
     before anything is sent), validates documents (``TypeError`` naming the index of a
     ``None``/non-string), and turns a lost server into a
     :class:`~autoembedding.errors.ChromaUnavailableError` (a ``CollectionError``) instead of a
-    half-written success. Anything else is passed through to the wrapped collection.
+    half-written success. ``add``/``upsert``/``update``/``delete`` also refuse, with a
+    ``CollectionError`` that says to reopen it, a handle whose name another collection now holds
+    (opened before ``autoembed swap``; see :class:`HandleCheck`, re-read at most once a
+    second). Anything else is passed through to the wrapped collection.
 
     Args:
         collection: The Chroma collection.
         function: The embedding function it uses.
+        client: The chromadb client it came from (for the stale-handle check; without one the
+            handle's own connection is used).
+        recheck_s: Re-check that the handle still holds its name at most this often (seconds).
 
     """
 
-    def __init__(self, collection: Any, function: AutoEmbeddingFunction) -> None:
+    def __init__(
+        self,
+        collection: Any,
+        function: AutoEmbeddingFunction,
+        *,
+        client: Any = None,
+        recheck_s: float = 1.0,
+    ) -> None:
         self._collection = collection
         self.function = function
+        self.handle = HandleCheck(collection, client, recheck_s=recheck_s)
 
     @property
     def collection(self) -> Any:
@@ -113,10 +223,22 @@ class GuardedCollection:
     def __repr__(self) -> str:
         return f"GuardedCollection({self.name!r}, {self.function.adapter.name!r})"
 
-    def _check(self, action: str, documents: Any = None) -> None:
+    def _check(self, action: str, documents: Any = None, *, write: bool = True) -> None:
+        if write:  # first: a stale handle's cached record is the old collection's
+            self._check_handle(action)
         check_record(self._collection, self.function.record(), action=action)
         if documents is not None:
             validate_texts(documents)
+
+    def _check_handle(self, action: str) -> None:
+        try:
+            self.handle.check(action)
+        except ChromaUnavailableError as exc:
+            raise ChromaUnavailableError(
+                f"Lost the Chroma server while trying to {action} collection {self.name!r} "
+                f"({exc}). The call did not succeed; nothing was written. Check that the server "
+                "is running."
+            ) from exc
 
     def _call(self, method: str, action: str, **kwargs: Any) -> Any:
         try:
@@ -124,7 +246,7 @@ class GuardedCollection:
         except Exception as exc:
             if isinstance(exc, AutoEmbeddingError) or not is_connection_error(exc):
                 raise
-            n = len(kwargs.get("ids") or []) if method != "query" else 0
+            n = len(kwargs.get("ids") or []) if method in ("add", "upsert", "update") else 0
             detail = (
                 f" None, some or all of the {n} records may have been written; re-run it "
                 "with upsert() (same ids) to make sure."
@@ -152,11 +274,16 @@ class GuardedCollection:
         self._check("add to", documents)
         self._call("update", "update", ids=ids, documents=documents, **kwargs)
 
+    def delete(self, ids: Any = None, **kwargs: Any) -> None:
+        """Delete records (refused through a stale handle); see ``chromadb.Collection.delete``."""
+        self._check_handle("delete from")
+        self._call("delete", "delete from", ids=ids, **kwargs)
+
     def query(self, query_texts: Any = None, **kwargs: Any) -> Any:
         """Query (guarded); see ``chromadb.Collection.query``."""
         if isinstance(query_texts, str):
             query_texts = [query_texts]
-        self._check("query", query_texts)
+        self._check("query", query_texts, write=False)
         return self._call("query", "query", query_texts=query_texts, **kwargs)
 
 
@@ -167,6 +294,7 @@ def get_or_create_collection(
     *,
     function: AutoEmbeddingFunction | None = None,
     metadata: dict[str, Any] | None = None,
+    recheck_s: float = 1.0,
     **function_options: Any,
 ) -> GuardedCollection:
     """Open or create a collection whose vectors are recorded and guarded.
@@ -184,6 +312,8 @@ def get_or_create_collection(
             else the offline default.
         function: A ready :class:`AutoEmbeddingFunction` (instead of ``model``).
         metadata: Extra collection metadata for a new collection.
+        recheck_s: Writes re-check, at most this often (seconds), that the handle still holds
+            the name (see :class:`GuardedCollection`).
         **function_options: Options for :class:`AutoEmbeddingFunction` (``truncate_dim``,
             ``precision``, prompts, ...).
 
@@ -197,7 +327,7 @@ def get_or_create_collection(
     """
     model = model_argument(model, function_options.pop("model_name", None))
     try:
-        return _open_existing(client, name, model, function, function_options)
+        return _open_existing(client, name, model, function, function_options, recheck_s)
     except CollectionNotFoundError:
         pass
     if function is None:
@@ -209,11 +339,16 @@ def get_or_create_collection(
             embedding_function=function,
             metadata=merged_metadata(metadata, record),
         )
-    return GuardedCollection(collection, function)
+    return GuardedCollection(collection, function, client=client, recheck_s=recheck_s)
 
 
-def get_collection(client: Any, name: str) -> GuardedCollection:
+def get_collection(client: Any, name: str, *, recheck_s: float = 1.0) -> GuardedCollection:
     """Reopen a collection made by :func:`get_or_create_collection` (no function needed).
+
+    Args:
+        client: A Chroma client.
+        name: Collection name.
+        recheck_s: See :func:`get_or_create_collection`.
 
     Raises:
         CollectionNotFoundError: If it does not exist.
@@ -223,7 +358,7 @@ def get_collection(client: Any, name: str) -> GuardedCollection:
 
     """
     try:
-        return _open_existing(client, name, None, None, {})
+        return _open_existing(client, name, None, None, {}, recheck_s)
     except CollectionNotFoundError as exc:
         raise CollectionNotFoundError(
             f"{exc} To create it with a recorded model: "
@@ -237,6 +372,7 @@ def _open_existing(
     model: str | None,
     function: AutoEmbeddingFunction | None,
     options: dict[str, Any],
+    recheck_s: float = 1.0,
 ) -> GuardedCollection:
     where = describe_client(client)
     # Opened without a function first: reading the record must not build (load) a model.
@@ -270,7 +406,7 @@ def _open_existing(
                 f"dimension ({dim}) could be checked against {record.describe()}.",
                 AutoEmbeddingWarning,
             )
-    return GuardedCollection(collection, function)
+    return GuardedCollection(collection, function, client=client, recheck_s=recheck_s)
 
 
 def _recorded_function(collection: Any, stored: ModelRecord | None) -> AutoEmbeddingFunction:

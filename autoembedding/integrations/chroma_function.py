@@ -10,6 +10,7 @@ collections.
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from autoembedding.adapters import get_adapter, missing_extra, validate_texts
 from autoembedding.adapters.base import BaseAdapter, Precision
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.errors import InvalidArgumentError, ModelMismatchError
+from autoembedding.errors import InvalidArgumentError, ModelMismatchError, UnknownModelError
 from autoembedding.integrations.env import env_model
 from autoembedding.record import FUNCTION_MODEL_KEY, FUNCTION_NAME, VECTOR_OPTIONS, ModelRecord
 
@@ -33,6 +34,10 @@ __all__ = ["FUNCTION_NAME", "AutoEmbeddingFunction"]
 _MODEL_KEY = FUNCTION_MODEL_KEY
 #: Config keys that name the vectors' model and options: changing one would mix two models.
 _RECORD_KEYS = (_MODEL_KEY, *VECTOR_OPTIONS)
+#: Every config key that belongs to the record (the rest are adapter options, e.g. batch_size).
+_RECORD_FIELDS = frozenset({_MODEL_KEY, *(f.name for f in fields(ModelRecord))} - {"model_id"})
+#: The record's retrieval fields: carried by the function, never passed to the adapter.
+_RETRIEVAL_FIELDS = ("retrieval", "tokenizer", "fusion", "fusion_weight", "rrf_k")
 
 
 @register_embedding_function
@@ -96,6 +101,8 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
             adapter = get_adapter(model or env_model() or OFFLINE_DEFAULT, **options)
         self.adapter = adapter
         self.adapter_options = adapter_options
+        #: The record's retrieval fields (mode, tokenizer, fusion), when rebuilt from a record.
+        self.retrieval: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ Chroma protocol
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's name
@@ -132,17 +139,53 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> AutoEmbeddingFunction:
-        """Rebuild the function Chroma persisted (same model, prompts, truncation, precision)."""
+        """Rebuild the function Chroma persisted: its record (every field) and adapter options.
+
+        Raises:
+            ModelMismatchError: If this version of the catalog builds another dimension for
+                the recorded model.
+        """
         record = ModelRecord.from_config(config, model_key=_MODEL_KEY)
-        # Options are passed on as persisted: one left out keeps the catalog's value.
-        options = {k: v for k, v in config.items() if k not in (_MODEL_KEY, "backend", "dim")}
-        function = AutoEmbeddingFunction(record.model_id, **options)
-        if record.dim and function.adapter.spec.dim and record.dim != function.adapter.dim:
+        # Vector options are passed on as persisted: one left out keeps the catalog's value.
+        vector = {k: config[k] for k in VECTOR_OPTIONS if k in config}
+        extras = {k: v for k, v in config.items() if k not in _RECORD_FIELDS}
+        return AutoEmbeddingFunction.from_record(record, vector_options=vector, **extras)
+
+    @classmethod
+    def from_record(
+        cls,
+        record: ModelRecord,
+        *,
+        vector_options: dict[str, Any] | None = None,
+        **adapter_options: Any,
+    ) -> AutoEmbeddingFunction:
+        """The function that makes ``record``'s vectors and carries every field of it.
+
+        The model is built with the record's backend and (for a model whose dimension is an
+        option, e.g. ``fake/*``) its dimension; the retrieval fields are kept on the function,
+        so ``from_record(r).record() == r`` whenever this catalog still builds that model.
+
+        Args:
+            record: The model record (e.g. :func:`~autoembedding.chroma.records.read_record`).
+            vector_options: The vector options to build with (default: all of the record's;
+                one left out keeps the catalog's value).
+            **adapter_options: Other adapter options (``batch_size``, ``device``, ...).
+
+        Raises:
+            ModelMismatchError: If the model now builds vectors of another dimension.
+            UnknownModelError: If the model is unknown (and no backend is recorded).
+        """
+        options = dict(record.to_options() if vector_options is None else vector_options)
+        adapter = _adapter_for(record, {**adapter_options, **options})
+        if record.dim and adapter.spec.dim and record.dim != adapter.dim:
             raise ModelMismatchError(
                 f"The collection was made with {record.model_id} at {record.dim} dims, but it now "
-                f"builds {function.adapter.dim}-d vectors; check the catalog/version of "
-                "autoembedding."
+                f"builds {adapter.dim}-d vectors; check the catalog/version of autoembedding."
             )
+        function = cls(adapter=adapter, **adapter_options)
+        function.retrieval = {
+            k: getattr(record, k) for k in _RETRIEVAL_FIELDS if k in record.to_config()
+        }
         return function
 
     @staticmethod
@@ -166,8 +209,9 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
 
     # ------------------------------------------------------------------ ours
     def record(self) -> ModelRecord:
-        """Return the record of the vectors this function makes."""
-        return self.adapter.record()
+        """Return the record of the vectors this function makes (with its retrieval fields)."""
+        record = self.adapter.record()
+        return replace(record, **self.retrieval) if self.retrieval else record
 
     def __repr__(self) -> str:
         return f"AutoEmbeddingFunction({self.adapter.name!r})"
@@ -183,6 +227,27 @@ def model_argument(model: str | None, model_name: str | None) -> str | None:
             argument="model_name",
         )
     return model_name
+
+
+def _adapter_for(record: ModelRecord, options: dict[str, Any]) -> BaseAdapter:
+    """The adapter of ``record``: its model, backend and (when an option) native dimension."""
+    backend = record.backend or None
+    try:
+        adapter = get_adapter(record.model_id, **options)
+    except UnknownModelError:
+        if backend is None:
+            raise
+        # Not in the catalog: a model name served by the recorded backend (its dim an option).
+        native = {} if record.truncate_dim or not record.dim else {"dim": record.dim}
+        return get_adapter(record.model_id, backend=backend, **native, **options)
+    if backend is not None and adapter.spec.backend != backend:
+        adapter = get_adapter(record.model_id, backend=backend, **options)
+    if record.dim and adapter.spec.dim and adapter.dim != record.dim and not record.truncate_dim:
+        try:  # a model whose dimension is an option (the fake one): build that dimension
+            adapter = get_adapter(record.model_id, backend=backend, dim=record.dim, **options)
+        except (TypeError, InvalidArgumentError):
+            pass  # a fixed dimension: the caller reports the mismatch
+    return adapter
 
 
 def _texts(input: Any) -> list[str]:  # noqa: A002

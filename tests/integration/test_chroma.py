@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.chroma.client import connect
@@ -38,7 +35,6 @@ CLAIMS = [
     "Vitamin D deficiency affects bone density.",
     "Aspirin reduces the risk of heart attack.",
 ]
-CHROMA = str(Path(sys.executable).with_name("chroma"))
 
 REOPEN = """
 import json, sys
@@ -53,12 +49,6 @@ else:
 col = client.get_collection("scifact")  # no embedding function passed
 print(json.dumps(col.query(query_texts=claims, n_results=5, include=["distances"])))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _reopen(mode: str, where: str, *, register: bool = True) -> subprocess.CompletedProcess:
@@ -105,11 +95,11 @@ def _fill(client, function, docs):
     return col
 
 
-def test_reopen_in_fresh_process_gives_identical_results(function, docs, tmp_path):
-    import chromadb
-
-    path = str(tmp_path / "db")
-    col = _fill(chromadb.PersistentClient(path=path), function, docs)
+def test_reopen_in_fresh_process_gives_identical_results(
+    function, docs, chroma_client, chroma_path
+):
+    path = str(chroma_path)
+    col = _fill(chroma_client, function, docs)
     here = col.query(query_texts=CLAIMS, n_results=5, include=["distances"])
     assert get_record(col.collection).truncate_dim == 256
     done = _reopen("path", path)
@@ -117,21 +107,17 @@ def test_reopen_in_fresh_process_gives_identical_results(function, docs, tmp_pat
     _same_results(here, json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_reopen_without_registration_fails_loudly(function, docs, tmp_path):
+def test_reopen_without_registration_fails_loudly(function, docs, chroma_client, chroma_path):
     """The documented limit: Chroma needs the module imported to find the function by name."""
-    import chromadb
-
-    path = str(tmp_path / "db")
-    get_or_create_collection(chromadb.PersistentClient(path=path), "scifact", function=function)
+    path = str(chroma_path)
+    get_or_create_collection(chroma_client, "scifact", function=function)
     done = _reopen("path", path, register=False)
     assert done.returncode != 0
     assert "autoembedding" in done.stderr and "not found" in done.stderr
 
 
-def test_other_model_refused_on_persisted_collection(function, docs, tmp_path):
-    import chromadb
-
-    client = chromadb.PersistentClient(path=str(tmp_path / "db"))
+def test_other_model_refused_on_persisted_collection(function, docs, chroma_client):
+    client = chroma_client
     _fill(client, function, docs[:5])
     with pytest.raises(ModelMismatchError, match="all-MiniLM-L6-v2"):
         get_or_create_collection(client, "scifact", model=MODEL)  # same model, no truncation
@@ -140,78 +126,29 @@ def test_other_model_refused_on_persisted_collection(function, docs, tmp_path):
 
 
 # ---------------------------------------------------------------------------- server
-class ChromaServer:
-    def __init__(self, path: Path) -> None:
-        self.port = _free_port()
-        self.proc = subprocess.Popen(
-            [CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self._wait()
-
-    def _wait(self, timeout_s: float = 60.0) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode}")
-            try:
-                url = f"http://127.0.0.1:{self.port}/api/v2/heartbeat"
-                if httpx.get(url, timeout=1).is_success:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"chroma run did not answer on port {self.port} in {timeout_s} s")
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = ChromaServer(tmp_path / "server")
-    yield srv
-    srv.stop()
-
-
 @pytest.mark.server
-def test_server_round_trip_and_fresh_process(server, function, docs):
-    client = http_client("127.0.0.1", server.port)
+def test_server_round_trip_and_fresh_process(chroma_server, function, docs):
+    client = http_client("127.0.0.1", chroma_server.port)
     col = _fill(client, function, docs)
     here = col.query(query_texts=CLAIMS, n_results=5, include=["distances"])
-    reopened = get_collection(connect(url=f"http://127.0.0.1:{server.port}"), "scifact")
+    reopened = get_collection(connect(url=f"http://127.0.0.1:{chroma_server.port}"), "scifact")
     _same_results(here, reopened.query(query_texts=CLAIMS, n_results=5, include=["distances"]))
-    done = _reopen("http", f"127.0.0.1:{server.port}")
+    done = _reopen("http", f"127.0.0.1:{chroma_server.port}")
     assert done.returncode == 0, done.stderr[-2000:]
     _same_results(here, json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 @pytest.mark.server
 def test_server_down_is_a_clear_error():
-    port = _free_port()
+    port = free_port()
     with pytest.raises(ChromaUnavailableError, match=f"no Chroma server answers at .*:{port}"):
         http_client("127.0.0.1", port)
 
 
 @pytest.mark.server
-def test_server_killed_mid_session_add_fails_clearly(server, function, docs):
-    col = _fill(http_client("127.0.0.1", server.port), function, docs[:5])
-    server.kill()
+def test_server_killed_mid_session_add_fails_clearly(chroma_server, function, docs):
+    col = _fill(http_client("127.0.0.1", chroma_server.port), function, docs[:5])
+    chroma_server.kill()
     with pytest.raises(ChromaUnavailableError, match="Lost the Chroma server.*did not succeed"):
         col.add(ids=[i for i, _ in docs[5:10]], documents=[t for _, t in docs[5:10]])
     with pytest.raises(ChromaUnavailableError, match="Lost the Chroma server"):

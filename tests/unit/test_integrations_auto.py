@@ -8,7 +8,6 @@ import sys
 import types
 import warnings
 
-import chromadb
 import pytest
 
 from autoembedding.adapters import get_adapter
@@ -95,17 +94,12 @@ def install_probe(monkeypatch):
 
 
 @pytest.fixture
-def client(tmp_path):
-    return chromadb.PersistentClient(path=str(tmp_path / "db"))
-
-
-@pytest.fixture
 def choice_file(tmp_path):
     return tmp_path / "choice" / "choice.json"
 
 
-def _collection(client, name, docs=DOCS, embeddings_dim=64, documents=True):
-    col = client.create_collection(name, embedding_function=None)
+def _collection(chroma_client, name, docs=DOCS, embeddings_dim=64, documents=True):
+    col = chroma_client.create_collection(name, embedding_function=None)
     if docs:
         adapter = get_adapter("fake/unknown", dim=embeddings_dim)
         col.add(
@@ -213,9 +207,9 @@ def test_corrupt_choice_file_says_what_to_do(choice_file):
         ModelResolver(choice_path=choice_file).adapter_for_documents(DOCS)
 
 
-def test_collection_record_wins_over_probe(install_probe, client, choice_file):
+def test_collection_record_wins_over_probe(install_probe, chroma_client, choice_file):
     spy = install_probe(ProbeSpy("fake/winner"))
-    col = _collection(client, "recorded")
+    col = _collection(chroma_client, "recorded")
     write_record(col, get_adapter("fake/recorded", precision="int8").record())
     resolver = ModelResolver(collection=col, candidates=["fake/winner"], choice_path=choice_file)
     assert resolver.adapter.name == "fake/recorded:int8"
@@ -223,48 +217,48 @@ def test_collection_record_wins_over_probe(install_probe, client, choice_file):
     assert spy.calls == []
 
 
-def test_pinned_model_against_other_record_refuses(client, choice_file):
-    col = _collection(client, "recorded")
+def test_pinned_model_against_other_record_refuses(chroma_client, choice_file):
+    col = _collection(chroma_client, "recorded")
     write_record(col, get_adapter("fake/recorded").record())
     with pytest.raises(ModelMismatchError, match="fake/recorded.*fake/other"):
         ModelResolver("fake/other", collection=col, choice_path=choice_file)
 
 
-def test_unrecorded_collection_is_probed(install_probe, client, choice_file):
+def test_unrecorded_collection_is_probed(install_probe, chroma_client, choice_file):
     spy = install_probe(ProbeSpy("fake/winner"))
-    col = _collection(client, "plain")
+    col = _collection(chroma_client, "plain")
     with pytest.warns(AutoSelectionWarning, match="no model record"):
         resolver = ModelResolver(collection=col, choice_path=choice_file)
     assert resolver.adapter.name == "fake/winner"
     assert spy.calls[0]["collection"] is col
 
 
-def test_unrecorded_collection_dim_mismatch_refuses(install_probe, client, choice_file):
+def test_unrecorded_collection_dim_mismatch_refuses(install_probe, chroma_client, choice_file):
     install_probe(ProbeSpy("fake/winner"))  # 64-d
-    col = _collection(client, "plain384", embeddings_dim=32)
+    col = _collection(chroma_client, "plain384", embeddings_dim=32)
     with pytest.raises(ModelMismatchError, match="32-d"):
         ModelResolver(collection=col, choice_path=choice_file)
 
 
-def test_collection_without_documents_is_a_clear_error(install_probe, client, choice_file):
+def test_collection_without_documents_is_a_clear_error(install_probe, chroma_client, choice_file):
     spy = install_probe(ProbeSpy("fake/winner"))
-    col = _collection(client, "nodocs", documents=False)
+    col = _collection(chroma_client, "nodocs", documents=False)
     with pytest.raises(CollectionError, match="no documents"):
         ModelResolver(collection=col, choice_path=choice_file)
     assert spy.calls == []
 
 
-def test_empty_collection_probes_first_batch_and_records(install_probe, client, choice_file):
+def test_empty_collection_probes_first_batch_and_records(install_probe, chroma_client, choice_file):
     install_probe(ProbeSpy("fake/winner"))
-    col = _collection(client, "empty", docs=[])
+    col = _collection(chroma_client, "empty", docs=[])
     resolver = ModelResolver(collection=col, choice_path=choice_file)
     assert resolver.adapter is None
     resolver.adapter_for_documents(DOCS)
     assert get_record(col).model_id == "fake/winner"
 
 
-def test_record_changed_underneath_refuses_before_embedding(client, choice_file):
-    col = _collection(client, "swapped", docs=[])
+def test_record_changed_underneath_refuses_before_embedding(chroma_client, choice_file):
+    col = _collection(chroma_client, "swapped", docs=[])
     resolver = ModelResolver("fake/a", collection=col, choice_path=choice_file)
     resolver.adapter_for_documents(["x"])
     assert get_record(col).model_id == "fake/a"
