@@ -142,6 +142,7 @@ class ModelResolver(AdapterHolder):
         self._binding = collection if isinstance(collection, CollectionBinding) else None
         self._collection = None if self._binding is not None else collection
         self._seen_generation = self._binding.generation if self._binding is not None else 0
+        self._handle: Any = None  # HandleCheck of a plain collection handle, made on first write
         self.candidates = list(candidates) if candidates is not None else None
         self.targets = targets
         self.choice_path = choice_path
@@ -362,11 +363,20 @@ class ModelResolver(AdapterHolder):
         if self.collection is None or self._adapter is None:
             return
         record = self._adapter.record()
+        if write and self._binding is None and hasattr(self.collection, "_client"):
+            self._handle_check().check("add to")  # a chromadb handle opened before a swap
         check_record(self.collection, record, action="add to" if write else "query")
         if write and not self._record_written and read_record(self.collection) is None:
             if count(self.collection) == 0:
                 write_record(self.collection, record)
             self._record_written = True
+
+    def _handle_check(self) -> Any:
+        if self._handle is None:
+            from autoembedding.chroma.handles import HandleCheck
+
+            self._handle = HandleCheck(self.collection)
+        return self._handle
 
     def _follow(self) -> None:
         """For a binding: re-check (at most once per ``recheck_s``) and follow a swap.

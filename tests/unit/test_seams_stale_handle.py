@@ -10,6 +10,7 @@ reopen.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -187,3 +188,25 @@ def test_the_message_names_where_the_handle_points():
         HandleCheck(stub, stub).check("add to")
     assert "Cannot add to collection 'docs'" in str(err.value)
     assert "'docs__backup_20260101T000000Z'" in str(err.value)
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+def test_auto_embedding_over_a_pre_swap_plain_handle_refuses_to_embed_for_it(
+    chroma_client, framework
+):
+    import importlib
+
+    module = importlib.import_module(f"autoembedding.integrations.{framework}")
+    make(chroma_client)
+    plain = chroma_client.get_collection("docs", embedding_function=None)
+    embedding = module.AutoEmbedding(model="fake/old", collection=plain)
+    write = (
+        embedding.embed_documents
+        if framework == "langchain"
+        else embedding.get_text_embedding_batch
+    )
+    assert len(write(["a cat before the swap"])) == 1
+    moved(chroma_client)
+    time.sleep(1.05)  # the name is re-read at most once a second while the handle is current
+    with pytest.raises(CollectionError, match="Reopen it"):
+        write(["a cat after the swap"])

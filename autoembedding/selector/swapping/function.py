@@ -32,8 +32,9 @@ def function_for(adapter: Any, options: Mapping[str, Any] | None = None) -> Any 
     """The ``AutoEmbeddingFunction`` of ``adapter``, or ``None`` if Chroma could not rebuild it.
 
     A function is only worth persisting when Chroma can rebuild the same model from its
-    configuration; an adapter built by hand (a custom class, a fake with a custom dimension)
-    gets none, and the collection keeps only the model record in its metadata.
+    configuration (the record's every field is in it, the dimension included); an adapter built
+    by hand (a custom class) gets none, and the collection keeps only the model record in its
+    metadata.
 
     Args:
         adapter: The new model.
