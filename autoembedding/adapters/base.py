@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import time
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -120,6 +119,11 @@ class BaseAdapter(ABC):
         self._int8_ranges: tuple[np.ndarray, np.ndarray] | None = None
         self._warned_truncation = False
         self._truncated_in_call = 0
+        #: Texts cut to the model's max tokens so far, over every call (views count apart).
+        self.truncated_texts = 0
+        #: Whether to warn (once per adapter) when texts are cut; a caller that reports the
+        #: count itself, such as the probe, turns it off and reads :attr:`truncated_texts`.
+        self.warn_truncation = True
         self.load_seconds: float | None = None
         self._loaded = False
         #: Set by backends that learn the dimension on load (local paths with no catalog spec).
@@ -350,15 +354,23 @@ class BaseAdapter(ABC):
         self._truncated_in_call += count
 
     def _warn_truncated(self, count: int) -> None:
-        """Warn, once per adapter, that ``count`` texts were cut to the model's max tokens."""
-        if count and not self._warned_truncation:
+        """Count ``count`` texts cut to the model's max tokens; warn once per adapter.
+
+        The warning points at the caller's line outside this package (see
+        :func:`autoembedding.integrations._warn.warn_user`).
+        """
+        if not count:
+            return
+        self.truncated_texts += count
+        if self.warn_truncation and not self._warned_truncation:
+            from autoembedding.integrations._warn import warn_user
+
             self._warned_truncation = True
-            warnings.warn(
-                f"{count} text(s) exceeded {self.model_id}'s max of {self.spec.max_tokens} tokens "
-                "and were truncated (said once per adapter). Split long documents into chunks "
-                "to embed all of their content.",
+            warn_user(
+                f"{count} text(s) exceeded {self.model_id}'s max of "
+                f"{self.spec.max_tokens} tokens and were truncated (said once per adapter). "
+                "Split long documents into chunks to embed all of their content.",
                 TruncationWarning,
-                stacklevel=6,
             )
 
     # ------------------------------------------------------------------ internals

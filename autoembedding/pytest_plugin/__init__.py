@@ -20,13 +20,17 @@ ini option                      command line                         meaning
                                                                      (default: ``text``)
 ``autoembedding_collection``    ``--autoembedding-collection NAME``  or read the texts from a
                                                                      Chroma collection ...
-``autoembedding_chroma_path``   ``--autoembedding-chroma-path DIR``  ... in this persistent folder
+``autoembedding_chroma_path``   ``--autoembedding-chroma-path=DIR``  ... in this persistent folder
 ``autoembedding_chroma_url``    ``--autoembedding-chroma-url URL``   ... or on this server
 ``autoembedding_sample_size``   ``--autoembedding-sample-size N``    at most N texts (default 256)
 ``autoembedding_queries``       ``--autoembedding-queries FILE``     jsonl: ``{"query": ...,
                                                                      "relevant": [ids]}``
 ``autoembedding_k``             ``--autoembedding-k K``              k of hit@k (default 10)
 =============================== ==================================== =============================
+
+On the command line, give a path flag and its value as one argument
+(``--autoembedding-chroma-path=../db``): pytest reads a separate ``../db`` as a test path before
+the plugin loads, which would move its rootdir, so the plugin refuses that form with the fix.
 
 Fixtures:
 
@@ -82,6 +86,7 @@ from autoembedding.pytest_plugin.data import (
 from autoembedding.pytest_plugin.options import (
     add_options,
     candidate_ids,
+    check_separate_values,
     int_option,
     option,
     path_option,
@@ -131,6 +136,16 @@ def _state(config: pytest.Config) -> _SessionState:
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the ``autoembedding_*`` ini options and ``--autoembedding-*`` flags."""
     add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Refuse ``--autoembedding-chroma-path ../x`` when pytest took ``../x`` as a test path.
+
+    (It moves the rootdir and drops the project's settings; ``--autoembedding-chroma-path=../x``
+    is read right. See :func:`.options.check_separate_values`.)
+    """
+    check_separate_values(early_config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

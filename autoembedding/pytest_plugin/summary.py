@@ -15,9 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Row", "benchmark_session", "format_row", "quality_rows", "write_table"]
+__all__ = [
+    "HIT_DECIMALS",
+    "Row",
+    "benchmark_session",
+    "fit",
+    "format_hit",
+    "format_row",
+    "quality_rows",
+    "write_table",
+]
 
 _TITLE = "autoembedding: speed and correctness"
+#: Decimals of every hit@k value in the table (this run's and the saved runs' alike).
+HIT_DECIMALS = 3
+#: Widest benchmark and run columns; longer names are shortened in the middle.
+NAME_WIDTH = 80
+RUN_WIDTH = 40
+_ELLIPSIS = "..."
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,7 @@ def quality_rows(config: Any, recorded: Iterable[Any] = ()) -> list[Row]:
             info = bench.get("extra_info") or {}
             if _has_quality(info):
                 median = (bench.get("stats") or {}).get("median")
-                source = Path(str(path)).stem[:24]
+                source = Path(str(path)).stem
                 name = str(bench.get("name"))
                 rows.append(Row(source, name, median, info.get("texts_per_round"), info))
     if not rows and not current:
@@ -89,9 +104,44 @@ def quality_rows(config: Any, recorded: Iterable[Any] = ()) -> list[Row]:
     return rows
 
 
-def format_row(row: Row) -> str:
-    """One table line: run, benchmark, median ms, texts/s and the hit@k values."""
-    hits = ", ".join(f"{key}={value}" for key, value in row.info.items() if _is_hit(key))
+def fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters in the middle, keeping its start and its end.
+
+    Benchmark names differ at the end (``test_embed[<model>]``) and saved runs at the start
+    (``0001_<commit>...``), so both ends are kept and ``...`` marks what was left out.
+
+    Example:
+        >>> fit("test_embed[sentence-transformers/all-MiniLM-L6-v2:onnx-int8]", 40)
+        'test_embed...all-MiniLM-L6-v2:onnx-int8]'
+    """
+    if len(text) <= width:
+        return text
+    keep = max(width - len(_ELLIPSIS), 2)
+    head = keep // 4 + 1 if keep >= 8 else keep // 2
+    return text[:head] + _ELLIPSIS + text[len(text) - (keep - head) :]
+
+
+def format_hit(value: Any) -> str:
+    """A hit@k value with :data:`HIT_DECIMALS` decimals (anything else as it is)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{float(value):.{HIT_DECIMALS}f}"
+    return str(value)
+
+
+def format_row(row: Row, name_width: int = NAME_WIDTH, run_width: int = RUN_WIDTH) -> str:
+    """One table line: run, benchmark, median ms, texts/s and the hit@k values.
+
+    Args:
+        row: The row.
+        name_width: Width of the benchmark column (longer names are cut in the middle).
+        run_width: Width of the run column (likewise).
+
+    Returns:
+        The line.
+    """
+    hits = ", ".join(
+        f"{key}={format_hit(value)}" for key, value in row.info.items() if _is_hit(key)
+    )
     timed = isinstance(row.median, (int, float))
     ms = f"{row.median * 1000:10.2f}" if timed and row.median is not None else f"{'-':>10}"
     rate = (
@@ -99,15 +149,26 @@ def format_row(row: Row) -> str:
         if timed and row.median and row.per_round
         else f"{'-':>9}"
     )
-    return f"{row.source:<24} {row.name[-64:]:<64} {ms} {rate}  {hits}"
+    source = fit(row.source, run_width)
+    name = fit(row.name, name_width)
+    return f"{source:<{run_width}} {name:<{name_width}} {ms} {rate}  {hits}"
 
 
 def write_table(terminalreporter: Any, rows: Sequence[Row]) -> None:
-    """Print the table under a separator line (nothing when there are no rows)."""
+    """Print the table under a separator line (nothing when there are no rows).
+
+    The run and benchmark columns are as wide as their longest entry (at most
+    :data:`RUN_WIDTH` and :data:`NAME_WIDTH`; longer entries are cut in the middle).
+    """
     if not rows:
         return
+    run_width = min(max(len("run"), *(len(r.source) for r in rows)), RUN_WIDTH)
+    name_width = min(max(len("benchmark"), *(len(r.name) for r in rows)), NAME_WIDTH)
     terminalreporter.write_sep("-", _TITLE)
-    header = f"{'run':<24} {'benchmark':<64} {'median ms':>10} {'texts/s':>9}  quality"
+    header = (
+        f"{'run':<{run_width}} {'benchmark':<{name_width}} {'median ms':>10} {'texts/s':>9}"
+        "  quality"
+    )
     terminalreporter.write_line(header)
     for row in rows:
-        terminalreporter.write_line(format_row(row))
+        terminalreporter.write_line(format_row(row, name_width, run_width))

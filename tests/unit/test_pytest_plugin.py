@@ -291,8 +291,7 @@ def test_texts_from_a_chroma_collection(
         "no:benchmark",
         "--autoembedding-collection",
         "notes",
-        "--autoembedding-chroma-path",
-        str(chroma_path),
+        f"--autoembedding-chroma-path={chroma_path}",
         "--autoembedding-sample-size",
         "2",
     )
@@ -315,8 +314,7 @@ def test_misspelled_chroma_path_is_a_usage_error_and_creates_nothing(
         "no:benchmark",
         "--autoembedding-collection",
         "notes",
-        "--autoembedding-chroma-path",
-        str(missing),
+        f"--autoembedding-chroma-path={missing}",
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*autoembedding_collection 'notes'*no-such-db*"])
@@ -339,8 +337,7 @@ def test_unknown_collection_is_a_usage_error_naming_it(
         "no:benchmark",
         "--autoembedding-collection",
         "nots",
-        "--autoembedding-chroma-path",
-        str(chroma_path),
+        f"--autoembedding-chroma-path={chroma_path}",
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*autoembedding_collection 'nots'*"])
@@ -369,8 +366,8 @@ def test_entry_point_session_prints_hit_at_k_without_pytest_benchmark(
         [
             "*autoembedding: speed and correctness*",
             "run*benchmark*median ms*texts/s*quality",
-            "NOW*quality-fake/alpha*-*-*hit@1=1.0",
-            "NOW*quality-fake/beta*-*-*hit@1=1.0",
+            "NOW*quality-fake/alpha*-*-*hit@1=1.000",
+            "NOW*quality-fake/beta*-*-*hit@1=1.000",
         ]
     )
 
@@ -435,3 +432,100 @@ def test_hit_at_k_ranks_past_ten() -> None:
     adapter = _Fixed(vectors)
     assert hit_at_k(adapter, corpus, query, 12) == 0.0
     assert hit_at_k(adapter, corpus, query, 13) == 1.0
+
+
+# --------------------------------------------------------------------------- the summary table
+def test_table_keeps_the_distinguishing_end_of_long_names_and_the_run_counter() -> None:
+    from autoembedding.pytest_plugin.summary import Row, fit, format_row
+
+    names = [
+        "test_embedding_throughput_on_the_sample[sentence-transformers/all-MiniLM-L6-v2]",
+        "test_embedding_throughput_on_the_sample[sentence-transformers/all-MiniLM-L6-v2:onnx-int8]",
+    ]
+    run = "0007_9f2e7c3a1b4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f_20261130_053000_uncommitted-changes"
+    lines = [format_row(Row(run, n, 0.01, 32, {"hit@5": 0.5}), 60, 24) for n in names]
+    assert lines[0] != lines[1]
+    assert "all-MiniLM-L6-v2]" in lines[0] and "L6-v2:onnx-int8]" in lines[1]
+    assert all(line.startswith("0007_") for line in lines)
+    assert all("..." in line for line in lines)
+    assert fit("short", 10) == "short"
+    assert len(fit(names[1], 30)) == 30
+
+
+def test_hit_at_k_values_print_with_one_precision() -> None:
+    from autoembedding.pytest_plugin.summary import Row, format_row
+
+    line = format_row(Row("NOW", "b", None, None, {"hit@1": 1, "hit@5": 0.8333333, "x": 2}))
+    assert "hit@1=1.000, hit@5=0.833" in line
+    assert "x=" not in line
+
+
+def test_table_columns_grow_to_the_longest_name(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_a_rather_long_module_name_for_benchmarks="""
+        def test_embedding_throughput_of_each_candidate_model(
+            benchmark, autoembedding_candidate, autoembedding_texts, autoembedding_hit_at_k
+        ):
+            benchmark(autoembedding_candidate.embed_documents, autoembedding_texts)
+            autoembedding_hit_at_k(benchmark, autoembedding_candidate)
+        """
+    )
+    result = project.runpytest(*BENCH_FLAGS)
+    result.assert_outcomes(passed=2)
+    rows = [line for line in result.stdout.lines if line.startswith("NOW ")]
+    assert len(rows) == 2
+    assert rows[0].split()[1].endswith("[fake/alpha]") and rows[1].split()[1].endswith(
+        "[fake/beta]"
+    )
+    assert all("hit@1=1.000" in row for row in rows)
+
+
+# --------------------------------------------------------------------------- rootdir and ini
+def _rootdir_project(pytester: pytest.Pytester) -> Path:
+    """A project with its settings in pyproject.toml and a Chroma folder beside it in ../x."""
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest.ini_options]
+        autoembedding_candidates = "fake/alpha fake/beta"
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_dim(autoembedding_candidate):
+            assert autoembedding_candidate.dim == 64
+        """
+    )
+    outside = pytester.path.parent / "x"
+    outside.mkdir(exist_ok=True)
+    return outside
+
+
+def test_separate_path_value_that_would_move_rootdir_is_refused(pytester: pytest.Pytester) -> None:
+    _rootdir_project(pytester)
+    result = pytester.runpytest_subprocess(
+        "--autoembedding-chroma-path", "../x", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "--autoembedding-chroma-path=../x" in err
+    assert "pyproject.toml" in err  # names the settings that would be lost
+
+
+def test_path_value_with_equals_keeps_rootdir_and_pyproject_settings(
+    pytester: pytest.Pytester,
+) -> None:
+    _rootdir_project(pytester)
+    result = pytester.runpytest_subprocess(
+        "-v", "--autoembedding-chroma-path=../x", "-p", "no:benchmark", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=2)  # the candidates of pyproject.toml parametrise the test
+    result.stdout.fnmatch_lines([f"rootdir: {pytester.path}*", "*configfile: pyproject.toml*"])
+
+
+def test_separate_value_that_moves_nothing_is_accepted(pytester: pytest.Pytester) -> None:
+    _rootdir_project(pytester)
+    (pytester.path / "db").mkdir()
+    result = pytester.runpytest_subprocess(
+        "--autoembedding-chroma-path", "db", "-p", "no:benchmark", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=2)

@@ -10,6 +10,10 @@ documents) and races the candidates:
   stage, candidates that already miss a hard target (latency, bytes per vector, load time,
   throughput) or whose nDCG@10 interval lies wholly below the leader's are dropped; the sample only
   grows while the leaders are statistically tied and the budget allows it.
+* ``budget_s`` is hard: each model's work in a stage gets its share of the time left; a model that
+  runs past it in the first stage is cut (timed out), and a later stage that runs past it is cut
+  whole. The report's notes say what was cut. The probe returns within about ``budget_s`` (plus
+  scoring, well under a second or two), even on a loaded machine.
 * Each model's work runs in a worker thread with a time-out: a model that crashes or hangs is
   reported in its :class:`~autoembedding.selector.types.CandidateResult` ``error`` and the probe
   goes on.
@@ -33,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autoembedding.adapters.base import BaseAdapter
-from autoembedding.errors import ProbeWarning
+from autoembedding.errors import ProbeWarning, TruncationWarning
 from autoembedding.selector.probing.arguments import check_probe_arguments, check_queries
 from autoembedding.selector.probing.candidates import (
     check_lexical_candidates,
@@ -42,7 +46,7 @@ from autoembedding.selector.probing.candidates import (
     resolve_candidates,
     with_variants,
 )
-from autoembedding.selector.probing.engine import Engine
+from autoembedding.selector.probing.engine import BUDGET_RESERVE_S, Engine
 from autoembedding.selector.probing.race import run_race
 from autoembedding.selector.probing.sampling import (
     CHARS_PER_TOKEN,
@@ -111,7 +115,9 @@ def probe(
         queries: Labelled queries, which take precedence over label-free ones: a sequence of
             ``(query, relevant_ids)`` pairs, or a ``(queries.jsonl, qrels.tsv)`` pair of BEIR
             paths.
-        budget_s: Soft time budget; the sample stops growing when the next stage would overrun.
+        budget_s: Time budget in seconds, hard: the sample stops growing when the next stage
+            would overrun it, and a model or stage that runs past it anyway is cut (the notes
+            say what; a cut model's thread cannot be killed and may use CPU until it returns).
         documents: Probe these texts (or ``(id, text)`` pairs) instead of a collection.
         seed: Seed of the sampling and the label-free queries (same seed, same report).
         progress: ``True`` for a progress bar on stderr, or a callable ``(message, fraction)``.
@@ -204,6 +210,8 @@ def probe(
             lexical=plan.lexical,
             hybrids=plan.hybrids,
             auto_hybrids=plan.auto_hybrids,
+            deadline=_deadline(start, budget_s),
+            budget_s=budget_s,
         )
         run_race(
             engine,
@@ -218,6 +226,7 @@ def probe(
         reporter.set("done", 1.0)
     finally:
         reporter.close()
+    _warn_truncated(engine)
 
     from autoembedding.selector.probing.selection import select
 
@@ -236,6 +245,27 @@ def probe(
         collection=name,
         notes=notes,
     )
+
+
+def _warn_truncated(engine: Engine) -> None:
+    """One :class:`TruncationWarning` per model that cut texts, at the caller's line."""
+    from autoembedding.integrations._warn import warn_user
+
+    for model_id, count, max_tokens in engine.truncated():
+        warn_user(
+            f"{count} text(s) exceeded {model_id}'s max of {max_tokens} tokens and were "
+            "truncated during the probe (its scores are for the documents as this model reads "
+            "them). Split long documents into chunks to embed all of their content.",
+            TruncationWarning,
+        )
+
+
+def _deadline(start: float, budget_s: float | None) -> float | None:
+    """When the models' work must end: the budget less a reserve for scoring and the report."""
+    if budget_s is None:
+        return None
+    budget = float(budget_s)
+    return start + budget - min(BUDGET_RESERVE_S, 0.05 * budget)
 
 
 def _rank_key(result: CandidateResult, winner: CandidateResult | None) -> tuple[Any, ...]:

@@ -11,21 +11,33 @@ Lexical (``bm25``) and hybrid candidates run beside the models (:mod:`.lexical_r
 each stage's pool and scores the queries; a hybrid fuses its dense part's scores with BM25's
 (:mod:`.hybrid`). A dense candidate that a live hybrid fuses keeps being encoded after it is
 dropped, so the hybrid is scored on every query.
+
+A probe's ``budget_s`` is hard (:class:`Engine` ``deadline``): each model's time box in a stage is
+its fair share of the time left (what is left divided by the models still to run, so a fast model
+leaves more to the next; catalog models run smallest first). In the first stage, a model that
+runs past its share is timed out and reported as cut by the budget; in a later stage, the whole
+stage is cut (its work is discarded and the candidates keep their measures from the stages
+before), so every candidate stays scored on the same documents and queries.
+
+Models built here do not warn about truncated texts themselves (the warning would point into a
+worker thread and count one call); :meth:`Engine.truncated` gives the totals and the probe warns
+once per model at the caller's line.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autoembedding.adapters.base import BaseAdapter, Precision
 from autoembedding.errors import AutoEmbeddingError
 from autoembedding.selector.probing.candidates import ResolvedCandidate
 from autoembedding.selector.probing.lexical_run import LexicalSide
+from autoembedding.selector.probing.measure import Model, ModelRun, measure
 from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
 from autoembedding.selector.probing.stages import Stage
 from autoembedding.selector.probing.timebox import run_with_timeout
@@ -34,65 +46,15 @@ from autoembedding.selector.types import Candidate, CandidateResult
 if TYPE_CHECKING:
     from autoembedding.selector.probing.contradiction import ContradictionPair
 
-__all__ = ["Engine", "Model", "ModelRun", "contradiction_pairs"]
+__all__ = ["BUDGET_RESERVE_S", "Engine", "Model", "ModelRun", "contradiction_pairs"]
 
-#: Single queries timed for latency (after one warm-up) ...
-N_LATENCY_QUERIES = 15
-#: ... but a slow model stops after this many once LATENCY_TIME_S seconds are spent.
-MIN_LATENCY_QUERIES = 5
-LATENCY_TIME_S = 3.0
 #: Contradiction pairs per model.
 N_CONTRADICTION = 20
-
-
-@dataclass
-class Model:
-    """One underlying model, run once per stage, and the candidates derived from it.
-
-    Attributes:
-        base: The float32, native-dimension adapter that encodes (built on first use unless the
-            user passed one).
-        variants: The candidates derived from it.
-        views: One view of ``base`` per candidate label (kept across stages: int8 calibration
-            happens once).
-        doc_raw: Raw document vectors, one array per stage.
-        query_raw: Raw query vectors, one array per stage.
-        doc_seconds: Time spent encoding documents.
-        docs_encoded: Documents encoded.
-        latencies_ms: Single-query latencies.
-    """
-
-    base: BaseAdapter | None
-    variants: list[Candidate] = field(default_factory=list)
-    views: dict[str, BaseAdapter] = field(default_factory=dict)
-    doc_raw: list[np.ndarray] = field(default_factory=list)
-    query_raw: list[np.ndarray] = field(default_factory=list)
-    doc_seconds: float = 0.0
-    docs_encoded: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
-
-
-@dataclass
-class ModelRun:
-    """What one model's work in one stage produced (made inside the time box).
-
-    Attributes:
-        views: One view of the model per live candidate label.
-        load_s: Load time of the model.
-        latencies_ms: Single-query latencies measured in this stage (first stage only).
-        doc_raw: Raw vectors of the stage's pool documents.
-        doc_seconds: Time spent encoding them.
-        query_raw: Raw vectors of the stage's queries.
-        contradiction: Contradiction score per candidate label (first stage only).
-    """
-
-    views: dict[str, BaseAdapter]
-    load_s: float
-    latencies_ms: list[float]
-    doc_raw: np.ndarray
-    doc_seconds: float
-    query_raw: np.ndarray
-    contradiction: dict[str, float] = field(default_factory=dict)
+#: Seconds of the budget kept for scoring and the report after the last model's time box (at
+#: most this, at most 5% of the budget).
+BUDGET_RESERVE_S = 2.0
+#: A model is not started with less than this many seconds of its share left.
+_MIN_BOX_S = 0.05
 
 
 def contradiction_pairs(
@@ -123,6 +85,9 @@ class Engine:
         hybrids: Hybrid candidates asked for by label (their parts must be candidates too).
         auto_hybrids: Whether :meth:`add_hybrids` adds both fusions of each surviving dense
             candidate with the first BM25 candidate.
+        deadline: ``time.perf_counter()`` by which every model's work must be done (the hard
+            budget), or ``None``.
+        budget_s: The budget the deadline comes from (for the messages).
     """
 
     def __init__(
@@ -134,8 +99,12 @@ class Engine:
         lexical: Sequence[Candidate] = (),
         hybrids: Sequence[Candidate] = (),
         auto_hybrids: bool = False,
+        deadline: float | None = None,
+        budget_s: float | None = None,
     ) -> None:
         self.timeout = timeout
+        self.deadline = deadline
+        self.budget_s = budget_s
         self.seed = seed
         self.models: dict[tuple[Any, ...], Model] = {}
         self.results: dict[str, CandidateResult] = {}
@@ -164,6 +133,15 @@ class Engine:
         """Probe queries so far."""
         return len(self.queries)
 
+    def truncated(self) -> list[tuple[str, int, int]]:
+        """``(model id, texts cut, max tokens)`` of each model that cut texts in this probe."""
+        out: list[tuple[str, int, int]] = []
+        for model in self.models.values():
+            base = model.base
+            if base is not None and base.truncated_texts:
+                out.append((base.model_id, int(base.truncated_texts), base.spec.max_tokens))
+        return out
+
     def alive(self, model: Model) -> list[Candidate]:
         """The model's candidates that have neither failed nor been dropped."""
         return [c for c in model.variants if _in_race(self.results[c.label])]
@@ -189,23 +167,71 @@ class Engine:
         *,
         first: bool,
         on_model: Callable[[int, int, str], None] | None = None,
-    ) -> None:
-        """Run every live model on a stage's new documents and queries.
+    ) -> str | None:
+        """Run every live model on a stage's new documents and queries, within the deadline.
 
         Args:
             stage: The documents and queries this stage adds.
             pairs: Contradiction pairs to score (the first stage's only).
             first: Whether this is the first stage (load time, latency, dims are measured).
             on_model: Called ``(index, count, model_id)`` before each model runs.
+
+        Returns:
+            ``None`` when the stage ran whole; else what the budget cut, worded for the report's
+            notes. In the first stage the models that ran past their share are cut (failed with
+            a ``TimeoutError`` that names the budget); in a later stage the whole stage is cut
+            (nothing of it is kept).
         """
-        self.pool_ids += [d.id for d in stage.pool]
-        self.queries += stage.queries
         live = [m for m in self.models.values() if self.needed(m)]
+        if self.deadline is not None:  # small models first: a fast one leaves its time to the next
+            live.sort(key=_expected_cost)
+        runs: list[tuple[Model, list[Candidate], ModelRun]] = []
+        cut: list[str] = []
         for index, model in enumerate(live):
             if on_model is not None:
                 on_model(index, len(live), model.variants[0].model_id)
-            self._run_model(model, stage, pairs, first=first)
+            variants = self.needed(model)
+            box, share = self._box(len(live) - index)
+            try:
+                if box < _MIN_BOX_S:
+                    raise TimeoutError("not started: no time left")
+                cancel = threading.Event()
+                run = run_with_timeout(
+                    partial(measure, model, variants, stage, pairs, first=first, cancel=cancel),
+                    box,
+                    cancel=cancel,
+                )
+            except TimeoutError as exc:
+                if share is None or box < share:  # the user's candidate_timeout_s: a failure
+                    self._fail(variants, exc)
+                    continue
+                cut.append(model.variants[0].model_id)
+                if first:
+                    self._fail(variants, self._budget_error(share, exc))
+                    continue
+                break  # a later stage: cut it whole
+            except Exception as exc:  # noqa: BLE001 - a crashing model must not stop the probe
+                self._fail(variants, exc)
+                continue
+            runs.append((model, variants, run))
+        if cut and not first:
+            return (
+                f"budget_s={self.budget_s:g} ran out while {cut[0]} ran; this stage was cut "
+                "(its documents and queries are left out; measures are from the stages before)"
+            )
+        self.pool_ids += [d.id for d in stage.pool]
+        self.queries += stage.queries
+        for model, variants, run in runs:
+            self._apply(model, variants, run, stage, first=first)
+        if self.deadline is not None:  # BM25 is quick, but not past the deadline either
+            self.lexical.timeout = min(self.timeout, max(self.deadline - time.perf_counter(), 1.0))
         self.lexical.run_stage(stage, self.queries)
+        if cut:
+            return (
+                f"budget_s={self.budget_s:g}: {', '.join(cut)} ran past its share of the budget "
+                "in the first stage and was cut (timed out)"
+            )
+        return None
 
     def add_hybrids(self) -> list[Candidate]:
         """Add hybrids of the dense candidates still in the race and score them (first stage).
@@ -219,18 +245,27 @@ class Engine:
             self._score_lexical()
         return added
 
-    def _run_model(
-        self, model: Model, stage: Stage, pairs: Sequence[ContradictionPair], *, first: bool
+    def _box(self, models_left: int) -> tuple[float, float | None]:
+        """The time box of the next model, and its share of the budget (``None``: no budget)."""
+        if self.deadline is None:
+            return self.timeout, None
+        share = (self.deadline - time.perf_counter()) / max(models_left, 1)
+        return min(self.timeout, share), share
+
+    def _budget_error(self, share: float, exc: TimeoutError) -> TimeoutError:
+        return TimeoutError(
+            f"cut by budget_s={self.budget_s:g}: ran past its share of the time left "
+            f"({max(share, 0.0):.1f} s) in the first stage ({exc})"
+        )
+
+    def _fail(self, variants: Sequence[Candidate], exc: BaseException) -> None:
+        for cand in variants:
+            self.results[cand.label].error = f"{type(exc).__name__}: {exc}"
+
+    def _apply(
+        self, model: Model, variants: list[Candidate], run: ModelRun, stage: Stage, *, first: bool
     ) -> None:
-        variants = self.needed(model)
-        try:
-            run = run_with_timeout(
-                lambda: _measure(model, variants, stage, pairs, first=first), self.timeout
-            )
-        except Exception as exc:  # noqa: BLE001 - a crashing or hanging model must not stop the probe
-            for cand in variants:
-                self.results[cand.label].error = f"{type(exc).__name__}: {exc}"
-            return
+        """Record one model's finished run of a stage in the model and its candidates' results."""
         model.views = run.views
         model.doc_raw.append(run.doc_raw)
         model.query_raw.append(run.query_raw)
@@ -287,80 +322,16 @@ class Engine:
         )
 
 
+def _expected_cost(model: Model) -> float:
+    """The model's size in millions of parameters, from the catalog (unknown: run last)."""
+    from autoembedding.catalog import get_spec
+
+    try:
+        params = get_spec(model.variants[0].model_id).parameters
+    except (AutoEmbeddingError, KeyError, TypeError):
+        return float("inf")
+    return float(params) if params else float("inf")
+
+
 def _in_race(result: CandidateResult) -> bool:
     return result.error is None and result.dropped is None
-
-
-def _measure(
-    model: Model,
-    variants: list[Candidate],
-    stage: Stage,
-    pairs: Sequence[ContradictionPair],
-    *,
-    first: bool,
-) -> ModelRun:
-    """One model's work in one stage (runs in the time box's worker thread)."""
-    if model.base is None:
-        first_cand = variants[0]
-        model.base = Candidate(first_cand.model_id, None, "float32", first_cand.options).build()
-    elif first:  # a user's adapter: encode with a float32, native-dimension view of it
-        model.base = model.base.view()
-    adapter = model.base
-    start = time.perf_counter()
-    adapter.load()
-    load_s = (
-        adapter.load_seconds if adapter.load_seconds is not None else time.perf_counter() - start
-    )
-    query_texts = [q.text for q in stage.queries]
-    latencies = _latencies(adapter, query_texts[: N_LATENCY_QUERIES + 1] if first else [])
-    start = time.perf_counter()
-    doc_raw = adapter.encode_raw([d.text for d in stage.pool], is_query=False)
-    doc_seconds = time.perf_counter() - start
-    query_raw = adapter.encode_raw(query_texts, is_query=True)
-    pair_raw = _encode_pairs(adapter, pairs) if pairs else None
-    views = {
-        c.label: model.views.get(c.label)
-        or adapter.view(truncate_dim=c.truncate_dim, precision=cast(Precision, c.precision))
-        for c in variants
-    }
-    for view in views.values():  # an int8 view calibrates on first use: here, in the time box
-        view.postprocess(doc_raw[:1])
-    run = ModelRun(views, load_s, latencies, doc_raw, doc_seconds, query_raw)
-    if pair_raw is not None:
-        run.contradiction = {
-            label: _contradiction(view, *pair_raw) for label, view in views.items()
-        }
-    return run
-
-
-def _latencies(adapter: BaseAdapter, texts: list[str]) -> list[float]:
-    """Milliseconds per single query; the first call is a warm-up."""
-    latencies: list[float] = []
-    spent = 0.0
-    for index, text in enumerate(texts):
-        start = time.perf_counter()
-        adapter.embed_query(text)
-        if index:
-            latencies.append((time.perf_counter() - start) * 1000.0)
-            spent += latencies[-1] / 1000.0
-            if len(latencies) >= MIN_LATENCY_QUERIES and spent > LATENCY_TIME_S:
-                break  # a slow model: enough to know it is slow
-    return latencies
-
-
-def _encode_pairs(
-    adapter: BaseAdapter, pairs: Sequence[ContradictionPair]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Raw vectors of the contradiction pairs: their queries, then originals and flipped twins."""
-    queries = adapter.encode_raw([p.query for p in pairs], is_query=True)
-    texts = [p.original for p in pairs] + [p.flipped for p in pairs]
-    return queries, adapter.encode_raw(texts, is_query=False)
-
-
-def _contradiction(view: BaseAdapter, queries: np.ndarray, texts: np.ndarray) -> float:
-    """Share of pairs where the view ranks the original above its flipped twin."""
-    from autoembedding.selector.probing.contradiction import contradiction_score_from_vectors
-
-    n = len(queries)
-    docs = view.postprocess(texts)
-    return float(contradiction_score_from_vectors(view.postprocess(queries), docs[:n], docs[n:]))

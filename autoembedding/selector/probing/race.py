@@ -3,7 +3,9 @@
 After each stage, a candidate is dropped when it misses a hard target (latency, bytes per vector,
 load time, throughput), when its correctness interval lies wholly below a target, or when its
 nDCG@10 interval lies wholly below the leader's. The sample stops growing when nobody is left,
-when the leader is significantly ahead, or when the next stage would overrun the budget.
+when the leader is significantly ahead, or when the next stage would overrun the budget. The
+budget is hard: a stage that runs over it anyway is cut by the engine (see :mod:`.engine`) and
+the race ends there, with a note that says what was cut.
 
 Hybrid candidates (a dense model fused with BM25) join after the first stage, one RRF and one
 convex per dense candidate still in the race, when the probe has a BM25 candidate.
@@ -49,7 +51,8 @@ def run_race(
         stages: The planned stages.
         docs: The sample (contradiction pairs are cut from it).
         targets: The user's targets.
-        budget_s: Soft time budget, or ``None``.
+        budget_s: Time budget, or ``None`` (the engine's deadline enforces it; this decides
+            whether to start the next stage).
         t0: ``time.perf_counter()`` when the probe started.
         progress: The probe's progress reporter (``total=100``).
         notes: The report's notes; gets the contradiction and stop notes.
@@ -63,7 +66,14 @@ def run_race(
             fraction = (index + m_index / max(n_models, 1)) / count
             progress.set(f"stage {index + 1}/{count}: {model_id}", fraction)
 
-        engine.run_stage(stage, pairs if index == 0 else [], first=index == 0, on_model=on_model)
+        cut = engine.run_stage(
+            stage, pairs if index == 0 else [], first=index == 0, on_model=on_model
+        )
+        if cut and index > 0:
+            notes.append(f"Stage {index + 1} of {count} cut: {cut}.")
+            break
+        if cut:
+            notes.append(f"Stage 1 of {count}: {cut}.")
         engine.score()
         drop_losers(engine.contenders(), targets, engine.n_queries)
         if index == 0 and engine.add_hybrids():  # hybrids of the dense survivors join here

@@ -3,32 +3,67 @@
 A thread cannot be killed: an abandoned model keeps its worker until it returns. The worker is a
 daemon thread that completes a :class:`concurrent.futures.Future`, so the wait is
 ``future.result(timeout=...)`` (no polling) and an abandoned worker never blocks the process from
-exiting. (A ``ThreadPoolExecutor`` would: the interpreter joins its workers at exit, even after
-``shutdown(wait=False)``.)
+exiting for long. (A ``ThreadPoolExecutor`` would: the interpreter joins its workers at exit, even
+after ``shutdown(wait=False)``.)
+
+An abandoned worker is told to stop (``cancel`` is set; the probe checks it between batches) and,
+at interpreter exit, is given up to :data:`EXIT_WAIT_S` seconds to return: a daemon thread still
+inside a native library (PyTorch, ONNX Runtime) when the interpreter finalises can abort the
+process (``terminate called without an active exception``).
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
-__all__ = ["THREAD_NAME", "run_with_timeout"]
+__all__ = ["EXIT_WAIT_S", "THREAD_NAME", "run_with_timeout"]
 
 T = TypeVar("T")
 
 #: Name of the worker threads (an abandoned one can be told apart while it runs on).
 THREAD_NAME = "autoembedding-probe"
+#: Seconds, in all, that interpreter exit waits for abandoned workers to return.
+EXIT_WAIT_S = 15.0
+
+#: Abandoned workers still running (process-wide: interpreter exit is process-wide too).
+_abandoned: set[threading.Thread] = set()
+_abandoned_lock = threading.Lock()
 
 
-def run_with_timeout(fn: Callable[[], T], timeout: float) -> T:
+def _join_abandoned() -> None:
+    """At exit: let abandoned workers finish their batch (at most ``EXIT_WAIT_S`` in all)."""
+    deadline = time.monotonic() + EXIT_WAIT_S
+    with _abandoned_lock:
+        threads = list(_abandoned)
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+
+
+def _abandon(thread: threading.Thread) -> None:
+    with _abandoned_lock:
+        for old in [t for t in _abandoned if not t.is_alive()]:
+            _abandoned.discard(old)
+        if not _abandoned:
+            atexit.unregister(_join_abandoned)
+            atexit.register(_join_abandoned)
+        _abandoned.add(thread)
+
+
+def run_with_timeout(
+    fn: Callable[[], T], timeout: float, *, cancel: threading.Event | None = None
+) -> T:
     """Run ``fn`` in a daemon worker thread and return its result, waiting at most ``timeout`` s.
 
     Args:
         fn: The work, with no arguments.
         timeout: Seconds to wait for it.
+        cancel: Set when the work is abandoned, for ``fn`` to stop at its next check.
 
     Returns:
         What ``fn`` returned.
@@ -51,11 +86,15 @@ def run_with_timeout(fn: Callable[[], T], timeout: float) -> T:
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
             future.set_exception(exc)
 
-    threading.Thread(target=work, name=THREAD_NAME, daemon=True).start()
+    thread = threading.Thread(target=work, name=THREAD_NAME, daemon=True)
+    thread.start()
     try:
         return future.result(timeout=timeout)
     except FutureTimeout:
         if not future.done():
+            if cancel is not None:
+                cancel.set()
+            _abandon(thread)
             raise TimeoutError(
                 f"timed out after {timeout:g} s (abandoned; its thread cannot be killed and may "
                 "still run)"

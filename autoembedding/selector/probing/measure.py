@@ -1,0 +1,205 @@
+"""One model's work in one stage of the probe, made inside the time box's worker thread.
+
+:func:`measure` loads the model (first stage), times single queries, encodes the stage's pool
+documents, queries and contradiction pairs to raw vectors, and builds one view per candidate.
+Encoding stops between steps of two batches once the time box gives up (``cancel`` is set), so an
+abandoned run does not keep a native library busy (:mod:`.timebox`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+
+from autoembedding.adapters.base import BaseAdapter, Precision
+from autoembedding.selector.probing.stages import Stage
+from autoembedding.selector.types import Candidate
+
+if TYPE_CHECKING:
+    from autoembedding.selector.probing.contradiction import ContradictionPair
+
+__all__ = [
+    "LATENCY_TIME_S",
+    "MIN_LATENCY_QUERIES",
+    "N_LATENCY_QUERIES",
+    "Model",
+    "ModelRun",
+    "measure",
+]
+
+#: Single queries timed for latency (after one warm-up) ...
+N_LATENCY_QUERIES = 15
+#: ... but a slow model stops after this many once LATENCY_TIME_S seconds are spent.
+MIN_LATENCY_QUERIES = 5
+LATENCY_TIME_S = 3.0
+
+
+@dataclass
+class Model:
+    """One underlying model, run once per stage, and the candidates derived from it.
+
+    Attributes:
+        base: The float32, native-dimension adapter that encodes (built on first use unless the
+            user passed one).
+        variants: The candidates derived from it.
+        views: One view of ``base`` per candidate label (kept across stages: int8 calibration
+            happens once).
+        doc_raw: Raw document vectors, one array per stage.
+        query_raw: Raw query vectors, one array per stage.
+        doc_seconds: Time spent encoding documents.
+        docs_encoded: Documents encoded.
+        latencies_ms: Single-query latencies.
+    """
+
+    base: BaseAdapter | None
+    variants: list[Candidate] = field(default_factory=list)
+    views: dict[str, BaseAdapter] = field(default_factory=dict)
+    doc_raw: list[np.ndarray] = field(default_factory=list)
+    query_raw: list[np.ndarray] = field(default_factory=list)
+    doc_seconds: float = 0.0
+    docs_encoded: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class ModelRun:
+    """What one model's work in one stage produced (made inside the time box).
+
+    Attributes:
+        views: One view of the model per live candidate label.
+        load_s: Load time of the model.
+        latencies_ms: Single-query latencies measured in this stage (first stage only).
+        doc_raw: Raw vectors of the stage's pool documents.
+        doc_seconds: Time spent encoding them.
+        query_raw: Raw vectors of the stage's queries.
+        contradiction: Contradiction score per candidate label (first stage only).
+    """
+
+    views: dict[str, BaseAdapter]
+    load_s: float
+    latencies_ms: list[float]
+    doc_raw: np.ndarray
+    doc_seconds: float
+    query_raw: np.ndarray
+    contradiction: dict[str, float] = field(default_factory=dict)
+
+
+class _Cancelled(Exception):
+    """The time box gave up on this work (nobody waits for the result any more)."""
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise _Cancelled
+
+
+def _encode(
+    adapter: BaseAdapter, texts: list[str], *, is_query: bool, cancel: threading.Event | None
+) -> np.ndarray:
+    """``adapter.encode_raw(texts)``, stopping between batches once ``cancel`` is set.
+
+    Texts go longest first in steps of two batches (as the adapters sort them: little padding),
+    so an abandoned run stops within one step and does not keep native threads busy.
+    """
+    if cancel is None or not texts:
+        return adapter.encode_raw(texts, is_query=is_query)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    step = 2 * max(int(getattr(adapter, "batch_size", 32) or 32), 1)
+    out: np.ndarray | None = None
+    for start in range(0, len(order), step):
+        _check(cancel)
+        idx = order[start : start + step]
+        vectors = adapter.encode_raw([texts[i] for i in idx], is_query=is_query)
+        if out is None:
+            out = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
+        out[idx] = vectors
+    assert out is not None  # texts is not empty
+    return out
+
+
+def measure(
+    model: Model,
+    variants: list[Candidate],
+    stage: Stage,
+    pairs: Sequence[ContradictionPair],
+    *,
+    first: bool,
+    cancel: threading.Event | None = None,
+) -> ModelRun:
+    """One model's work in one stage (runs in the time box's worker thread)."""
+    if model.base is None:
+        first_cand = variants[0]
+        model.base = Candidate(first_cand.model_id, None, "float32", first_cand.options).build()
+        model.base.warn_truncation = False  # counted here, warned once by the probe
+    elif first:  # a user's adapter: encode with a float32, native-dimension view of it
+        model.base = model.base.view()
+        model.base.warn_truncation, model.base.truncated_texts = False, 0
+    adapter = model.base
+    start = time.perf_counter()
+    adapter.load()
+    load_s = (
+        adapter.load_seconds if adapter.load_seconds is not None else time.perf_counter() - start
+    )
+    query_texts = [q.text for q in stage.queries]
+    _check(cancel)
+    latencies = _latencies(adapter, query_texts[: N_LATENCY_QUERIES + 1] if first else [], cancel)
+    start = time.perf_counter()
+    doc_raw = _encode(adapter, [d.text for d in stage.pool], is_query=False, cancel=cancel)
+    doc_seconds = time.perf_counter() - start
+    query_raw = _encode(adapter, query_texts, is_query=True, cancel=cancel)
+    _check(cancel)
+    pair_raw = _encode_pairs(adapter, pairs) if pairs else None
+    views = {
+        c.label: model.views.get(c.label)
+        or adapter.view(truncate_dim=c.truncate_dim, precision=cast(Precision, c.precision))
+        for c in variants
+    }
+    for view in views.values():  # an int8 view calibrates on first use: here, in the time box
+        view.postprocess(doc_raw[:1])
+    run = ModelRun(views, load_s, latencies, doc_raw, doc_seconds, query_raw)
+    if pair_raw is not None:
+        run.contradiction = {
+            label: _contradiction(view, *pair_raw) for label, view in views.items()
+        }
+    return run
+
+
+def _latencies(
+    adapter: BaseAdapter, texts: list[str], cancel: threading.Event | None = None
+) -> list[float]:
+    """Milliseconds per single query; the first call is a warm-up."""
+    latencies: list[float] = []
+    spent = 0.0
+    for index, text in enumerate(texts):
+        _check(cancel)
+        start = time.perf_counter()
+        adapter.embed_query(text)
+        if index:
+            latencies.append((time.perf_counter() - start) * 1000.0)
+            spent += latencies[-1] / 1000.0
+            if len(latencies) >= MIN_LATENCY_QUERIES and spent > LATENCY_TIME_S:
+                break  # a slow model: enough to know it is slow
+    return latencies
+
+
+def _encode_pairs(
+    adapter: BaseAdapter, pairs: Sequence[ContradictionPair]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw vectors of the contradiction pairs: their queries, then originals and flipped twins."""
+    queries = adapter.encode_raw([p.query for p in pairs], is_query=True)
+    texts = [p.original for p in pairs] + [p.flipped for p in pairs]
+    return queries, adapter.encode_raw(texts, is_query=False)
+
+
+def _contradiction(view: BaseAdapter, queries: np.ndarray, texts: np.ndarray) -> float:
+    """Share of pairs where the view ranks the original above its flipped twin."""
+    from autoembedding.selector.probing.contradiction import contradiction_score_from_vectors
+
+    n = len(queries)
+    docs = view.postprocess(texts)
+    return float(contradiction_score_from_vectors(view.postprocess(queries), docs[:n], docs[n:]))

@@ -1,0 +1,191 @@
+"""The probe's ``budget_s`` is hard: slow models and stages that would overrun it are cut.
+
+Elapsed times are asserted with a generous margin (the machine may be loaded): the point is that
+the cut happens, not a speed target.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.selector.probing import probe
+from autoembedding.selector.probing.engine import Engine
+from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
+from autoembedding.selector.probing.stages import Stage
+from autoembedding.selector.types import Candidate
+
+#: Slack on top of budget_s * 1.1 for a loaded machine (the probe itself is quick on fakes).
+SLACK_S = 3.0
+
+
+class SlowFake(FakeAdapter):
+    """A fake model that sleeps ``per_text_s`` per text while ``state["slow"]`` is true.
+
+    ``state`` is shared with the probe's views of the adapter (shallow copies).
+    """
+
+    def __init__(self, name: str, per_text_s: float, *, slow: bool = True) -> None:
+        super().__init__(name)
+        self.per_text_s = per_text_s
+        self.state = {"slow": slow}
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        if self.state["slow"]:
+            time.sleep(self.per_text_s * len(texts))
+        return super()._encode(texts, is_query=is_query)
+
+
+def _docs(n: int) -> list[tuple[str, str]]:
+    rng = np.random.default_rng(0)
+    vocab = [f"term{i}" for i in range(3000)]
+    out = []
+    for d in range(n):
+        words = list(rng.choice(vocab, 40, replace=False))
+        sentences = [" ".join(rng.choice(words, 8)).capitalize() + "." for _ in range(5)]
+        out.append((f"d{d:04d}", " ".join(sentences)))
+    return out
+
+
+def test_a_slow_model_is_cut_and_the_probe_returns_within_budget() -> None:
+    budget_s = 4.0
+    slow = SlowFake("slow", per_text_s=0.5)  # ~30 s for its first stage alone
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = probe(
+            documents=_docs(60), candidates=["fake/fast", slow], budget_s=budget_s, lexical=False
+        )
+    elapsed = time.perf_counter() - start
+    assert elapsed <= budget_s * 1.1 + SLACK_S, elapsed
+    by = {r.candidate.label: r for r in report.results}
+    assert by["fake/slow"].error is not None
+    assert "cut by budget_s=4" in by["fake/slow"].error
+    assert by["fake/slow"].metrics == {}
+    assert by["fake/fast"].error is None and by["fake/fast"].metrics["ndcg@10"] > 0.3
+    assert report.winner is not None and report.winner.candidate.label == "fake/fast"
+    assert any("fake/slow ran past its share" in note for note in report.notes), report.notes
+
+
+def test_without_a_budget_the_same_slow_model_is_not_cut() -> None:
+    slow = SlowFake("slow", per_text_s=0.002)
+    report = probe(documents=_docs(30), candidates=["fake/fast", slow], lexical=False)
+    assert all(r.error is None for r in report.results)
+
+
+def test_fair_share_leaves_a_fast_models_time_to_the_slow_one() -> None:
+    # the slow model sleeps ~3.8 s (30 docs, 30 queries, 16 latency queries x 0.05 s): more than
+    # half of the 6 s budget, less than what the fast model (run first) leaves it
+    slow = SlowFake("slow", per_text_s=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = probe(
+            documents=_docs(30), candidates=["fake/fast", slow], budget_s=6.0, lexical=False
+        )
+    assert all(r.error is None for r in report.results), [r.error for r in report.results]
+
+
+def _stage(docs: list[tuple[str, str]], query_doc: int) -> Stage:
+    pool = [ProbeDoc(i, t) for i, t in docs]
+    text = docs[query_doc][1].split(".")[0]
+    return Stage(pool, [ProbeQuery(text, frozenset({docs[query_doc][0]}), "labelled")])
+
+
+def test_a_later_stage_that_overruns_is_cut_whole_and_measures_are_kept() -> None:
+    docs = _docs(40)
+    slow = SlowFake("late", per_text_s=0.5, slow=False)  # quick in stage 1, slow after
+    budget_s = 3.0
+    start = time.perf_counter()
+    engine = Engine(
+        [(Candidate("fake/a"), None), (Candidate("fake/late"), slow)],
+        60.0,
+        0,
+        deadline=start + budget_s,
+        budget_s=budget_s,
+    )
+    assert engine.run_stage(_stage(docs[:20], 0), [], first=True) is None
+    engine.score()
+    before = {label: dict(r.metrics) for label, r in engine.results.items()}
+    n_docs, n_queries = engine.n_docs, engine.n_queries
+    slow.state["slow"] = True
+    cut = engine.run_stage(_stage(docs[20:], 3), [], first=False)
+    elapsed = time.perf_counter() - start
+    assert cut is not None and "fake/late" in cut and "stage was cut" in cut
+    assert elapsed <= budget_s * 1.1 + SLACK_S, elapsed
+    # nothing of the cut stage is kept: same pool, same queries, same measures
+    assert (engine.n_docs, engine.n_queries) == (n_docs, n_queries)
+    engine.score()
+    for label, result in engine.results.items():
+        assert result.error is None
+        assert result.metrics == pytest.approx(before[label])
+    assert all(len(m.doc_raw) == 1 for m in engine.models.values())
+
+
+def test_the_user_time_box_is_still_a_failure_not_a_budget_cut() -> None:
+    slow = SlowFake("slow", per_text_s=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = probe(
+            documents=_docs(30),
+            candidates=["fake/fast", slow],
+            budget_s=60.0,
+            candidate_timeout_s=0.3,
+            lexical=False,
+        )
+    by = {r.candidate.label: r for r in report.results}
+    assert by["fake/slow"].error is not None
+    assert by["fake/slow"].error.startswith("TimeoutError: timed out after 0.3 s")
+    assert not any("ran past its share" in note for note in report.notes)
+
+
+# --------------------------------------------------------------------------- truncation warnings
+class CuttingFake(FakeAdapter):
+    """Says every text over 100 characters was cut to its max tokens (as ONNX/static count)."""
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        self._add_truncated(sum(1 for t in texts if len(t) > 100))
+        return super()._encode(texts, is_query=is_query)
+
+
+def test_truncation_during_a_probe_warns_once_per_model_at_the_callers_line() -> None:
+    from autoembedding.errors import TruncationWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = probe(
+            documents=_docs(40),
+            candidates=[CuttingFake("cut", batch_size=4), "fake/whole"],
+            lexical=False,
+        )
+    truncation = [w for w in caught if issubclass(w.category, TruncationWarning)]
+    assert len(truncation) == 1, [str(w.message) for w in truncation]
+    (w,) = truncation
+    assert w.filename == __file__  # the probe(...) line above, not timebox.py or base.py
+    count = int(str(w.message).split()[0])
+    # every pool document is over 100 characters: all batches of every call are counted
+    assert count >= report.n_docs > 4
+    assert "fake/cut" in str(w.message) and "during the probe" in str(w.message)
+
+
+def test_a_cut_model_stops_at_its_next_batch() -> None:
+    from autoembedding.selector.probing.timebox import THREAD_NAME
+
+    slow = SlowFake("slow", per_text_s=0.1)
+    slow.batch_size = 2  # steps of 4 texts: ~0.4 s of work left after the cut
+    before = set(threading.enumerate())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = probe(
+            documents=_docs(60), candidates=["fake/fast", slow], budget_s=2.0, lexical=False
+        )
+    assert "cut by budget_s=2" in str({r.candidate.label: r.error for r in report.results})
+    deadline = time.monotonic() + 10.0  # without the stop it would sleep ~15 s more
+    workers = [t for t in set(threading.enumerate()) - before if t.name == THREAD_NAME]
+    for worker in workers:
+        worker.join(max(deadline - time.monotonic(), 0.0))
+    assert not any(t.is_alive() for t in workers)
