@@ -8,6 +8,7 @@ not there or a collection that does not exist always gives the same clear error.
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from autoembedding.chroma.errors import chroma_errors, is_not_found
 from autoembedding.errors import CollectionError, MissingExtraError
 
 __all__ = [
+    "connection_flags",
     "DEFAULT_PORT",
     "call_with_collection",
     "connect",
@@ -159,6 +161,23 @@ def describe_client(client: Any) -> str | None:
         return None
     scheme = "https" if getattr(settings, "chroma_server_ssl_enabled", False) else "http"
     return f"{scheme}://{host}:{getattr(settings, 'chroma_server_http_port', None) or ''}"
+
+
+def connection_flags(client: Any) -> str:
+    """The ``--chroma-*`` options that reach ``client`` (``--chroma-path DB`` if unknown)."""
+    try:
+        where = describe_client(client)
+    except Exception:  # noqa: BLE001 - a client that cannot say: a placeholder
+        where = None
+    if not where:
+        return "--chroma-path DB"
+    if "://" not in where:
+        return f"--chroma-path {shlex.quote(where)}"
+    parts = urlsplit(where)
+    if parts.scheme == "https" or parts.hostname is None:
+        return f"--chroma-url {shlex.quote(where)}"
+    port = f" --chroma-port {parts.port}" if parts.port else ""
+    return f"--chroma-host {shlex.quote(parts.hostname)}{port}"
 
 
 def open_collection(client: Any, name: str, *, where: str | None = None, **kwargs: Any) -> Any:

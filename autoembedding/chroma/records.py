@@ -18,9 +18,11 @@ Every entry point reads the record through :func:`read_record` and writes it thr
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from autoembedding.chroma.client import connection_flags
 from autoembedding.chroma.errors import chroma_errors
 from autoembedding.errors import CollectionError, ModelMismatchError
 from autoembedding.record import FUNCTION_MODEL_KEY, FUNCTION_NAME, METADATA_PREFIX, ModelRecord
@@ -101,7 +103,7 @@ def function_record(collection: Any) -> ModelRecord | None:
         raise CollectionError(
             f"Collection {_name(collection)!r} persists an autoembedding embedding function "
             f"whose config cannot be read ({type(exc).__name__}: {exc}). Re-embed it with a "
-            f"known model: autoembed swap --collection {_name(collection)} --model <id>."
+            f"known model: {swap_command(collection, '<id>')}."
         ) from exc
 
 
@@ -141,8 +143,8 @@ def read_record(collection: Any) -> ModelRecord | None:
             f"Collection {name!r} records two models: its metadata says {stored.describe()}, "
             f"its persisted embedding function says {persisted.describe()}. One of them is "
             "stale (e.g. a swap by an older autoembedding), so which model made the vectors is "
-            f"unknown. Re-embed it with the model you want: autoembed swap --collection {name} "
-            f"--model {stored.model_id}."
+            f"unknown. Re-embed it with the model you want: "
+            f"{swap_command(collection, stored.model_id)}."
         )
     return stored
 
@@ -194,13 +196,23 @@ def check_dimension(collection: Any, record: ModelRecord) -> int | None:
         raise ModelMismatchError(
             f"Collection {name!r} holds {dim}-d vectors (no model record), but "
             f"{record.describe()} makes {record.dim}-d vectors. Use the model that made them, or "
-            f"re-embed: autoembed swap --collection {name} --model {record.model_id}."
+            f"re-embed: {swap_command(collection, record.model_id)}."
         )
     return dim
 
 
 def _name(collection: Any) -> str:
     return str(getattr(collection, "name", "?"))
+
+
+def swap_command(collection: Any, model: str) -> str:
+    """The ``autoembed swap`` command that moves ``collection`` to ``model``, copyable as is.
+
+    The connection options come from the collection's own client (``--chroma-path DB`` when it
+    cannot say where it is).
+    """
+    flags = connection_flags(getattr(collection, "_client", None))
+    return f"autoembed swap {flags} --collection {shlex.quote(_name(collection))} --model {model}"
 
 
 def check_record(collection: Any, record: ModelRecord, *, action: str = "use") -> None:
@@ -223,6 +235,6 @@ def check_record(collection: Any, record: ModelRecord, *, action: str = "use") -
         f"Collection {name!r} holds vectors made by {stored.describe()}, but you asked to "
         f"{action} it with {record.describe()}. Mixing models gives meaningless results. "
         f"Use model={stored.model_id!r} (AutoEmbedding(collection=...) does this for you), or "
-        f"migrate the collection: autoembed swap --collection {name} --model {record.model_id} "
+        f"migrate the collection: {swap_command(collection, record.model_id)} "
         "(or autoembedding.selector.swap)."
     )

@@ -63,7 +63,12 @@ def add_parser(subparsers: Any) -> None:
         "--json", metavar="OUT", help="write the report as JSON to this file ('-': stdout)"
     )
     p.add_argument("--report", metavar="DIR", help="write report.md/.html and a Pareto chart here")
-    p.add_argument("--budget-s", type=positive, metavar="S", help="soft time budget, seconds")
+    p.add_argument(
+        "--budget-s",
+        type=positive,
+        metavar="S",
+        help="time budget, seconds (hard: models and stages that would overrun are cut)",
+    )
     p.add_argument(
         "--sample-size", type=count(MIN_DOCS), metavar="N", help="documents in the probe pool"
     )

@@ -244,3 +244,20 @@ def test_a_collection_made_with_a_custom_dimension_reopens_from_its_config(chrom
     plain = chroma_client.get_collection("docs16")  # Chroma rebuilds the function from config
     assert plain.query(query_texts=["apple"], n_results=1)["ids"] == [["0"]]
     assert get_collection(chroma_client, "docs16").function.record() == ef.record()
+
+
+def test_the_mismatch_hint_is_a_command_that_reaches_the_database(chroma_client, chroma_path):
+    import shlex
+
+    from autoembedding.chroma.records import check_record
+
+    docs = get_or_create_collection(chroma_client, "papers", model="fake/c")
+    docs.add(ids=["a"], documents=["apple"])
+    raw = chroma_client.get_collection("papers", embedding_function=None)
+    with pytest.raises(ModelMismatchError) as err:
+        check_record(raw, AutoEmbeddingFunction("fake/d").record(), action="add to")
+    command = str(err.value).split("migrate the collection: ")[1].split(" (or")[0]
+    assert shlex.split(command) == [
+        "autoembed", "swap", "--chroma-path", str(chroma_path),
+        "--collection", "papers", "--model", "fake/d",
+    ]  # fmt: skip

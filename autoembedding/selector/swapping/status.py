@@ -12,9 +12,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from autoembedding.chroma.client import describe_client
+from autoembedding.chroma.client import connection_flags
 from autoembedding.chroma.records import get_record
 from autoembedding.selector.swapping.journal import (
     K_MODE_PHASE,
@@ -85,23 +84,6 @@ class SwapState:
     def to_dict(self) -> dict[str, Any]:
         """The state as plain JSON types (``autoembed swap --status --json``)."""
         return asdict(self)
-
-
-def connection_flags(client: Any) -> str:
-    """The ``--chroma-*`` options that reach ``client`` (``--chroma-path DB`` if unknown)."""
-    try:
-        where = describe_client(client)
-    except Exception:  # noqa: BLE001 - a client that cannot say: a placeholder
-        where = None
-    if not where:
-        return "--chroma-path DB"
-    if "://" not in where:
-        return f"--chroma-path {shlex.quote(where)}"
-    parts = urlsplit(where)
-    if parts.scheme == "https" or parts.hostname is None:
-        return f"--chroma-url {shlex.quote(where)}"
-    port = f" --chroma-port {parts.port}" if parts.port else ""
-    return f"--chroma-host {shlex.quote(parts.hostname)}{port}"
 
 
 def related_collections(client: Any, name: str) -> tuple[list[Any], list[Any]]:
