@@ -187,7 +187,8 @@ def test_describe_client_of_a_persistent_client(tmp_path):
 # ---------------------------------------------------------------------------------- records
 def test_vector_options_are_exactly_the_record_fields_that_change_vectors():
     fields = {f.name for f in dataclasses.fields(ModelRecord)}
-    assert set(VECTOR_OPTIONS) == fields - {"model_id", "backend", "dim"}
+    retrieval = {"retrieval", "tokenizer", "fusion", "fusion_weight", "rrf_k"}  # not vectors
+    assert set(VECTOR_OPTIONS) == fields - {"model_id", "backend", "dim"} - retrieval
     record = ModelRecord("m", "fake", 64, truncate_dim=32, precision="int8", query_prompt="q: ")
     assert tuple(record.to_options()) == VECTOR_OPTIONS
 
@@ -231,7 +232,7 @@ def test_check_dimension_of_an_unrecorded_collection(tmp_path):
     record = get_adapter("fake/c").record()  # 64-d
     assert check_dimension(col, record) is None
     col.add(ids=["0"], embeddings=[[0.1] * 32])
-    with pytest.raises(ModelMismatchError, match="'plain' holds 32-d.*swap --collection plain"):
+    with pytest.raises(ModelMismatchError, match="'plain' holds 32-d.*swap --chroma-path .* --collection plain"):
         check_dimension(col, record)
     assert check_dimension(col, get_adapter("fake/c", truncate_dim=32).record()) == 32
 
