@@ -15,17 +15,20 @@ What it does:
    embeds them itself with each candidate, so the stored vectors play no part in the result.
 2. Runs the label-free probe on that collection: ``autoembedding.selector.probe``, or with
    ``--harness`` the minimal harness below (sample documents, :func:`build_label_free`, embed
-   the pool with each candidate, :func:`per_query_metrics`, and a BM25 reference). No qrels
-   are used here.
-3. Computes the ground truth from the qrels: embeds the whole corpus with each candidate
-   (cached in ``benchmarks/.cache/<dataset>-<model>.npy``) and scores every judged query with
-   nDCG@10.
+   the pool with each candidate, :func:`score_candidates`). No qrels are used here.
+3. Computes the ground truth from the qrels: embeds the ground-truth corpus with each model
+   (cached in ``benchmarks/.cache/<dataset>-<model>.npz``, queries in
+   ``<dataset>-queries-<model>.npz``), indexes it with BM25, fuses both for the hybrids and
+   scores every judged query with nDCG@10 (:func:`score_candidates`, the probe's own scoring).
 4. Prints both rankings (the probe's is its report's order: candidates it dropped early as
    clearly beaten rank below the finalists), Kendall's tau between them and the regret
    (ground-truth nDCG@10 of the best candidate minus that of the probe's pick). Targets:
    regret <= 0.01, tau >= 0.6.
 
-Candidates: the four offline catalog models, each embedded by the package's own adapter.
+Candidates: the four offline catalog models, each embedded by the package's own adapter,
+``bm25`` (tokenizer for the language detected from the documents) and, for each model, its
+convex (``hybrid:``) and RRF (``hybrid-rrf:``) fusion with ``bm25``. The probe makes hybrids only
+of the models that survive its first stage; the others count as tied last in its ranking.
 """
 
 from __future__ import annotations
@@ -47,7 +50,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autoembedding.selector.probing.metrics import kendall_tau, per_query_metrics  # noqa: E402
-from autoembedding.selector.probing.queries import ProbeSet  # noqa: E402
 
 CANDIDATES = (
     "sentence-transformers/all-MiniLM-L6-v2",
@@ -152,6 +154,29 @@ class VectorCache:
         return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
 
 
+class _QueryEncoder:
+    """An encoder whose ``docs`` embeds queries (so a :class:`VectorCache` caches queries)."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+
+    def docs(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.queries(texts)
+
+
+_QUERY_CACHES: dict[int, VectorCache] = {}
+
+
+def query_vectors(cache: VectorCache, texts: Sequence[str]) -> np.ndarray:
+    """Query vectors of ``texts`` for ``cache``'s model, cached on disk like documents."""
+    qcache = _QUERY_CACHES.get(id(cache))
+    if qcache is None:
+        dataset = cache.path.name.split("-" + _slug(cache.model_id))[0] + "-queries"
+        qcache = VectorCache(dataset, cache.model_id, _QueryEncoder(cache.encoder))  # type: ignore[arg-type]
+        _QUERY_CACHES[id(cache)] = qcache
+    return qcache.docs(texts)
+
+
 def ground_truth_subset(
     folder: Path, n_queries: int, n_docs: int, seed: int = 1234
 ) -> tuple[list[int], list[tuple[str, frozenset[str]]]]:
@@ -179,17 +204,74 @@ def ground_truth_subset(
 def ground_truth(
     folder: Path, caches: dict[str, VectorCache], rows: list[int], judged: list
 ) -> dict[str, float]:
-    """Mean nDCG@10 of each candidate over the judged queries, on the ground-truth corpus."""
+    """Mean nDCG@10 of every candidate (dense, ``bm25``, hybrids) over the judged queries.
+
+    Scored on the ground-truth corpus ``rows`` exactly as the probe scores a candidate
+    (:func:`score_candidates`); a convex hybrid's weight is cross-validated on the real queries.
+    """
     ids, texts, _ = load_corpus(folder)
-    q_texts = [q for q, _ in judged]
-    relevant = [rel for _, rel in judged]
-    out = {}
+    per_query = score_candidates(
+        [ids[i] for i in rows],
+        [texts[i] for i in rows],
+        [q for q, _ in judged],
+        [rel for _, rel in judged],
+        caches,
+    )
+    out = {label: float(v.mean()) for label, v in per_query.items()}
+    for label, value in out.items():
+        print(f"  ground truth {short(label)}: nDCG@10 {value:.4f}", flush=True)
+    return out
+
+
+def candidate_labels(models: list[str]) -> list[str]:
+    """Dense models, ``bm25``, then both hybrids of each model (the probe's labels)."""
+    out = list(models) + ["bm25"]
+    for m in models:
+        out += [f"hybrid:{m}+bm25", f"hybrid-rrf:{m}+bm25"]
+    return out
+
+
+def short(label: str) -> str:
+    """A label without the organisation prefixes, for tables."""
+    return label.replace("sentence-transformers/", "").replace("intfloat/", "")
+
+
+def score_candidates(
+    doc_ids: list[str],
+    doc_texts: list[str],
+    queries: list[str],
+    relevant: list[frozenset[str]],
+    caches: dict[str, VectorCache],
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Per-query nDCG@10 of every candidate on one pool, as the probe scores them.
+
+    Dense: cosine over the pool. ``bm25``: the documents sharing a term, tokenized for the
+    language detected from the pool. Hybrids: :func:`~autoembedding.selector.probing.hybrid.
+    score_hybrid` (convex weight out of fold).
+    """
+    from autoembedding.lexical import BM25Index, Tokenizer
+    from autoembedding.selector.probing.hybrid import (
+        lexical_rankings,
+        ranking_metrics,
+        score_hybrid,
+    )
+
+    out: dict[str, np.ndarray] = {}
+    dense: dict[str, np.ndarray] = {}
     for model_id, cache in caches.items():
-        docs = cache.docs([texts[i] for i in rows])
-        queries = cache.encoder.queries(q_texts)
-        m = per_query_metrics(queries @ docs.T, [ids[i] for i in rows], relevant)
-        out[model_id] = float(m["ndcg@10"].mean())
-        print(f"  ground truth {model_id}: nDCG@10 {out[model_id]:.4f}", flush=True)
+        sims = query_vectors(cache, queries) @ cache.docs(doc_texts).T
+        dense[model_id] = sims
+        out[model_id] = per_query_metrics(sims, doc_ids, relevant)["ndcg@10"]
+    index = BM25Index.build(doc_ids, doc_texts, Tokenizer.from_label("bm25", doc_texts))
+    lexical = np.stack([index.scores(q) for q in queries])
+    out["bm25"] = ranking_metrics(lexical_rankings(lexical, doc_ids), relevant)["ndcg@10"]
+    for model_id, sims in dense.items():
+        for fusion, prefix in (("convex", "hybrid"), ("rrf", "hybrid-rrf")):
+            scored = score_hybrid(
+                fusion, sims, lexical, doc_ids, relevant, labels=(model_id, "bm25"), seed=seed
+            )
+            out[f"{prefix}:{model_id}+bm25"] = scored.per_query["ndcg@10"]
     return out
 
 
@@ -241,7 +323,8 @@ def run_probe(collection, models: list[str], args: argparse.Namespace) -> Outcom
 
     report = probe(
         collection,
-        candidates=models,
+        candidates=[*models, "bm25"],
+        lexical=True,
         seed=args.seed,
         sample_size=args.n_docs,
         n_queries=args.n_queries,
@@ -253,7 +336,7 @@ def run_probe(collection, models: list[str], args: argparse.Namespace) -> Outcom
     kinds = f"{report.query_kind}, {report.n_queries} queries, {report.n_docs} docs"
     if report.notes:
         kinds += "\n  " + "\n  ".join(report.notes)
-    ranking = [r.candidate.label for r in report.results if r.candidate.label in models]
+    ranking = [r.candidate.label for r in report.results]
     dropped = {r.candidate.label: r.dropped for r in report.results if r.dropped}
     return Outcome(scores, winner, kinds, ranking, dropped)
 
@@ -285,7 +368,7 @@ def run_harness(
     ]
     knobs = {
         name: getattr(args, name)
-        for name in ("title_share", "mask_share")
+        for name in ("title_share", "mask_share", "keep_share")
         if getattr(args, name) is not None
     }
     probe_set = build_label_free(
@@ -293,41 +376,13 @@ def run_harness(
     )
     q_texts = [q.text for q in probe_set.queries]
     relevant = [q.relevant for q in probe_set.queries]
-    scores: dict[str, float] = {}
-    for model_id, cache in caches.items():
-        pool = cache.docs(probe_set.texts)
-        m = per_query_metrics(cache.encoder.queries(q_texts) @ pool.T, probe_set.doc_ids, relevant)
-        scores[model_id] = float(m["ndcg@10"].mean())
-    scores["(bm25 reference)"] = _bm25_ndcg(probe_set, q_texts, relevant)
-    winner = max(caches, key=lambda m: scores[m])
+    per_query = score_candidates(
+        probe_set.doc_ids, probe_set.texts, q_texts, relevant, caches, args.seed
+    )
+    scores = {label: float(v.mean()) for label, v in per_query.items()}
+    winner = max(scores, key=lambda m: scores[m])
     kinds = f"label-free harness, kinds {probe_set.kinds}, {len(probe_set.pool)} docs"
-    return Outcome(scores, winner, kinds, _ranking(scores, list(caches)), {})
-
-
-def _bm25_ndcg(probe_set: ProbeSet, q_texts: list[str], relevant: list) -> float:
-    """nDCG@10 of BM25 on the same probe: how lexical the probe queries are.
-
-    ``bm25s`` (Lucene variant, k1 1.2, b 0.75) over the probe's own index terms: words, and
-    character bigrams for unspaced scripts (what lexical matching on Chinese uses); each query
-    term counts once.
-    """
-    try:
-        import bm25s
-    except ImportError as exc:
-        raise SystemExit(
-            f"the BM25 reference needs bm25s: pip install -e '.[dev]' ({exc})"
-        ) from exc
-
-    from autoembedding.selector.probing.queries.text import terms
-
-    retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene", dtype="float64")
-    retriever.index([terms(t) for t in probe_set.texts], show_progress=False)
-    scores = np.zeros((len(q_texts), len(probe_set.pool)))
-    for row, query in enumerate(q_texts):
-        token_ids = retriever.get_tokens_ids(list(dict.fromkeys(terms(query))))
-        if token_ids:
-            scores[row] = retriever.get_scores_from_ids(token_ids)
-    return float(per_query_metrics(scores, probe_set.doc_ids, relevant)["ndcg@10"].mean())
+    return Outcome(scores, winner, kinds, _ranking(scores, list(scores)), {})
 
 
 def _ranking(scores: dict[str, float], models: list[str]) -> list[str]:
@@ -370,9 +425,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--mask-share", type=float, default=None, help="harness only: build_label_free knob"
     )
+    parser.add_argument(
+        "--keep-share", type=float, default=None, help="harness only: build_label_free knob"
+    )
     args = parser.parse_args(argv)
-    if not args.harness and (args.title_share is not None or args.mask_share is not None):
-        parser.error("--title-share and --mask-share are knobs of the harness: add --harness")
+    knobs = (args.title_share, args.mask_share, args.keep_share)
+    if not args.harness and any(k is not None for k in knobs):
+        parser.error("--title/mask/keep-share are knobs of the harness: add --harness")
     folder: Path = args.dataset
     encoders = {m: Encoder(m) for m in args.models}
     print(f"dataset {folder.name}; candidates: " + ", ".join(encoders), flush=True)
@@ -392,20 +451,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcome = run_harness(folder, rows, caches, args)
     probe_scores, winner, kinds, probe_rank, dropped = outcome
     seconds = time.perf_counter() - start
-    models = list(args.models)
-    gt_rank = _ranking(gt, models)
-    position = {m: -i for i, m in enumerate(probe_rank)}
-    tau = kendall_tau([position[m] for m in models], [gt[m] for m in models])
+    labels = [m for m in candidate_labels(list(args.models)) if m in gt]
+    gt_rank = _ranking(gt, labels)
+    # The probe's order; candidates it never made (hybrids of models dropped in the first
+    # stage) tie below every candidate it scored.
+    position = {m: -i for i, m in enumerate(r for r in probe_rank if r in gt)}
+    floor = -len(position)
+    tau = kendall_tau([position.get(m, floor) for m in labels], [gt[m] for m in labels])
     regret = gt[gt_rank[0]] - gt.get(winner, float("nan"))
     print(f"\nprobe: {kinds}; {seconds:.0f} s")
-    print(f"{'candidate':<55} {'probe nDCG@10':>13} {'truth nDCG@10':>13}")
-    for m in probe_rank:
+    print(f"{'candidate':<60} {'probe nDCG@10':>13} {'truth nDCG@10':>13}")
+    for m in [r for r in probe_rank if r in gt] + [m for m in labels if m not in position]:
         why = f"  (dropped: {dropped[m]})" if m in dropped else ""
-        print(f"{m:<55} {probe_scores.get(m, float('nan')):>13.4f} {gt[m]:>13.4f}{why}")
-    for extra in sorted(set(probe_scores) - set(models)):
-        print(f"{extra:<55} {probe_scores[extra]:>13.4f}")
-    print("probe ranking: " + " > ".join(m.split("/")[-1] for m in probe_rank))
-    print("truth ranking: " + " > ".join(m.split("/")[-1] for m in gt_rank))
+        why = why if m in position else "  (not made)"
+        print(f"{short(m):<60} {probe_scores.get(m, float('nan')):>13.4f} {gt[m]:>13.4f}{why}")
+    for extra in sorted(set(probe_scores) - set(labels)):
+        print(f"{short(extra):<60} {probe_scores[extra]:>13.4f}")
+    print("probe ranking: " + " > ".join(short(m) for m in probe_rank if m in gt))
+    print("truth ranking: " + " > ".join(short(m) for m in gt_rank))
     print(f"chosen: {winner}; truth best: {gt_rank[0]}")
     print(f"kendall tau {tau:.3f} (target >= 0.6); regret {regret:.4f} (target <= 0.01)")
     ok = tau >= 0.6 and regret <= 0.01

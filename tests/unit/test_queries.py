@@ -268,3 +268,35 @@ def test_public_names_are_exported():
         "is_unspaced",
     }
     assert all(callable(getattr(queries, name)) for name in queries.__all__ if name != "KINDS")
+
+
+def test_keep_share_leaves_the_sentence_in_without_changing_which_is_cut():
+    docs = _docs(40)
+    removed = build_label_free(docs, n_queries=40, seed=3, keep_share=0.0)
+    kept = build_label_free(docs, n_queries=40, seed=3, keep_share=1.0)
+    half = build_label_free(docs, n_queries=40, seed=3, keep_share=0.5)
+    originals = {d.id: d.text for d in docs}
+    # The same sentences are the queries, whatever the share.
+    assert [q.text for q in removed.queries] == [q.text for q in kept.queries]
+    assert [q.text for q in half.queries] == [q.text for q in removed.queries]
+    assert removed.kinds == {"ict": 40} and kept.kinds == {"ict-kept": 40}
+    for probe_set in (kept, half):
+        pool = dict(zip(probe_set.doc_ids, probe_set.texts, strict=True))
+        for query in probe_set.queries:
+            (doc_id,) = query.relevant
+            if query.kind == "ict-kept":
+                assert pool[doc_id] == originals[doc_id] and query.text in pool[doc_id]
+            else:
+                assert query.text not in pool[doc_id]
+    assert 8 <= half.kinds["ict-kept"] <= 32 and half.kinds["ict"] == 40 - half.kinds["ict-kept"]
+
+
+def test_keep_draw_is_per_document_and_reproducible():
+    from autoembedding.selector.probing.queries.ict import keeps_sentence
+
+    draws = [keeps_sentence(f"d{i}", 7, 0.5) for i in range(200)]
+    assert draws == [keeps_sentence(f"d{i}", 7, 0.5) for i in range(200)]
+    assert 60 < sum(draws) < 140
+    assert draws != [keeps_sentence(f"d{i}", 8, 0.5) for i in range(200)]
+    assert not any(keeps_sentence(f"d{i}", 7, 0.0) for i in range(50))
+    assert all(keeps_sentence(f"d{i}", 7, 1.0) for i in range(50))

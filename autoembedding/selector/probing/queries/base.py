@@ -37,6 +37,8 @@ class BuildContext:
             before trying ICT.
         mask_min_terms: ICT masking: at least this many rare shared terms are masked.
         mask_share: ICT masking: this share of the sentence's distinct terms is masked.
+        keep_share: ICT: share of the queries whose sentence stays in its document.
+        seed: The builder's seed (per-document draws that must not shift ``rng``).
 
     """
 
@@ -47,6 +49,8 @@ class BuildContext:
     title_share: float = 0.5
     mask_min_terms: int = 0
     mask_share: float = 0.0
+    keep_share: float = 0.0
+    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def build_label_free(
     title_share: float = title.TITLE_SHARE,
     mask_min_terms: int = ict.MASK_MIN_TERMS,
     mask_share: float = ict.MASK_SHARE,
+    keep_share: float = 0.0,
 ) -> ProbeSet:
     """Build label-free probe queries from a sample of documents.
 
@@ -57,6 +58,7 @@ def build_label_free(
         title_share: Share of the titled documents that give a title query before trying ICT.
         mask_min_terms: ICT masking floor (see :func:`~.ict.mask_shared_rare`; 0: off).
         mask_share: ICT masking share of the sentence's distinct terms (0: off).
+        keep_share: Share of the ICT queries whose sentence stays in its document.
 
     Returns:
         A ``"label-free"`` probe set.
@@ -80,6 +82,8 @@ def build_label_free(
         title_share=title_share,
         mask_min_terms=mask_min_terms,
         mask_share=mask_share,
+        keep_share=keep_share,
+        seed=seed,
     )
     order = list(range(len(pool)))
     rng.shuffle(order)

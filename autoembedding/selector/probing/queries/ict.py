@@ -28,7 +28,15 @@ from autoembedding.selector.probing.queries.text import (
     tokenize,
 )
 
-__all__ = ["KIND", "MASK_MIN_IDF", "MASK_MIN_TERMS", "MASK_SHARE", "ict_query", "mask_shared_rare"]
+__all__ = [
+    "KIND",
+    "MASK_MIN_IDF",
+    "MASK_MIN_TERMS",
+    "MASK_SHARE",
+    "ict_query",
+    "keeps_sentence",
+    "mask_shared_rare",
+]
 
 #: Default masking: none. Terms masked in a cut sentence are its rarest terms that also occur
 #: in the rest of the document, ``max(mask_min_terms, mask_share x distinct terms)`` of them.
@@ -48,6 +56,7 @@ def ict_query(
     *,
     mask_min_terms: int = MASK_MIN_TERMS,
     mask_share: float = MASK_SHARE,
+    keep: bool = False,
 ) -> Made | None:
     """Cut a middle sentence of ``doc``; optionally mask its rare words the rest also has.
 
@@ -58,6 +67,8 @@ def ict_query(
         n_docs: Documents in the sample.
         mask_min_terms: Mask at least this many rare shared terms (0: no floor).
         mask_share: Mask this share of the sentence's distinct terms (0: none).
+        keep: Leave the sentence in the document (the answer is the whole document, kind
+            ``"ict-kept"``).
 
     Returns:
         The ``"ict"`` query and the document without the sentence, or ``None`` when the
@@ -77,6 +88,8 @@ def ict_query(
     query = mask_shared_rare(sentence, rest, df, n_docs, min_terms=mask_min_terms, share=mask_share)
     if len(terms(query)) < 3:
         return None
+    if keep:
+        return ProbeQuery(query, frozenset({doc.id}), "ict-kept"), doc.text
     return ProbeQuery(query, frozenset({doc.id}), "ict"), rest
 
 
@@ -143,7 +156,21 @@ def _make(doc: ProbeDoc, context: BuildContext) -> Made | None:
         context.n_docs,
         mask_min_terms=context.mask_min_terms,
         mask_share=context.mask_share,
+        keep=keeps_sentence(doc.id, context.seed, context.keep_share),
     )
+
+
+def keeps_sentence(doc_id: str, seed: int, share: float) -> bool:
+    """Whether the document's ICT sentence stays in it: a draw of its own per document.
+
+    Drawn from ``(seed, doc_id)`` rather than the builder's generator, so the share changes
+    which documents keep their sentence but never which sentence is cut.
+    """
+    if share <= 0.0:
+        return False
+    if share >= 1.0:
+        return True
+    return random.Random(f"{seed}:{doc_id}").random() < share
 
 
 #: The ICT kind of the registry.
