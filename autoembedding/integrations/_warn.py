@@ -79,5 +79,7 @@ def warn_user(message: str, category: type[Warning]) -> None:
         frame.f_lineno,
         module=str(module_globals.get("__name__", "<unknown>")),
         registry=registry,
-        module_globals=module_globals,
+        # No module_globals: CPython asks the frame's loader for its source by __name__, and
+        # a module run with ``python -m pkg`` is named "__main__" while its loader is for
+        # "pkg.__main__", so the loader raises ImportError. The file name is enough.
     )
