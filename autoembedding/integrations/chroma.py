@@ -171,16 +171,30 @@ class GuardedCollection:
         """Add records (guarded); see ``chromadb.Collection.add``."""
         self._check("add to", documents)
         self._call("add", "add to", ids=ids, documents=documents, **kwargs)
+        self._index(ids, documents)
 
     def upsert(self, ids: Any, documents: Any = None, **kwargs: Any) -> None:
         """Upsert records (guarded); see ``chromadb.Collection.upsert``."""
         self._check("add to", documents)
         self._call("upsert", "add to", ids=ids, documents=documents, **kwargs)
+        self._index(ids, documents)
 
     def update(self, ids: Any, documents: Any = None, **kwargs: Any) -> None:
         """Update records (guarded); see ``chromadb.Collection.update``."""
         self._check("add to", documents)
         self._call("update", "update", ids=ids, documents=documents, **kwargs)
+        self._index(ids, documents)
+
+    def _index(self, ids: Any, documents: Any) -> None:
+        """Bring the saved BM25 index up to date when the record serves BM25 or a hybrid."""
+        record = self.record()
+        if documents is None or record is None or record.retrieval == "dense":
+            return
+        from autoembedding.retrieval.store import add_to_index
+
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        documents = [documents] if isinstance(documents, str) else list(documents)
+        add_to_index(self._collection, ids, documents, client=self.handle.client)
 
     def delete(self, ids: Any = None, **kwargs: Any) -> None:
         """Delete records (refused through a stale handle); see ``chromadb.Collection.delete``."""

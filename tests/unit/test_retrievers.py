@@ -302,3 +302,15 @@ def test_writes_through_the_bound_stores_update_the_index(chroma_client, docs):
         vector_store.add([node])
         assert retriever.invoke("owl hunts")[0].id == "owl"
         assert retriever.invoke("heron reeds")[0].id == "heron"
+
+
+def test_writes_through_the_chroma_function_collection_update_the_index(chroma_client, docs):
+    _set_mode(chroma_client, "lexical")
+    retriever = LcRetriever(collection=docs, k=3)
+    assert retriever.invoke("zebra")[0].id == "p30"  # index built now
+    guarded = get_or_create_collection(chroma_client, "docs", model="fake/a")  # sees the mode
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LexicalIndexWarning)  # updated on write, never rebuilt
+        guarded.add(ids=["owl"], documents=["an owl hunts at night"])
+        guarded.upsert(ids=["p30"], documents=["a zebra and an owl on the savanna"])
+        assert [d.id for d in retriever.invoke("owl hunts")][:2] == ["owl", "p30"]
