@@ -232,7 +232,8 @@ def test_check_dimension_of_an_unrecorded_collection(tmp_path):
     record = get_adapter("fake/c").record()  # 64-d
     assert check_dimension(col, record) is None
     col.add(ids=["0"], embeddings=[[0.1] * 32])
-    with pytest.raises(ModelMismatchError, match="'plain' holds 32-d.*swap --chroma-path .* --collection plain"):
+    hint = "'plain' holds 32-d.*swap --chroma-path .* --collection plain"
+    with pytest.raises(ModelMismatchError, match=hint):
         check_dimension(col, record)
     assert check_dimension(col, get_adapter("fake/c", truncate_dim=32).record()) == 32
 
