@@ -20,12 +20,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from autoembedding.adapters.quantize import l2_normalize
 from autoembedding.chroma.errors import chroma_errors
 from autoembedding.chroma.pages import Page, iter_pages
-from autoembedding.errors import SwapError
 from autoembedding.selector.swapping.baseline import (
     Content,
     delete_fps,
@@ -37,13 +33,12 @@ from autoembedding.selector.swapping.baseline import (
     write_fps,
 )
 from autoembedding.selector.swapping.copy import embed_page
+from autoembedding.selector.swapping.verify import MIN_COSINE, check_sample
 
 __all__ = ["MAX_ROUNDS", "MIN_COSINE", "CatchUp", "catch_up", "catch_up_round"]
 
 #: Catch-up rounds before the switch goes ahead anyway.
 MAX_ROUNDS = 3
-#: A re-embedded record must match its stored vector above this cosine.
-MIN_COSINE = 0.999
 
 
 @dataclass(frozen=True)
@@ -145,7 +140,13 @@ def catch_up_round(
         due = {i: fp for i, fp in zip(page.ids, fps, strict=True) if stored.get(i) != fp}
         write_fps(baseline, due)
         if per_page:
-            checked += _check_sample(page, have, set(changed), adapter, per_page)
+            checked += check_sample(
+                page,
+                {i: content[2] for i, content in have.items()},
+                adapter,
+                per_page,
+                skip=set(changed),
+            )
     gone = _gone(source, staging, page_size)
     if gone:
         delete_records(staging, gone)
@@ -201,26 +202,3 @@ def _gone(source: Any, staging: Any, page_size: int) -> list[str]:
         with chroma_errors("read", collection=str(source.name)):
             present = set(source.get(ids=page.ids, include=[])["ids"])
         gone.extend(i for i in page.ids if i not in present)
-
-
-def _check_sample(
-    page: Page, have: dict[str, Content], changed: set[int], adapter: Any, per_page: int
-) -> int:
-    """Re-embed a seeded sample of the page's unchanged records; compare with stored vectors."""
-    rng = np.random.default_rng(page.offset)
-    drawn = rng.choice(len(page.ids), size=min(per_page, len(page.ids)), replace=False)
-    picks = [int(p) for p in drawn if int(p) not in changed]
-    if not picks:
-        return 0
-    ids = [page.ids[p] for p in picks]
-    fresh = np.asarray(adapter.embed_documents([page.documents[p] for p in picks]))
-    stored = np.asarray([have[i][2] for i in ids], dtype=np.float32)
-    cos = (l2_normalize(fresh) * l2_normalize(stored)).sum(axis=1)
-    if (cos <= MIN_COSINE).any():
-        bad = ids[int(np.argmin(cos))]
-        raise SwapError(
-            f"Verification failed: the stored vector of {bad!r} does not match a fresh "
-            f"embedding (cosine {float(cos.min()):.4f} <= {MIN_COSINE}); the model is not "
-            "deterministic or the copy is corrupt."
-        )
-    return len(ids)

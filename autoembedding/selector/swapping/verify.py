@@ -12,6 +12,7 @@ re-embedded, must match the stored vectors (cosine > :data:`MIN_COSINE`).
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from autoembedding.errors import SwapError
 from autoembedding.selector.swapping.journal import Journal
 from autoembedding.selector.swapping.store import drop, get_or_none, phase_errors
 
-__all__ = ["MIN_COSINE", "check_copy", "verify_copy"]
+__all__ = ["MIN_COSINE", "check_copy", "check_sample", "sample_picks", "verify_copy"]
 
 #: A re-embedded record must match its stored vector above this cosine.
 MIN_COSINE = 0.999
@@ -133,14 +134,48 @@ def _check_page(page: Page, staging: Any, adapter: Any, per_page: int) -> int:
             raise SwapError(
                 f"Verification failed: record {i!r} has a {len(e2)}-d vector, expected {dim}."
             )
+    return check_sample(page, {i: row[2] for i, row in by_id.items()}, adapter, per_page)
+
+
+def sample_picks(page: Page, per_page: int) -> list[int]:
+    """The positions in ``page`` whose vectors are re-embedded: seeded by the page's offset."""
+    rng = np.random.default_rng(page.offset)
+    drawn = rng.choice(len(page.ids), size=min(per_page, len(page.ids)), replace=False)
+    return [int(p) for p in drawn]
+
+
+def check_sample(
+    page: Page,
+    stored: Mapping[str, Any],
+    adapter: Any,
+    per_page: int,
+    *,
+    skip: Collection[int] = (),
+) -> int:
+    """Re-embed a seeded sample of ``page`` and compare with the stored vectors.
+
+    Args:
+        page: The source page (ids and documents).
+        stored: The stored vectors, by id.
+        adapter: The model that made the stored vectors.
+        per_page: How many records of the page to draw.
+        skip: Positions not to check (records changed since they were stored).
+
+    Returns:
+        How many vectors were compared.
+
+    Raises:
+        SwapError: If a stored vector does not match a fresh embedding (cosine <= MIN_COSINE).
+    """
     if not per_page:
         return 0
-    rng = np.random.default_rng(page.offset)
-    picks = rng.choice(len(page.ids), size=min(per_page, len(page.ids)), replace=False)
+    picks = [p for p in sample_picks(page, per_page) if p not in skip]
+    if not picks:
+        return 0
     ids = [page.ids[p] for p in picks]
     fresh = np.asarray(adapter.embed_documents([page.documents[p] for p in picks]))
-    stored = np.asarray([by_id[i][2] for i in ids], dtype=np.float32)
-    cos = (l2_normalize(fresh) * l2_normalize(stored)).sum(axis=1)
+    vectors = np.asarray([stored[i] for i in ids], dtype=np.float32)
+    cos = (l2_normalize(fresh) * l2_normalize(vectors)).sum(axis=1)
     if (cos <= MIN_COSINE).any():
         bad = ids[int(np.argmin(cos))]
         raise SwapError(
