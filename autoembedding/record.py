@@ -110,20 +110,6 @@ class ModelRecord:
             return f"hybrid of {text} and bm25 ({self.tokenizer or 'und'} tokens, {how})"
         return text
 
-    @property
-    def label(self) -> str:
-        """The probe's candidate label for this record.
-
-        ``bm25:<tokenizer>``, ``hybrid:<model>+bm25`` (convex), ``hybrid-rrf:<model>+bm25`` or
-        the model id.
-        """
-        if self.retrieval == "lexical":
-            return f"bm25:{self.tokenizer}" if self.tokenizer else "bm25"
-        if self.retrieval == "hybrid":
-            prefix = "hybrid-rrf" if self.fusion == "rrf" else "hybrid"
-            return f"{prefix}:{self.model_id}+bm25"
-        return self.model_id
-
     def with_retrieval(
         self,
         retrieval: str,
