@@ -187,14 +187,9 @@ class GuardedCollection:
 
     def _index(self, ids: Any, documents: Any) -> None:
         """Bring the saved BM25 index up to date when the record serves BM25 or a hybrid."""
-        record = self.record()
-        if documents is None or record is None or record.retrieval == "dense":
-            return
-        from autoembedding.retrieval.store import add_to_index
+        from autoembedding.retrieval.store import index_written
 
-        ids = [ids] if isinstance(ids, str) else list(ids)
-        documents = [documents] if isinstance(documents, str) else list(documents)
-        add_to_index(self._collection, ids, documents, client=self.handle.client)
+        index_written(self._collection, self.record(), ids, documents, client=self.handle.client)
 
     def delete(self, ids: Any = None, **kwargs: Any) -> None:
         """Delete records (refused through a stale handle); see ``chromadb.Collection.delete``."""

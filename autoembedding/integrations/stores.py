@@ -227,10 +227,12 @@ class FollowingCollection:
         binding = self._binding
         collection = binding.collection
         result = getattr(collection, method)(*args, **kwargs)
-        record = binding.record()
-        if record is not None and record.retrieval != "dense":
-            ids = kwargs.get("ids", args[0] if args else None)
-            _update_lexical_index(collection, ids, kwargs.get("documents"), binding.client)
+        from autoembedding.retrieval.store import index_written
+
+        ids = kwargs.get("ids", args[0] if args else None)
+        index_written(
+            collection, binding.record(), ids, kwargs.get("documents"), client=binding.client
+        )
         return result
 
     def __bool__(self) -> bool:
@@ -238,17 +240,6 @@ class FollowingCollection:
 
     def __repr__(self) -> str:
         return f"FollowingCollection({self._binding.name!r})"
-
-
-def _update_lexical_index(collection: Any, ids: Any, documents: Any, client: Any) -> None:
-    """Add written documents to the collection's saved BM25 index (lexical/hybrid records)."""
-    if ids is None or documents is None:
-        return
-    ids = [ids] if isinstance(ids, str) else list(ids)
-    documents = [documents] if isinstance(documents, str) else list(documents)
-    from autoembedding.retrieval.store import add_to_index
-
-    add_to_index(collection, ids, documents, client=client)
 
 
 def bind_collection(

@@ -38,6 +38,7 @@ from autoembedding.chroma.pages import iter_pages
 from autoembedding.errors import CollectionError, LexicalIndexError, LexicalIndexWarning
 from autoembedding.lexical import BM25Index, Tokenizer, combine_fingerprints, content_fingerprint
 from autoembedding.offline import cache_dir
+from autoembedding.record import ModelRecord
 
 __all__ = [
     "BM25_DIR_ENV",
@@ -46,6 +47,7 @@ __all__ = [
     "collection_fingerprint",
     "drop_index",
     "index_folder",
+    "index_written",
     "open_index",
 ]
 
@@ -280,3 +282,30 @@ def drop_index(collection: Any, *, client: Any = None) -> None:
         client: The chromadb client (default: the collection's own).
     """
     shutil.rmtree(index_folder(collection, client=client), ignore_errors=True)
+
+
+def index_written(
+    collection: Any,
+    record: ModelRecord | None,
+    ids: str | Sequence[str] | None,
+    documents: str | Sequence[str | None] | None,
+    *,
+    client: Any = None,
+) -> None:
+    """After a write through our classes, add its documents to the saved index if one serves.
+
+    Does nothing for a dense record (or none), or a write without ids or documents; otherwise
+    :func:`add_to_index` (a single id or document may be a plain string, as Chroma allows).
+
+    Args:
+        collection: The collection written to.
+        record: Its model record.
+        ids: The ids written.
+        documents: Their documents.
+        client: The chromadb client (default: the collection's own).
+    """
+    if record is None or record.retrieval == "dense" or ids is None or documents is None:
+        return
+    ids = [ids] if isinstance(ids, str) else list(ids)
+    documents = [documents] if isinstance(documents, str) else list(documents)
+    add_to_index(collection, ids, documents, client=client)
