@@ -335,6 +335,11 @@ def run_probe(collection, models: list[str], args: argparse.Namespace) -> Outcom
     )
     scores = {r.candidate.label: r.metrics.get("ndcg@10", float("nan")) for r in report.results}
     winner = report.winner.candidate.label if report.winner else ""
+    print(f"probe's reason: {report.reason}")
+    for r in report.results:
+        gain = r.lexical.get("gain_over_part") or r.lexical.get("not_picked")
+        if gain:
+            print(f"  {short(r.candidate.label)}: {gain}")
     kinds = f"{report.query_kind}, {report.n_queries} queries, {report.n_docs} docs"
     if report.notes:
         kinds += "\n  " + "\n  ".join(report.notes)

@@ -143,6 +143,90 @@ def test_the_user_time_box_is_still_a_failure_not_a_budget_cut() -> None:
     assert not any("ran past its share" in note for note in report.notes)
 
 
+def _two_model_engine(budget_s: float) -> tuple[Engine, list[tuple[str, str]]]:
+    """An engine with ``fake/fast`` and a slow fake (0.02 s a text) after its first stage."""
+    docs = _docs(40)
+    engine = Engine(
+        [(Candidate("fake/fast"), None), (Candidate("fake/slow"), SlowFake("slow", 0.02))],
+        60.0,
+        0,
+        deadline=time.perf_counter() + 60.0,
+        budget_s=budget_s,
+    )
+    assert engine.run_stage(_stage(docs[:20], 0), [], first=True) is None
+    engine.score()
+    return engine, docs
+
+
+def _lead(engine: Engine, label: str) -> None:
+    for other, result in engine.results.items():
+        result.metrics["ndcg@10"] = 0.9 if other == label else 0.5
+
+
+def test_a_slow_model_that_does_not_lead_leaves_the_race_when_the_next_stage_would_not_fit() -> None:
+    engine, docs = _two_model_engine(budget_s=4.0)
+    slow = next(m for m in engine.models.values() if m.variants[0].label == "fake/slow")
+    assert slow.stage_docs == 20
+    # ~0.4 s of documents; the 16 latency queries (~0.3 s) are not part of the prediction
+    assert 0.3 <= slow.predict_s(20) <= 1.5, slow.stage_s
+    _lead(engine, "fake/fast")
+    stage = _stage(docs[20:], 3)
+    engine.deadline = time.perf_counter() + 0.2 + 0.2  # 0.2 s of reserve (5% of 4 s)
+    note = engine.fit_budget(stage)
+    assert note is not None and "fake/slow" in note and "would not fit" in note
+    by = engine.results
+    assert by["fake/slow"].dropped is not None
+    assert "dropped for budget_s=4" in by["fake/slow"].dropped
+    assert "measured on the first 20 documents only" in by["fake/slow"].dropped
+    assert by["fake/fast"].dropped is None
+    assert engine.predict_s(stage) < 0.2  # what is left fits: only fake/fast runs
+    assert engine.run_stage(stage, [], first=False) is None
+    assert engine.n_docs == 40
+    assert [len(m.doc_raw) for m in engine.models.values()] == [2, 1]  # the slow one sat out
+
+
+def test_the_leaders_model_is_never_dropped_for_the_budget_the_race_stops_instead() -> None:
+    from autoembedding.selector.probing.race import budget_reason
+
+    engine, docs = _two_model_engine(budget_s=4.0)
+    _lead(engine, "fake/slow")
+    stage = _stage(docs[20:], 3)
+    engine.deadline = time.perf_counter() + 0.4
+    assert engine.fit_budget(stage) is None
+    assert all(r.dropped is None for r in engine.results.values())
+    # the whole stage does not fit in the time left: the race stops after stage 1
+    t0 = time.perf_counter() - 3.8
+    assert "would overrun budget_s=4" in str(budget_reason(engine.predict_s(stage), 4.0, t0))
+    assert budget_reason(engine.predict_s(stage), 60.0, t0) is None
+
+
+def test_a_hybrid_of_a_model_dropped_for_the_budget_leaves_with_it() -> None:
+    slow = SlowFake("slow", per_text_s=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        engine = Engine(
+            [(Candidate("fake/fast"), None), (Candidate("fake/slow"), slow)],
+            60.0,
+            0,
+            lexical=[Candidate("bm25")],
+            auto_hybrids=True,
+            deadline=time.perf_counter() + 60.0,
+            budget_s=100.0,
+        )
+        docs = _docs(40)
+        first = _stage(docs[:20], 0)
+        for q in (1, 2, 5):  # a convex hybrid needs 2 queries or more
+            first.queries += _stage(docs[:20], q).queries
+        engine.run_stage(first, [], first=True)
+        engine.score()
+        assert engine.add_hybrids()
+    _lead(engine, "hybrid:fake/fast+bm25")
+    engine.deadline = time.perf_counter() + 2.0 + 0.05  # reserve: 2 s
+    assert engine.fit_budget(_stage(docs[20:], 3)) is not None
+    dropped = {label for label, r in engine.results.items() if r.dropped}
+    assert dropped == {"fake/slow", "hybrid:fake/slow+bm25", "hybrid-rrf:fake/slow+bm25"}
+
+
 # --------------------------------------------------------------------------- truncation warnings
 class CuttingFake(FakeAdapter):
     """Says every text over 100 characters was cut to its max tokens (as ONNX/static count)."""

@@ -185,7 +185,7 @@ class Engine:
         live = [m for m in self.models.values() if self.needed(m)]
         if self.deadline is not None:  # small models first: a fast one leaves its time to the next
             live.sort(key=_expected_cost)
-        runs: list[tuple[Model, list[Candidate], ModelRun]] = []
+        runs: list[tuple[Model, list[Candidate], ModelRun, float]] = []
         cut: list[str] = []
         for index, model in enumerate(live):
             if on_model is not None:
@@ -196,6 +196,7 @@ class Engine:
                 if box < _MIN_BOX_S:
                     raise TimeoutError("not started: no time left")
                 cancel = threading.Event()
+                began = time.perf_counter()
                 run = run_with_timeout(
                     partial(measure, model, variants, stage, pairs, first=first, cancel=cancel),
                     box,
@@ -213,7 +214,7 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - a crashing model must not stop the probe
                 self._fail(variants, exc)
                 continue
-            runs.append((model, variants, run))
+            runs.append((model, variants, run, time.perf_counter() - began))
         if cut and not first:
             return (
                 f"budget_s={self.budget_s:g} ran out while {cut[0]} ran; this stage was cut "
@@ -221,8 +222,10 @@ class Engine:
             )
         self.pool_ids += [d.id for d in stage.pool]
         self.queries += stage.queries
-        for model, variants, run in runs:
+        for model, variants, run, seconds in runs:
             self._apply(model, variants, run, stage, first=first)
+            work = seconds - (run.load_s if first else 0.0) - sum(run.latencies_ms) / 1000
+            model.stage_s, model.stage_docs = max(work, 0.0), len(stage.pool)
         if self.deadline is not None:  # BM25 is quick, but not past the deadline either
             self.lexical.timeout = min(self.timeout, max(self.deadline - time.perf_counter(), 1.0))
         self.lexical.run_stage(stage, self.queries)
@@ -232,6 +235,74 @@ class Engine:
                 "in the first stage and was cut (timed out)"
             )
         return None
+
+    def predict_s(self, stage: Stage) -> float:
+        """Seconds the models still needed should take on ``stage`` (from their last stage)."""
+        return sum(m.predict_s(len(stage.pool)) for m in self.models.values() if self.needed(m))
+
+    def fit_budget(self, stage: Stage) -> str | None:
+        """Before a later stage: drop the slowest models until the stage fits in the time left.
+
+        A model whose next stage would not fit in what is left of the budget (with the others)
+        is dropped from the race, slowest first, unless it is the leader's (the leading
+        candidate's model, or the dense part of a leading hybrid): the faster candidates then
+        go on to the larger pool instead of the whole race stopping at the small one. Its
+        candidates, and the hybrids that fuse them, keep their measures from the stages before
+        and rank below the finalists.
+
+        Args:
+            stage: The stage about to run.
+
+        Returns:
+            What was dropped, worded for the report's notes, or ``None``.
+        """
+        if self.deadline is None:
+            return None
+        left = (
+            self.deadline - time.perf_counter() - min(BUDGET_RESERVE_S, 0.05 * (self.budget_s or 0))
+        )
+        live = [m for m in self.models.values() if self.needed(m)]
+        cost = {id(m): m.predict_s(len(stage.pool)) for m in live}
+        protected = self._leader_model()
+        if protected is not None and cost.get(id(protected), 0.0) > left:
+            return None  # the leader's model alone does not fit: the race stops instead
+        dropped = []
+        for model in sorted(live, key=lambda m: -cost[id(m)]):
+            if sum(cost[id(m)] for m in live) <= left:
+                break
+            if model is protected:
+                continue
+            live.remove(model)
+            label = model.variants[0].model_id
+            why = (
+                f"dropped for budget_s={self.budget_s:g}: the next stage ({len(stage.pool)} more "
+                f"documents) would take {label} ~{cost[id(model)]:.0f} s of the "
+                f"~{max(left, 0):.0f} s left; measured on the first {self.n_docs} documents only"
+            )
+            fused = {c.label for c in model.variants}
+            for cand in model.variants + self.lexical.hybrids_of(fused):
+                result = self.results[cand.label]
+                if _in_race(result):
+                    result.dropped = why
+            dropped.append(f"{label} (~{cost[id(model)]:.0f} s)")
+        if not dropped:
+            return None
+        return (
+            f"budget_s={self.budget_s:g}: {', '.join(dropped)} would not fit in the "
+            f"~{max(left, 0):.0f} s left for the next stage and left the race (with its hybrids); "
+            "the faster candidates went on to the larger sample"
+        )
+
+    def _leader_model(self) -> Model | None:
+        """The model of the leading candidate (a hybrid's dense part); ``None`` for BM25."""
+        contenders = [r for r in self.contenders() if "ndcg@10" in r.metrics]
+        if not contenders:
+            return None
+        leader = max(contenders, key=lambda r: r.metrics["ndcg@10"]).candidate
+        label = leader.parts[0].label if leader.kind == "hybrid" else leader.label
+        return next(
+            (m for m in self.models.values() if label in {c.label for c in m.variants}), None
+        )
 
     def add_hybrids(self) -> list[Candidate]:
         """Add hybrids of the dense candidates still in the race and score them (first stage).

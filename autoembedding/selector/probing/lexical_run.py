@@ -217,6 +217,10 @@ class LexicalSide:
         """Labels of the dense candidates that live hybrids fuse (run even when dropped)."""
         return {h.parts[0].label for h in self._live_hybrids()}
 
+    def hybrids_of(self, dense_labels: set[str]) -> list[Candidate]:
+        """The hybrids that fuse one of ``dense_labels``."""
+        return [h for h in self.hybrids if h.parts[0].label in dense_labels]
+
     def add_hybrids(self, dense: Sequence[Candidate]) -> list[Candidate]:
         """Pair dense candidates with the first working BM25 candidate, both fusions each.
 

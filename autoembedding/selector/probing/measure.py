@@ -54,6 +54,9 @@ class Model:
         doc_seconds: Time spent encoding documents.
         docs_encoded: Documents encoded.
         latencies_ms: Single-query latencies.
+        stage_s: Seconds its last stage's work took (loading and latency timing left out).
+        stage_docs: Pool documents that stage added (with ``stage_s``, the rate that predicts
+            the next stage's time).
     """
 
     base: BaseAdapter | None
@@ -64,6 +67,12 @@ class Model:
     doc_seconds: float = 0.0
     docs_encoded: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    stage_s: float = 0.0
+    stage_docs: int = 0
+
+    def predict_s(self, n_docs: int) -> float:
+        """Seconds its work on a stage of ``n_docs`` pool documents should take (0: unknown)."""
+        return self.stage_s * n_docs / self.stage_docs if self.stage_docs else 0.0
 
 
 @dataclass

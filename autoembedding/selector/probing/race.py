@@ -2,8 +2,12 @@
 
 After each stage, a candidate is dropped when it misses a hard target (latency, bytes per vector,
 load time, throughput), when its correctness interval lies wholly below a target, or when its
-nDCG@10 interval lies wholly below the leader's. The sample stops growing when nobody is left,
-when the leader is significantly ahead, or when the next stage would overrun the budget. The
+nDCG@10 interval lies wholly below the leader's. Before each later stage, with a budget, each
+model's time on it is predicted from its last stage (documents scale; loading and latency timing
+are left out); models whose next stage does not fit in the time left are dropped, slowest first,
+unless they are the leader's (:meth:`Engine.fit_budget`), so a slow model does not hold the
+fast ones to the first, small sample. The sample stops growing when nobody is left, when the
+leader is significantly ahead, or when the next stage would still overrun the budget. The
 budget is hard: a stage that runs over it anyway is cut by the engine (see :mod:`.engine`) and
 the race ends there, with a note that says what was cut.
 
@@ -23,14 +27,22 @@ from autoembedding.selector.probing.stages import Stage
 from autoembedding.selector.progress import Progress
 from autoembedding.selector.types import CandidateResult, Targets
 
-__all__ = ["HARD_TARGETS", "drop_losers", "run_race", "stop_reason", "target_undecided"]
+__all__ = [
+    "HARD_TARGETS",
+    "budget_reason",
+    "drop_losers",
+    "run_race",
+    "stop_reason",
+    "target_undecided",
+]
 
 #: Targets a candidate cannot recover from by measuring on more documents.
 HARD_TARGETS = frozenset({"max_query_ms", "max_bytes_per_vector", "max_load_s", "min_docs_per_s"})
 #: Correctness targets and the metric each one bounds.
 _CORRECTNESS = (("min_hit_at_5", "hit@5"), ("min_ndcg_at_10", "ndcg@10"))
-#: The first stage also paid for loading and latency: its time over-predicts the next one's.
-_FIRST_STAGE_DISCOUNT = 0.7
+#: A stage's predicted time is scaled by this before it is compared with the time left
+#: (predictions come from the stage before, on a machine whose load may change).
+_SAFETY = 1.1
 
 
 def run_race(
@@ -60,7 +72,14 @@ def run_race(
     pairs = contradiction_pairs(docs, engine.seed, notes)
     count = len(stages)
     for index, stage in enumerate(stages):
-        stage_start = time.perf_counter()
+        if index > 0 and budget_s is not None:
+            dropped = engine.fit_budget(stage)
+            if dropped:
+                notes.append(f"Before stage {index + 1} of {count}: {dropped}.")
+            why = budget_reason(engine.predict_s(stage), budget_s, t0)
+            if why:
+                notes.append(f"Stopped after stage {index} of {count}: {why}.")
+                break
 
         def on_model(m_index: int, n_models: int, model_id: str, index: int = index) -> None:
             fraction = (index + m_index / max(n_models, 1)) / count
@@ -81,7 +100,7 @@ def run_race(
         progress.set(f"stage {index + 1}/{count} done", (index + 1) / count)
         if index + 1 == count:
             break
-        why = stop_reason(engine.contenders(), targets, stages, index, stage_start, budget_s, t0)
+        why = stop_reason(engine.contenders(), targets)
         if why:
             notes.append(f"Stopped after stage {index + 1} of {count}: {why}.")
             break
@@ -123,25 +142,12 @@ def drop_losers(contenders: Sequence[CandidateResult], targets: Targets, n_queri
             )
 
 
-def stop_reason(
-    contenders: Sequence[CandidateResult],
-    targets: Targets,
-    stages: Sequence[Stage],
-    index: int,
-    stage_start: float,
-    budget_s: float | None,
-    t0: float,
-) -> str | None:
-    """Why the race should stop after stage ``index`` (``None``: run the next stage).
+def stop_reason(contenders: Sequence[CandidateResult], targets: Targets) -> str | None:
+    """Why the race should stop growing the sample, whatever the budget (``None``: go on).
 
     Args:
         contenders: Results still in the race.
         targets: The user's targets.
-        stages: All planned stages.
-        index: The stage just run.
-        stage_start: ``time.perf_counter()`` when it started.
-        budget_s: Soft time budget, or ``None``.
-        t0: ``time.perf_counter()`` when the probe started.
 
     Returns:
         The reason, worded for the report's notes, or ``None``.
@@ -162,19 +168,23 @@ def stop_reason(
             f"{leader.candidate.label} leads {second.candidate.label} significantly "
             f"(paired p = {p:.3f})"
         )
-    if budget_s is None:
-        return None
-    now = time.perf_counter()
-    last = now - stage_start
-    done = sum(len(s.pool) for s in stages[: index + 1]) or 1
-    upcoming = len(stages[index + 1].pool)
-    estimate = last * upcoming / max(len(stages[index].pool), 1)
-    if index == 0:
-        estimate = last * upcoming / done * _FIRST_STAGE_DISCOUNT
-    if (now - t0) + estimate > budget_s:
+    return None
+
+
+def budget_reason(estimate: float, budget_s: float, t0: float) -> str | None:
+    """Why the next stage must not start: it would overrun the budget (``None``: it fits).
+
+    Args:
+        estimate: Predicted seconds of the next stage (:meth:`Engine.predict_s`, after
+            :meth:`Engine.fit_budget` dropped what does not fit).
+        budget_s: The probe's budget.
+        t0: ``time.perf_counter()`` when the probe started.
+    """
+    spent = time.perf_counter() - t0
+    if spent + estimate * _SAFETY > budget_s:
         return (
             f"the next stage (~{estimate:.0f} s) would overrun budget_s={budget_s:g} "
-            f"({now - t0:.0f} s spent)"
+            f"({spent:.0f} s spent)"
         )
     return None
 
