@@ -163,7 +163,7 @@ def _lead(engine: Engine, label: str) -> None:
         result.metrics["ndcg@10"] = 0.9 if other == label else 0.5
 
 
-def test_a_slow_model_that_does_not_lead_leaves_the_race_when_the_next_stage_would_not_fit() -> None:
+def test_a_slow_model_not_leading_leaves_the_race_when_the_next_stage_would_not_fit() -> None:
     engine, docs = _two_model_engine(budget_s=4.0)
     slow = next(m for m in engine.models.values() if m.variants[0].label == "fake/slow")
     assert slow.stage_docs == 20
