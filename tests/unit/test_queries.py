@@ -134,7 +134,29 @@ def test_repeated_documents_are_deduplicated():
     probe = build_label_free([doc, doc, ProbeDoc("copy", EN_DOC), *_docs(4)], n_queries=10)
     assert [d.id for d in probe.pool].count("same") == 1
     assert "copy" not in probe.doc_ids
-    assert len(probe.queries) == 5
+    # 5 distinct documents; 10 queries asked: a second round cuts one more sentence from each
+    assert {next(iter(q.relevant)) for q in probe.queries} == set(probe.doc_ids)
+    assert len(probe.queries) == 10
+
+
+def test_more_queries_than_documents_cut_more_sentences_from_each():
+    docs = _docs(6)
+    one = build_label_free(docs, n_queries=6, seed=1)
+    two = build_label_free(docs, n_queries=12, seed=1)
+    assert two.queries[:6] == one.queries  # the first round is unchanged
+    by_doc: dict[str, list[str]] = {}
+    for q in two.queries:
+        (doc_id,) = q.relevant
+        by_doc.setdefault(doc_id, []).append(q.text)
+    assert sorted(len(v) for v in by_doc.values()) == [2] * 6
+    for doc in two.pool:  # both sentences are gone from their document
+        for text in by_doc[doc.id]:
+            assert text not in doc.text
+    # documents too short for another ICT sentence stop the rounds: no endless loop
+    short = [
+        ProbeDoc(f"s{i}", f"Alpha beta {i}. Gamma delta {i}. Epsilon zeta {i}.") for i in range(4)
+    ]
+    assert len(build_label_free(short, n_queries=40).queries) <= 8
 
 
 def test_seed_makes_it_reproducible():

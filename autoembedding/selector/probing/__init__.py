@@ -122,9 +122,9 @@ def probe(
         seed: Seed of the sampling and the label-free queries (same seed, same report).
         progress: ``True`` for a progress bar on stderr, or a callable ``(message, fraction)``.
         sample_size: Documents in the search pool (default 200, capped at what there is).
-        n_queries: Probe queries at full sample. Default: one label-free query per sampled
-            document (each answer is a pool document anyway, so they cost only the query
-            embeddings), or 80 labelled ones.
+        n_queries: Probe queries at full sample. Default: two label-free queries per sampled
+            document, two sentences cut from it (at most that many; each answer is a pool
+            document anyway, so they cost only the query embeddings), or 80 labelled ones.
         candidate_timeout_s: Time-box of one model's work in one stage; a model that runs over
             is abandoned and reported as an error (its thread cannot be killed and may keep
             using CPU until it returns). Default: twice ``budget_s`` (at least 120 s), or 300 s.

@@ -46,7 +46,10 @@ def build_label_free(
     of :data:`KINDS` they support: LLM question (if ``llm``), else ICT when the document has at
     least three sentences, else title, else keyphrase; documents with a usable title (one that
     is not verbatim in the text) give a title query instead of an ICT one with probability
-    ``title_share``. Duplicate ids and duplicate texts are dropped first.
+    ``title_share``. When ``n_queries`` exceeds the documents, further rounds over them (same
+    order) cut one more ICT sentence from each document that still has three or more; every
+    query cut from a document has it as its answer. Duplicate ids and duplicate texts are
+    dropped first.
 
     Args:
         docs: Sampled documents (the pool). More documents than queries makes the probe harder
@@ -99,6 +102,18 @@ def build_label_free(
                 query, texts[doc.id] = made
                 queries.append(query)
                 break
+    while len(queries) < n_queries:  # more queries than documents: more ICT sentences
+        before = len(queries)
+        for index in order:
+            if len(queries) >= n_queries:
+                break
+            doc = pool[index]
+            made = ict.KIND.make(ProbeDoc(doc.id, texts[doc.id], doc.metadata), context)
+            if made is not None:
+                query, texts[doc.id] = made
+                queries.append(query)
+        if len(queries) == before:
+            break
     if not queries:
         raise CollectionError(
             f"None of the {len(pool)} sampled documents can give a probe query (each needs a "
