@@ -5,7 +5,8 @@ Usage::
     python benchmarks/retrieval_quality.py DATASET_DIR [DATASET_DIR ...] [--timed 100]
 
 ``DATASET_DIR`` is a BEIR-layout folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels.tsv``).
-The whole corpus is searched with every judged query.
+The whole corpus (or with ``--gt-docs N`` a subcollection of N documents: every judged one plus
+random others, as ``selection_quality.py --gt-docs``) is searched with every judged query.
 
 * **nDCG@10** is scored exactly as the probe scores a candidate
   (``selection_quality.score_candidates``): cosine over every document, BM25 over the documents
@@ -46,6 +47,7 @@ from selection_quality import (  # noqa: E402
     CANDIDATES,
     Encoder,
     VectorCache,
+    ground_truth_subset,
     load_corpus,
     query_vectors,
     score_candidates,
@@ -150,10 +152,15 @@ def convex_weights(
     return out
 
 
-def run(folder: Path, models: list[str], specs: list[str], timed: int) -> list[dict[str, object]]:
-    """One row per candidate on one data set."""
+def run(
+    folder: Path, models: list[str], specs: list[str], timed: int, gt_docs: int = 0
+) -> list[dict[str, object]]:
+    """One row per candidate on one data set (``gt_docs`` > 0: that subcollection)."""
     ids, texts, _ = load_corpus(folder)
     judged = load_beir(folder / "queries.jsonl", folder / "qrels.tsv")
+    if 0 < gt_docs < len(ids):  # every judged query, its abstracts and random others
+        rows, judged = ground_truth_subset(folder, len(judged), gt_docs)
+        ids, texts = [ids[i] for i in rows], [texts[i] for i in rows]
     queries = [q for q, _ in judged]
     relevant = [rel for _, rel in judged]
     caches = {m: VectorCache(folder.name, m, Encoder(m)) for m in models}
@@ -199,9 +206,20 @@ def main() -> None:
     parser.add_argument("--tokenizers", default="und,auto", help="comma-separated specs")
     parser.add_argument("--timed", type=int, default=100, help="queries timed per candidate")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument(
+        "--gt-docs",
+        type=int,
+        default=0,
+        help="search a subcollection of this many documents: every judged document plus random "
+        "others (selection_quality's --gt-docs; 0: the whole corpus)",
+    )
     args = parser.parse_args()
     specs = [s.strip() for s in args.tokenizers.split(",") if s.strip()]
-    rows = [r for folder in args.datasets for r in run(folder, args.models, specs, args.timed)]
+    rows = [
+        r
+        for folder in args.datasets
+        for r in run(folder, args.models, specs, args.timed, args.gt_docs)
+    ]
     print(
         f"\n# {date.today()} · {platform.processor() or platform.machine()} · "
         f"{os.cpu_count()} CPUs · Python {platform.python_version()}"

@@ -336,6 +336,7 @@ def run_probe(collection, models: list[str], args: argparse.Namespace) -> Outcom
     scores = {r.candidate.label: r.metrics.get("ndcg@10", float("nan")) for r in report.results}
     winner = report.winner.candidate.label if report.winner else ""
     print(f"probe's reason: {report.reason}")
+    print(f"probe() itself: {report.seconds:.1f} s (the collection was loaded before)")
     for r in report.results:
         gain = r.lexical.get("gain_over_part") or r.lexical.get("not_picked")
         if gain:

@@ -30,14 +30,18 @@ class SlowFake(FakeAdapter):
     ``state`` is shared with the probe's views of the adapter (shallow copies).
     """
 
-    def __init__(self, name: str, per_text_s: float, *, slow: bool = True) -> None:
+    def __init__(
+        self, name: str, per_text_s: float, *, slow: bool = True, free_texts: int = 0
+    ) -> None:
         super().__init__(name)
         self.per_text_s = per_text_s
-        self.state = {"slow": slow}
+        self.state = {"slow": slow, "free": free_texts}  # the first ``free_texts`` are quick
 
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        free = min(self.state["free"], len(texts))
+        self.state["free"] -= free
         if self.state["slow"]:
-            time.sleep(self.per_text_s * len(texts))
+            time.sleep(self.per_text_s * (len(texts) - free))
         return super()._encode(texts, is_query=is_query)
 
 
@@ -52,9 +56,32 @@ def _docs(n: int) -> list[tuple[str, str]]:
     return out
 
 
+def test_a_model_too_slow_for_the_sample_is_skipped_after_its_first_documents() -> None:
+    budget_s = 4.0
+    slow = SlowFake("slow", per_text_s=0.5)  # 30 s for the 60-document sample
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = probe(
+            documents=_docs(60), candidates=["fake/fast", slow], budget_s=budget_s, lexical=False
+        )
+    elapsed = time.perf_counter() - start
+    assert elapsed <= budget_s * 1.1 + SLACK_S, elapsed
+    by = {r.candidate.label: r for r in report.results}
+    error = str(by["fake/slow"].error)
+    assert "skipped for budget_s=4" in error and "60-document sample" in error, error
+    assert "0.50 s a document, timed on 4" in error
+    assert by["fake/slow"].metrics == {}
+    assert report.winner is not None and report.winner.candidate.label == "fake/fast"
+    assert any("fake/slow would not embed the whole sample" in n for n in report.notes)
+    # it spent its calibration (4 x 0.5 s), not its share of the budget
+    assert elapsed < 3.5 + SLACK_S, elapsed
+
+
 def test_a_slow_model_is_cut_and_the_probe_returns_within_budget() -> None:
     budget_s = 4.0
-    slow = SlowFake("slow", per_text_s=0.5)  # ~30 s for its first stage alone
+    # quick on the documents it is timed on, then ~30 s for its first stage
+    slow = SlowFake("slow", per_text_s=0.5, free_texts=4)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -259,7 +286,7 @@ def test_truncation_during_a_probe_warns_once_per_model_at_the_callers_line() ->
 def test_a_cut_model_stops_at_its_next_batch() -> None:
     from autoembedding.selector.probing.timebox import THREAD_NAME
 
-    slow = SlowFake("slow", per_text_s=0.1)
+    slow = SlowFake("slow", per_text_s=0.1, free_texts=4)  # passes the calibration
     slow.batch_size = 2  # steps of 4 texts: ~0.4 s of work left after the cut
     before = set(threading.enumerate())
     with warnings.catch_warnings():

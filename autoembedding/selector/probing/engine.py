@@ -14,10 +14,14 @@ dropped, so the hybrid is scored on every query.
 
 A probe's ``budget_s`` is hard (:class:`Engine` ``deadline``): each model's time box in a stage is
 its fair share of the time left (what is left divided by the models still to run, so a fast model
-leaves more to the next; catalog models run smallest first). In the first stage, a model that
-runs past its share is timed out and reported as cut by the budget; in a later stage, the whole
-stage is cut (its work is discarded and the candidates keep their measures from the stages
-before), so every candidate stays scored on the same documents and queries.
+leaves more to the next; catalog models run smallest first). In the first stage, each model is
+first timed on a few documents (:data:`~.measure.CALIBRATION_DOCS`): one that could not embed the
+whole sample in what the budget leaves it (after the models before it) is skipped there, before
+it spends the others' time; a model that runs past its share anyway is timed out and reported as
+cut by the budget. In a later stage, the whole stage is cut (its work is discarded and the
+candidates keep their measures from the stages before), so every candidate stays scored on the
+same documents and queries; :meth:`Engine.fit_budget` drops models that would not fit before the
+stage starts.
 
 Models built here do not warn about truncated texts themselves (the warning would point into a
 worker thread and count one call); :meth:`Engine.truncated` gives the totals and the probe warns
@@ -37,7 +41,7 @@ import numpy as np
 from autoembedding.errors import AutoEmbeddingError
 from autoembedding.selector.probing.candidates import ResolvedCandidate
 from autoembedding.selector.probing.lexical_run import LexicalSide
-from autoembedding.selector.probing.measure import Model, ModelRun, measure
+from autoembedding.selector.probing.measure import Model, ModelRun, TooSlowForBudget, measure
 from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
 from autoembedding.selector.probing.stages import Stage
 from autoembedding.selector.probing.timebox import run_with_timeout
@@ -120,6 +124,8 @@ class Engine:
         self.lexical = LexicalSide(
             self.results, lexical, hybrids, timeout, seed, auto_hybrids=auto_hybrids
         )
+        #: Documents in the whole sample (set by the race; the first stage's budget check).
+        self.sample_docs = 0
         #: Dense label -> its (n_queries, n_docs) similarities at the last scoring.
         self.dense_scores: dict[str, np.ndarray] = {}
 
@@ -185,23 +191,36 @@ class Engine:
         live = [m for m in self.models.values() if self.needed(m)]
         if self.deadline is not None:  # small models first: a fast one leaves its time to the next
             live.sort(key=_expected_cost)
-        runs: list[tuple[Model, list[Candidate], ModelRun, float]] = []
+        runs: list[tuple[Model, list[Candidate], ModelRun]] = []
         cut: list[str] = []
+        skipped: list[str] = []
         for index, model in enumerate(live):
             if on_model is not None:
                 on_model(index, len(live), model.variants[0].model_id)
             variants = self.needed(model)
             box, share = self._box(len(live) - index)
+            afford = self._afford_s(stage, [m for m, _, _ in runs]) if first else None
             try:
                 if box < _MIN_BOX_S:
                     raise TimeoutError("not started: no time left")
                 cancel = threading.Event()
                 began = time.perf_counter()
-                run = run_with_timeout(
-                    partial(measure, model, variants, stage, pairs, first=first, cancel=cancel),
-                    box,
+                work = partial(
+                    measure,
+                    model,
+                    variants,
+                    stage,
+                    pairs,
+                    first=first,
                     cancel=cancel,
+                    afford_s=afford,
+                    sample_docs=self.sample_docs,
                 )
+                run = run_with_timeout(work, box, cancel=cancel)
+            except TooSlowForBudget as exc:
+                self._fail(variants, TimeoutError(f"skipped for budget_s={self.budget_s:g}: {exc}"))
+                skipped.append(model.variants[0].model_id)
+                continue
             except TimeoutError as exc:
                 if share is None or box < share:  # the user's candidate_timeout_s: a failure
                     self._fail(variants, exc)
@@ -214,7 +233,10 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - a crashing model must not stop the probe
                 self._fail(variants, exc)
                 continue
-            runs.append((model, variants, run, time.perf_counter() - began))
+            seconds = time.perf_counter() - began - (run.load_s if first else 0.0)
+            model.stage_s = max(seconds - sum(run.latencies_ms) / 1000, 0.0)
+            model.stage_docs = len(stage.pool)
+            runs.append((model, variants, run))
         if cut and not first:
             return (
                 f"budget_s={self.budget_s:g} ran out while {cut[0]} ran; this stage was cut "
@@ -222,19 +244,39 @@ class Engine:
             )
         self.pool_ids += [d.id for d in stage.pool]
         self.queries += stage.queries
-        for model, variants, run, seconds in runs:
+        for model, variants, run in runs:
             self._apply(model, variants, run, stage, first=first)
-            work = seconds - (run.load_s if first else 0.0) - sum(run.latencies_ms) / 1000
-            model.stage_s, model.stage_docs = max(work, 0.0), len(stage.pool)
         if self.deadline is not None:  # BM25 is quick, but not past the deadline either
             self.lexical.timeout = min(self.timeout, max(self.deadline - time.perf_counter(), 1.0))
         self.lexical.run_stage(stage, self.queries)
+        said = []
+        if skipped:
+            said.append(
+                f"budget_s={self.budget_s:g}: {', '.join(skipped)} would not embed the whole "
+                "sample in the time the budget leaves it (timed on its first documents) and was "
+                "skipped; a larger budget_s measures it"
+            )
         if cut:
-            return (
+            said.append(
                 f"budget_s={self.budget_s:g}: {', '.join(cut)} ran past its share of the budget "
                 "in the first stage and was cut (timed out)"
             )
-        return None
+        return "; ".join(said) or None
+
+    def _reserve_s(self) -> float:
+        return min(BUDGET_RESERVE_S, 0.05 * (self.budget_s or 0.0))
+
+    def _afford_s(self, stage: Stage, done: Sequence[Model]) -> float | None:
+        """First stage: seconds the budget leaves the next model for the whole sample.
+
+        What is left, less what the models that already ran this stage need for the rest of
+        the sample (predicted from their first stage). ``None`` without a budget.
+        """
+        if self.deadline is None or not self.sample_docs:
+            return None
+        left = self.deadline - time.perf_counter() - self._reserve_s()
+        rest = max(self.sample_docs - len(stage.pool), 0)
+        return left - sum(m.predict_s(rest) for m in done)
 
     def predict_s(self, stage: Stage) -> float:
         """Seconds the models still needed should take on ``stage`` (from their last stage)."""
@@ -258,9 +300,7 @@ class Engine:
         """
         if self.deadline is None:
             return None
-        left = (
-            self.deadline - time.perf_counter() - min(BUDGET_RESERVE_S, 0.05 * (self.budget_s or 0))
-        )
+        left = self.deadline - time.perf_counter() - self._reserve_s()
         live = [m for m in self.models.values() if self.needed(m)]
         cost = {id(m): m.predict_s(len(stage.pool)) for m in live}
         protected = self._leader_model()

@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from autoembedding.selector.probing.contradiction import ContradictionPair
 
 __all__ = [
+    "CALIBRATION_DOCS",
     "LATENCY_TIME_S",
     "MIN_LATENCY_QUERIES",
     "N_LATENCY_QUERIES",
     "Model",
     "ModelRun",
+    "TooSlowForBudget",
     "measure",
 ]
 
@@ -102,6 +104,28 @@ class _Cancelled(Exception):
     """The time box gave up on this work (nobody waits for the result any more)."""
 
 
+#: First-stage documents timed before a model commits to the stage under a budget.
+CALIBRATION_DOCS = 4
+
+
+class TooSlowForBudget(TimeoutError):
+    """A model's documents, timed on a few, would not fit in what the budget leaves it.
+
+    Args:
+        per_doc_s: Seconds per document, timed on the first :data:`CALIBRATION_DOCS`.
+        sample_docs: Documents in the probe's whole sample.
+        afford_s: Seconds the budget leaves this model for the whole sample.
+    """
+
+    def __init__(self, per_doc_s: float, sample_docs: int, afford_s: float) -> None:
+        self.need_s = per_doc_s * sample_docs
+        super().__init__(
+            f"embedding the {sample_docs}-document sample would take it ~{self.need_s:.0f} s "
+            f"({per_doc_s:.2f} s a document, timed on {CALIBRATION_DOCS}) but the budget leaves "
+            f"~{max(afford_s, 0.0):.0f} s"
+        )
+
+
 def _check(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise _Cancelled
@@ -139,8 +163,16 @@ def measure(
     *,
     first: bool,
     cancel: threading.Event | None = None,
+    afford_s: float | None = None,
+    sample_docs: int = 0,
 ) -> ModelRun:
-    """One model's work in one stage (runs in the time box's worker thread)."""
+    """One model's work in one stage (runs in the time box's worker thread).
+
+    With ``afford_s`` (first stage, under a budget), the first :data:`CALIBRATION_DOCS`
+    documents are timed right after loading; if the whole sample (``sample_docs``) would take
+    longer than ``afford_s`` at that rate, :class:`TooSlowForBudget` is raised before any more
+    time is spent on the model.
+    """
     if model.base is None:
         first_cand = variants[0]
         model.base = Candidate(first_cand.model_id, None, "float32", first_cand.options).build()
@@ -155,11 +187,22 @@ def measure(
         adapter.load_seconds if adapter.load_seconds is not None else time.perf_counter() - start
     )
     query_texts = [q.text for q in stage.queries]
+    texts = [d.text for d in stage.pool]
     _check(cancel)
+    head, head_raw, head_s = 0, None, 0.0
+    if afford_s is not None and sample_docs > len(texts) > CALIBRATION_DOCS:
+        head = CALIBRATION_DOCS
+        start = time.perf_counter()
+        head_raw = _encode(adapter, texts[:head], is_query=False, cancel=cancel)
+        head_s = time.perf_counter() - start
+        if head_s / head * sample_docs > afford_s:
+            raise TooSlowForBudget(head_s / head, sample_docs, afford_s)
     latencies = _latencies(adapter, query_texts[: N_LATENCY_QUERIES + 1] if first else [], cancel)
     start = time.perf_counter()
-    doc_raw = _encode(adapter, [d.text for d in stage.pool], is_query=False, cancel=cancel)
-    doc_seconds = time.perf_counter() - start
+    doc_raw = _encode(adapter, texts[head:], is_query=False, cancel=cancel)
+    doc_seconds = time.perf_counter() - start + head_s
+    if head_raw is not None:
+        doc_raw = np.concatenate([head_raw, doc_raw])
     query_raw = _encode(adapter, query_texts, is_query=True, cancel=cancel)
     _check(cancel)
     pair_raw = _encode_pairs(adapter, pairs) if pairs else None

@@ -71,6 +71,7 @@ def run_race(
     """
     pairs = contradiction_pairs(docs, engine.seed, notes)
     count = len(stages)
+    engine.sample_docs = sum(len(s.pool) for s in stages)
     for index, stage in enumerate(stages):
         if index > 0 and budget_s is not None:
             dropped = engine.fit_budget(stage)
