@@ -29,8 +29,8 @@ Candidates: the four offline catalog models, each embedded by the package's own 
 ``bm25`` (tokenizer for the language detected from the documents) and, for each model, its
 convex (``hybrid:``) and RRF (``hybrid-rrf:``) fusion with ``bm25``. The probe makes hybrids only
 of the models that survive its first stage. Kendall's tau is taken over the candidates the
-probe scored (a hybrid it never made has no place in its ranking); the tau with those tied last
-below every scored candidate is printed beside it.
+probe scored (a hybrid it never made, or a model the budget cut or skipped, has no place in its
+ranking); the tau with those tied last below every scored candidate is printed beside it.
 """
 
 from __future__ import annotations
@@ -344,7 +344,8 @@ def run_probe(collection, models: list[str], args: argparse.Namespace) -> Outcom
     kinds = f"{report.query_kind}, {report.n_queries} queries, {report.n_docs} docs"
     if report.notes:
         kinds += "\n  " + "\n  ".join(report.notes)
-    ranking = [r.candidate.label for r in report.results]
+    # errored candidates (cut or skipped by the budget) were never scored: not in the ranking
+    ranking = [r.candidate.label for r in report.results if r.error is None]
     dropped = {r.candidate.label: r.dropped for r in report.results if r.dropped}
     return Outcome(scores, winner, kinds, ranking, dropped)
 
@@ -473,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'candidate':<60} {'probe nDCG@10':>13} {'truth nDCG@10':>13}")
     for m in [r for r in probe_rank if r in gt] + [m for m in labels if m not in position]:
         why = f"  (dropped: {dropped[m]})" if m in dropped else ""
-        why = why if m in position else "  (not made)"
+        why = why if m in position else "  (not scored: not made, or cut/skipped by the budget)"
         print(f"{short(m):<60} {probe_scores.get(m, float('nan')):>13.4f} {gt[m]:>13.4f}{why}")
     for extra in sorted(set(probe_scores) - set(labels)):
         print(f"{short(extra):<60} {probe_scores[extra]:>13.4f}")
