@@ -56,16 +56,21 @@ def _docs(n: int) -> list[tuple[str, str]]:
     return out
 
 
-def test_a_model_too_slow_for_the_sample_is_skipped_after_its_first_documents() -> None:
-    budget_s = 4.0
-    slow = SlowFake("slow", per_text_s=0.5)  # 30 s for the 60-document sample
+def _probe_fast_and(slow: SlowFake, budget_s: float):
+    """A probe of ``fake/fast`` and ``slow`` on 60 documents, and its wall time."""
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = probe(
             documents=_docs(60), candidates=["fake/fast", slow], budget_s=budget_s, lexical=False
         )
-    elapsed = time.perf_counter() - start
+    return report, time.perf_counter() - start
+
+
+def test_a_model_too_slow_for_the_sample_is_skipped_after_its_first_documents() -> None:
+    budget_s = 4.0
+    slow = SlowFake("slow", per_text_s=0.5)  # 30 s for the 60-document sample
+    report, elapsed = _probe_fast_and(slow, budget_s)
     assert elapsed <= budget_s * 1.1 + SLACK_S, elapsed
     by = {r.candidate.label: r for r in report.results}
     error = str(by["fake/slow"].error)
@@ -82,13 +87,7 @@ def test_a_slow_model_is_cut_and_the_probe_returns_within_budget() -> None:
     budget_s = 4.0
     # quick on the documents it is timed on, then ~30 s for its first stage
     slow = SlowFake("slow", per_text_s=0.5, free_texts=4)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report = probe(
-            documents=_docs(60), candidates=["fake/fast", slow], budget_s=budget_s, lexical=False
-        )
-    elapsed = time.perf_counter() - start
+    report, elapsed = _probe_fast_and(slow, budget_s)
     assert elapsed <= budget_s * 1.1 + SLACK_S, elapsed
     by = {r.candidate.label: r for r in report.results}
     assert by["fake/slow"].error is not None
