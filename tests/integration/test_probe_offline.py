@@ -86,12 +86,24 @@ def test_labelled_scifact_queries(scifact_collection, shared_data):
 
 @pytest.mark.slow
 def test_probe_four_offline_models(scifact_collection):
-    """All four offline models; over 60 s on a shared 2-core machine, hence slow."""
+    """All four offline models; over 60 s on a shared 2-core machine, hence slow.
+
+    Under the 90 s budget a model that could not embed the 100-document sample in what the
+    budget leaves it is skipped after its first documents (e5 at ~0.5-1 s an abstract on a
+    2-core machine): then the report says so and the others are measured; on a faster machine
+    all four are.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = probe(
-            scifact_collection, sample_size=100, n_queries=40, budget_s=60, lexical=False
+            scifact_collection, sample_size=100, n_queries=40, budget_s=90, lexical=False
         )
     assert len(report.results) == 4
-    assert all(r.error is None for r in report.results), [r.error for r in report.results]
-    assert report.winner is not None
+    errors = {r.candidate.label: r.error for r in report.results if r.error is not None}
+    for label, error in errors.items():
+        assert label == "intfloat/multilingual-e5-small:q4", errors
+        assert "skipped for budget_s=90" in error and "100-document sample" in error, error
+        assert any("was skipped; a larger budget_s measures it" in n for n in report.notes)
+    measured = [r for r in report.results if r.error is None]
+    assert len(measured) >= 3 and all(r.metrics["ndcg@10"] > 0.3 for r in measured)
+    assert report.winner is not None and report.winner.error is None
