@@ -49,7 +49,6 @@ from selection_quality import (  # noqa: E402
     VectorCache,
     ground_truth_subset,
     load_corpus,
-    query_vectors,
     score_candidates,
     short,
 )
@@ -62,16 +61,16 @@ from autoembedding.selector.probing.queries import load_beir  # noqa: E402
 def bm25_rows(
     ids: list[str], texts: list[str], queries: list[str], relevant: list, specs: list[str]
 ) -> dict[str, float]:
-    """nDCG@10 of BM25 with each tokenizer spec (``auto`` = the detected language)."""
-    detected = detect_language(texts)
+    """nDCG@10 of BM25 with each forced tokenizer spec (``auto`` is ``score_candidates``'s)."""
     out = {}
     for spec in specs:
-        tokenizer = Tokenizer(detected if spec == "auto" else spec)
+        if spec == "auto":
+            continue
+        tokenizer = Tokenizer(spec)
         index = BM25Index.build(ids, texts, tokenizer)
         lexical = np.stack([index.scores(q) for q in queries])
         ndcg = ranking_metrics(lexical_rankings(lexical, ids), relevant)["ndcg@10"]
-        detected_note = ", detected" if spec == "auto" else ""
-        out[f"bm25 ({tokenizer.spec}{detected_note})"] = float(ndcg.mean())
+        out[f"bm25 ({tokenizer.spec})"] = float(ndcg.mean())
     return out
 
 
@@ -134,24 +133,6 @@ def served_latency(
     return out
 
 
-def convex_weights(
-    ids: list[str], texts: list[str], queries: list[str], relevant: list, caches: dict
-) -> dict[str, float]:
-    """The convex weight each model's hybrid is served with (the probe's choice on all queries)."""
-    from autoembedding.selector.probing.hybrid import score_hybrid
-
-    index = BM25Index.build(ids, texts, Tokenizer.from_label("bm25", texts))
-    lexical = np.stack([index.scores(q) for q in queries])
-    out = {}
-    for model_id, cache in caches.items():
-        sims = query_vectors(cache, queries) @ cache.docs(texts).T
-        scored = score_hybrid(
-            "convex", sims, lexical, ids, relevant, labels=(model_id, "bm25"), seed=0
-        )
-        out[model_id] = float(scored.details["weight"])
-    return out
-
-
 def run(
     folder: Path, models: list[str], specs: list[str], timed: int, gt_docs: int = 0
 ) -> list[dict[str, object]]:
@@ -165,11 +146,14 @@ def run(
     relevant = [rel for _, rel in judged]
     caches = {m: VectorCache(folder.name, m, Encoder(m)) for m in models}
     print(f"{folder.name}: {len(ids)} documents, {len(queries)} judged queries", flush=True)
-    scored = score_candidates(ids, texts, queries, relevant, caches)
+    weights: dict[str, float] = {}
+    scored = score_candidates(ids, texts, queries, relevant, caches, weights=weights)
     ndcg = {label: float(values.mean()) for label, values in scored.items()}
+    tokenizer = Tokenizer(detect_language(texts)).spec  # what score_candidates' bm25 used
+    detected = ndcg.pop("bm25")
+    if "auto" in specs:
+        ndcg[f"bm25 ({tokenizer}, detected)"] = detected
     ndcg.update(bm25_rows(ids, texts, queries, relevant, specs))
-    tokenizer = Tokenizer.from_label("bm25", texts).spec
-    weights = convex_weights(ids, texts, queries, relevant, caches)
     rng = np.random.default_rng(0)
     sample = [queries[i] for i in sorted(rng.permutation(len(queries))[:timed])]
     with warnings.catch_warnings():
@@ -181,8 +165,6 @@ def run(
         p50, p95 = latency.get(key, (float("nan"), float("nan")))
         model = label.split(":", 1)[1].rsplit("+bm25", 1)[0] if label.startswith("hybrid") else ""
         note = f"w={weights[model]:.2f} (dense), out of fold" if label.startswith("hybrid:") else ""
-        if label == "bm25":
-            continue  # the "(tokenizer, detected)" row is the same index
         rows.append(
             {
                 "dataset": folder.name,

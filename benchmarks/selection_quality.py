@@ -245,12 +245,14 @@ def score_candidates(
     relevant: list[frozenset[str]],
     caches: dict[str, VectorCache],
     seed: int = 0,
+    weights: dict[str, float] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-query nDCG@10 of every candidate on one pool, as the probe scores them.
 
     Dense: cosine over the pool. ``bm25``: the documents sharing a term, tokenized for the
     language detected from the pool. Hybrids: :func:`~autoembedding.selector.probing.hybrid.
-    score_hybrid` (convex weight out of fold).
+    score_hybrid` (convex weight out of fold). ``weights``, when given, receives each model's
+    served convex weight (the one chosen on all the queries).
     """
     from autoembedding.lexical import BM25Index, Tokenizer
     from autoembedding.selector.probing.hybrid import (
@@ -274,6 +276,8 @@ def score_candidates(
                 fusion, sims, lexical, doc_ids, relevant, labels=(model_id, "bm25"), seed=seed
             )
             out[f"{prefix}:{model_id}+bm25"] = scored.per_query["ndcg@10"]
+            if fusion == "convex" and weights is not None:
+                weights[model_id] = float(scored.details["weight"])
     return out
 
 
