@@ -153,3 +153,41 @@ def test_a_staging_copy_is_resumed_even_if_the_source_changed_meanwhile(chroma_c
     live = chroma_client.get_collection("docs")
     assert live.count() == N + 1 and "late" in live.get(ids=["late"])["ids"]
     assert_new_vectors(live)
+
+
+def test_the_copy_fills_the_baseline_and_the_sample_is_embedded_once(chroma_client, monkeypatch):
+    """Issue 14: the copy's writer stores the fingerprints, so the catch-up writes none for an
+    untouched source, and the verification re-embeds its sample in one batch."""
+    from autoembedding.selector.swapping import catchup
+
+    fill(chroma_client, n=30)
+    written: list[dict] = []
+    real_write = catchup.write_fps
+
+    def spy(baseline, fps) -> None:
+        if fps:
+            written.append(dict(fps))
+        real_write(baseline, fps)
+
+    monkeypatch.setattr(catchup, "write_fps", spy)
+    batches: list[int] = []
+
+    class Counting(FakeAdapter):
+        def embed_documents(self, texts):
+            batches.append(len(texts))
+            return super().embed_documents(texts)
+
+    adapter = Counting("new", dim=24)
+    result = swap(
+        "docs", adapter, client=chroma_client, page_size=7, verify_sample=5, progress=False
+    )
+    assert written == []  # the baseline was filled during the copy
+    assert batches == [7, 7, 7, 7, 2, 5]  # the copy's pages, then the sample (one per page)
+    assert result.verified_vectors == 5
+    baseline = chroma_client.get_collection(sync_name("docs", adapter.record()))
+    got = chroma_client.get_collection("docs").get(include=["documents", "metadatas"])
+    fps = read_fps(baseline, got["ids"])
+    assert fps == {
+        i: fingerprint(d, m)
+        for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    }

@@ -54,6 +54,7 @@ from autoembedding.chroma.records import get_record
 from autoembedding.errors import CollectionError, InvalidArgumentError, SwapError
 from autoembedding.record import ModelRecord
 from autoembedding.selector.progress import Progress, ProgressFn
+from autoembedding.selector.swapping.baseline import open_baseline
 from autoembedding.selector.swapping.complete import (
     Finished,
     after_switch,
@@ -343,6 +344,7 @@ def swap_vectors(
     copy_start = time.perf_counter()
     embedded = 0
     if journal.phase == PHASE_COPY:
+        base = open_baseline(client, sync, name) if engine == "local" else None
         bar = Progress(progress, total=total, desc="swap", unit="doc", initial=resumed)
         try:
             if engine == "ray":
@@ -355,8 +357,9 @@ def swap_vectors(
                 )  # fmt: skip
             else:
                 embedded, journal = copy_records(
-                    source, staging_col, adapter, journal, page_size=page_size, progress=bar
-                )
+                    source, staging_col, adapter, journal, page_size=page_size, progress=bar,
+                    baseline=base,
+                )  # fmt: skip
         finally:
             bar.close()
         journal = journal.write(staging_col, {K_PHASE: PHASE_VERIFY})

@@ -33,7 +33,7 @@ from autoembedding.selector.swapping.baseline import (
     write_fps,
 )
 from autoembedding.selector.swapping.copy import embed_page
-from autoembedding.selector.swapping.verify import MIN_COSINE, check_sample
+from autoembedding.selector.swapping.verify import MIN_COSINE, Sample
 
 __all__ = ["MAX_ROUNDS", "MIN_COSINE", "CatchUp", "catch_up", "catch_up_round"]
 
@@ -119,7 +119,8 @@ def catch_up_round(
     per_page = 0
     if verify and sample > 0:
         per_page = math.ceil(sample / max(1, math.ceil(count / page_size)))
-    upserted = checked = 0
+    upserted = 0
+    drawn = Sample()
     pages = iter_pages(source, page_size)
     while True:
         with chroma_errors("read", collection=source_name):
@@ -140,13 +141,9 @@ def catch_up_round(
         due = {i: fp for i, fp in zip(page.ids, fps, strict=True) if stored.get(i) != fp}
         write_fps(baseline, due)
         if per_page:
-            checked += check_sample(
-                page,
-                {i: content[2] for i, content in have.items()},
-                adapter,
-                per_page,
-                skip=set(changed),
-            )
+            stored = {i: content[2] for i, content in have.items()}
+            drawn.draw(page, stored, per_page, skip=set(changed))
+    checked = drawn.check(adapter)
     gone = _gone(source, staging, page_size)
     if gone:
         delete_records(staging, gone)

@@ -6,6 +6,10 @@ most :data:`PAGES_AHEAD` pages ahead, so memory depends on the page size, never 
 collection. The threads are :class:`~concurrent.futures.ThreadPoolExecutor` workers: the model
 waits on their futures (no polling), and when anything fails no new work is handed out, the
 writer skips what is still queued, and the phase ends once the one call in flight returns.
+
+Given the swap's baseline collection (:mod:`~.baseline`), the writer also stores each written
+page's content fingerprints there, off the model's thread, so the catch-up phase finds the
+baseline filled instead of writing every fingerprint after the copy.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from autoembedding.chroma.pages import Page, iter_pages
 from autoembedding.errors import SwapError
 from autoembedding.record import ModelRecord
 from autoembedding.selector.progress import Progress
+from autoembedding.selector.swapping.baseline import fingerprint, write_fps
 from autoembedding.selector.swapping.journal import K_OFFSET, K_SYNC, Journal
 from autoembedding.selector.swapping.store import (
     configuration,
@@ -170,13 +175,17 @@ class _Writer:
     """Upserts embedded pages in order and advances the journal after each (writer thread).
 
     After the first failure it records the error and skips every later page, so the journal
-    offset never passes a page that was not written.
+    offset never passes a page that was not written. With a ``baseline``, each page's
+    fingerprints are stored there after the page, before the journal moves on.
     """
 
-    def __init__(self, staging: Any, journal: Journal, progress: Progress) -> None:
+    def __init__(
+        self, staging: Any, journal: Journal, progress: Progress, baseline: Any = None
+    ) -> None:
         self.staging = staging
         self.journal = journal
         self.progress = progress
+        self.baseline = baseline
         self.failed = threading.Event()
         self.error: BaseException | None = None
 
@@ -191,6 +200,9 @@ class _Writer:
                     documents=page.documents,
                     metadatas=_metadatas(page.metadatas),
                 )
+            if self.baseline is not None:
+                fps = zip(page.ids, page.documents, page.metadatas, strict=True)
+                write_fps(self.baseline, {i: fingerprint(d, m) for i, d, m in fps})
             offset = page.offset + len(page.ids)
             self.journal = self.journal.write(self.staging, {K_OFFSET: offset})
         except BaseException as exc:  # noqa: BLE001 - reported by copy_records
@@ -208,6 +220,7 @@ def copy_records(
     *,
     page_size: int = 256,
     progress: Progress | None = None,
+    baseline: Any = None,
 ) -> tuple[int, Journal]:
     """Embed and upsert every record of ``source`` from the journal's offset on.
 
@@ -218,6 +231,8 @@ def copy_records(
         journal: The journal; its offset is where the copy resumes, its source count the end.
         page_size: Records read, embedded and written at a time.
         progress: Counts written records.
+        baseline: The swap's baseline collection, to store each written page's fingerprints
+            in (``None``: the catch-up phase fills it).
 
     Returns:
         ``(records embedded by this call, the journal after the last page written)``.
@@ -228,7 +243,8 @@ def copy_records(
             before the failure are written (and journalled) first.
     """
     total = journal.source_count or 0
-    writer = _Writer(staging, journal, progress or Progress(False, total=total, desc="swap"))
+    bar = progress or Progress(False, total=total, desc="swap")
+    writer = _Writer(staging, journal, bar, baseline)
     pages: Iterator[Page] = iter_pages(source, page_size, start=journal.offset)
     source_name = str(source.name)
 

@@ -24,7 +24,7 @@ from autoembedding.errors import SwapError
 from autoembedding.selector.swapping.journal import Journal
 from autoembedding.selector.swapping.store import drop, get_or_none, phase_errors
 
-__all__ = ["MIN_COSINE", "check_copy", "check_sample", "sample_picks", "verify_copy"]
+__all__ = ["MIN_COSINE", "Sample", "check_copy", "sample_picks", "verify_copy"]
 
 #: A re-embedded record must match its stored vector above this cosine.
 MIN_COSINE = 0.999
@@ -101,17 +101,17 @@ def check_copy(
         )
     n_pages = max(1, math.ceil(total / page_size))
     per_page = math.ceil(sample / n_pages) if sample > 0 else 0
-    checked = 0
+    drawn = Sample()
     pages = iter_pages(source, page_size)
     while True:
         with chroma_errors("read", collection=str(source.name)):
             page = next(pages, None)
         if page is None:
-            return checked
-        checked += _check_page(page, staging, adapter, per_page)
+            return drawn.check(adapter)
+        _check_page(page, staging, adapter, per_page, drawn)
 
 
-def _check_page(page: Page, staging: Any, adapter: Any, per_page: int) -> int:
+def _check_page(page: Page, staging: Any, adapter: Any, per_page: int, drawn: Sample) -> None:
     with chroma_errors("read", collection=str(staging.name)):
         new = staging.get(ids=page.ids, include=["documents", "metadatas", "embeddings"])
     by_id = {
@@ -134,7 +134,7 @@ def _check_page(page: Page, staging: Any, adapter: Any, per_page: int) -> int:
             raise SwapError(
                 f"Verification failed: record {i!r} has a {len(e2)}-d vector, expected {dim}."
             )
-    return check_sample(page, {i: row[2] for i, row in by_id.items()}, adapter, per_page)
+    drawn.draw(page, {i: row[2] for i, row in by_id.items()}, per_page)
 
 
 def sample_picks(page: Page, per_page: int) -> list[int]:
@@ -144,43 +144,50 @@ def sample_picks(page: Page, per_page: int) -> list[int]:
     return [int(p) for p in drawn]
 
 
-def check_sample(
-    page: Page,
-    stored: Mapping[str, Any],
-    adapter: Any,
-    per_page: int,
-    *,
-    skip: Collection[int] = (),
-) -> int:
-    """Re-embed a seeded sample of ``page`` and compare with the stored vectors.
+class Sample:
+    """Records drawn page by page for re-embedding, compared in one batch by :meth:`check`.
 
-    Args:
-        page: The source page (ids and documents).
-        stored: The stored vectors, by id.
-        adapter: The model that made the stored vectors.
-        per_page: How many records of the page to draw.
-        skip: Positions not to check (records changed since they were stored).
-
-    Returns:
-        How many vectors were compared.
-
-    Raises:
-        SwapError: If a stored vector does not match a fresh embedding (cosine <= MIN_COSINE).
+    Drawing while streaming and embedding once at the end gives the model one batch instead of
+    a few texts per page; it holds at most the sample (ids, documents, stored vectors).
     """
-    if not per_page:
-        return 0
-    picks = [p for p in sample_picks(page, per_page) if p not in skip]
-    if not picks:
-        return 0
-    ids = [page.ids[p] for p in picks]
-    fresh = np.asarray(adapter.embed_documents([page.documents[p] for p in picks]))
-    vectors = np.asarray([stored[i] for i in ids], dtype=np.float32)
-    cos = (l2_normalize(fresh) * l2_normalize(vectors)).sum(axis=1)
-    if (cos <= MIN_COSINE).any():
-        bad = ids[int(np.argmin(cos))]
-        raise SwapError(
-            f"Verification failed: the stored vector of {bad!r} does not match a fresh "
-            f"embedding (cosine {float(cos.min()):.4f} <= {MIN_COSINE}); the model is not "
-            "deterministic or the copy is corrupt."
-        )
-    return len(ids)
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.documents: list[str] = []
+        self.vectors: list[Any] = []
+
+    def draw(
+        self, page: Page, stored: Mapping[str, Any], per_page: int, *, skip: Collection[int] = ()
+    ) -> None:
+        """Add ``per_page`` seeded picks of ``page`` (not ``skip``) with their stored vectors."""
+        if not per_page:
+            return
+        for p in sample_picks(page, per_page):
+            if p not in skip:
+                self.ids.append(page.ids[p])
+                self.documents.append(page.documents[p])
+                self.vectors.append(stored[page.ids[p]])
+
+    def check(self, adapter: Any) -> int:
+        """Re-embed the drawn documents and compare with their stored vectors.
+
+        Returns:
+            How many vectors were compared.
+
+        Raises:
+            SwapError: If a stored vector does not match a fresh embedding
+                (cosine <= MIN_COSINE).
+        """
+        if not self.ids:
+            return 0
+        fresh = np.asarray(adapter.embed_documents(self.documents))
+        vectors = np.asarray(self.vectors, dtype=np.float32)
+        cos = (l2_normalize(fresh) * l2_normalize(vectors)).sum(axis=1)
+        if (cos <= MIN_COSINE).any():
+            bad = self.ids[int(np.argmin(cos))]
+            raise SwapError(
+                f"Verification failed: the stored vector of {bad!r} does not match a fresh "
+                f"embedding (cosine {float(cos.min()):.4f} <= {MIN_COSINE}); the model is not "
+                "deterministic or the copy is corrupt."
+            )
+        return len(self.ids)
