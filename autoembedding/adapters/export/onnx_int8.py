@@ -52,7 +52,7 @@ from autoembedding.catalog import ModelSpec
 from autoembedding.errors import AutoEmbeddingWarning, BackendError, WeightsIntegrityError
 from autoembedding.offline import resolve_weights
 
-__all__ = ["default_export_dir", "export_int8", "load_exported"]
+__all__ = ["default_export_dir", "export_fused_fp32", "export_int8", "load_exported"]
 
 #: Below this mean cosine to PyTorch an export is refused (something went wrong).
 MIN_MEAN_COSINE = 0.98
@@ -185,45 +185,15 @@ def _build(
     try:
         import onnxruntime
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        from onnxruntime.transformers.optimizer import optimize_model
     except ImportError as exc:
         from autoembedding.adapters import missing_extra
 
         raise missing_extra("onnxruntime", "export", exc) from exc
 
     weights = Path(str(resolve_weights(source)))
-    encoder = transformers.AutoModel.from_pretrained(
-        str(weights), attn_implementation=config.attention
-    ).eval()
-    module = _pooled_module(torch, encoder, source.pooling)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in names}
-    axes["sentence_embedding"] = {0: "batch"}
-    sample = torch.ones(2, 8, dtype=torch.long)
     with tempfile.TemporaryDirectory(prefix="autoembedding-export-") as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
-        with torch.no_grad():
-            torch.onnx.export(
-                module,
-                (sample, sample, torch.zeros_like(sample)),
-                str(fp32),
-                input_names=names,
-                output_names=["sentence_embedding"],
-                dynamic_axes=axes,
-                opset_version=config.opset,
-                do_constant_folding=True,
-                dynamo=False,
-            )
-        optimized = optimize_model(
-            str(fp32),
-            model_type="bert",
-            num_heads=int(encoder.config.num_attention_heads),
-            hidden_size=int(encoder.config.hidden_size),
-            opt_level=config.optimizer_level,
-        )
-        fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
         to_quantize = Path(tmp) / "fp32_opt.onnx"
-        optimized.save_model_to_file(str(to_quantize))
+        module, fused = export_fused_fp32(source, config, to_quantize)
         quantize_dynamic(
             str(to_quantize),
             str(out / "model.onnx"),
@@ -260,6 +230,66 @@ def _build(
             "onnxruntime": onnxruntime.__version__,
         },
     }
+
+
+def export_fused_fp32(
+    source: ModelSpec, config: QuantConfig, out: Path
+) -> tuple[Any, dict[str, int]]:
+    """Export ``source`` to fp32 ONNX and fuse it with ONNX Runtime's transformer optimiser.
+
+    The graph every int8 export quantises (``benchmarks/int8_blockwise.py`` quantises it other
+    ways to compare).
+
+    Args:
+        source: The fp32 catalog model (its offline weights are used when installed).
+        config: Its ``attention``, ``opset`` and ``optimizer_level`` are used.
+        out: Where to write the fused fp32 ``.onnx`` file.
+
+    Returns:
+        ``(the pooled PyTorch module, {fused operator: count})``.
+
+    Raises:
+        MissingExtraError: Without onnx/torch/transformers/onnxruntime (``autoembedding[export]``).
+    """
+    torch, transformers, _ = _import_export_deps()
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+    except ImportError as exc:
+        from autoembedding.adapters import missing_extra
+
+        raise missing_extra("onnxruntime", "export", exc) from exc
+    encoder = transformers.AutoModel.from_pretrained(
+        str(resolve_weights(source)), attn_implementation=config.attention
+    ).eval()
+    module = _pooled_module(torch, encoder, source.pooling)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in names}
+    axes["sentence_embedding"] = {0: "batch"}
+    sample = torch.ones(2, 8, dtype=torch.long)
+    with tempfile.TemporaryDirectory(prefix="autoembedding-export-") as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        with torch.no_grad():
+            torch.onnx.export(
+                module,
+                (sample, sample, torch.zeros_like(sample)),
+                str(fp32),
+                input_names=names,
+                output_names=["sentence_embedding"],
+                dynamic_axes=axes,
+                opset_version=config.opset,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+        optimized = optimize_model(
+            str(fp32),
+            model_type="bert",
+            num_heads=int(encoder.config.num_attention_heads),
+            hidden_size=int(encoder.config.hidden_size),
+            opt_level=config.optimizer_level,
+        )
+        fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
+        optimized.save_model_to_file(str(out))
+    return module, fused
 
 
 def _agreement(torch: Any, module: Any, folder: Path, source: ModelSpec) -> tuple[float, float]:
