@@ -299,3 +299,17 @@ def test_a_cut_model_stops_at_its_next_batch() -> None:
     for worker in workers:
         worker.join(max(deadline - time.monotonic(), 0.0))
     assert not any(t.is_alive() for t in workers)
+
+
+def test_the_calibration_scales_by_the_length_of_the_documents() -> None:
+    """Four short documents timed first must not make long ones look cheap (e5 on SciFact)."""
+    from autoembedding.selector.probing.measure import predict_doc_s
+
+    head = ["x" * 100] * 4
+    pool = head + ["y" * 1000] * 96
+    per_doc = predict_doc_s(2.0, head, pool)
+    assert per_doc == pytest.approx(0.5 * (4 * 101 + 96 * 1001) / 100 / 101)  # ~9.7x the head's
+    # Past the model's token limit the model truncates, so length stops counting.
+    capped = predict_doc_s(2.0, head, pool, max_tokens=50)  # 200 characters
+    assert capped == pytest.approx(0.5 * (4 * 101 + 96 * 201) / 100 / 101)
+    assert predict_doc_s(2.0, head, head) == pytest.approx(0.5)

@@ -15,13 +15,13 @@ dropped, so the hybrid is scored on every query.
 A probe's ``budget_s`` is hard (:class:`Engine` ``deadline``): each model's time box in a stage is
 its fair share of the time left (what is left divided by the models still to run, so a fast model
 leaves more to the next; catalog models run smallest first). In the first stage, each model is
-first timed on a few documents (:data:`~.measure.CALIBRATION_DOCS`): one that could not embed the
-whole sample in what the budget leaves it (after the models before it) is skipped there, before
-it spends the others' time; a model that runs past its share anyway is timed out and reported as
-cut by the budget. In a later stage, the whole stage is cut (its work is discarded and the
-candidates keep their measures from the stages before), so every candidate stays scored on the
-same documents and queries; :meth:`Engine.fit_budget` drops models that would not fit before the
-stage starts.
+first timed on a few documents (:data:`~.measure.CALIBRATION_DOCS`, scaled by length,
+:func:`~.measure.predict_doc_s`): one that could not embed the whole sample in what the budget
+leaves it (after the models before it) is skipped there, before it spends the others' time; a
+model that runs past its share anyway is timed out and reported as cut by the budget. In a later
+stage, the whole stage is cut (its work is discarded and the candidates keep their measures from
+the stages before), so every candidate stays scored on the same documents and queries;
+:meth:`Engine.fit_budget` drops models that would not fit before the stage starts.
 
 Models built here do not warn about truncated texts themselves (the warning would point into a
 worker thread and count one call); :meth:`Engine.truncated` gives the totals and the probe warns

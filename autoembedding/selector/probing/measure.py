@@ -32,6 +32,7 @@ __all__ = [
     "ModelRun",
     "TooSlowForBudget",
     "measure",
+    "predict_doc_s",
 ]
 
 #: Single queries timed for latency (after one warm-up) ...
@@ -112,7 +113,7 @@ class TooSlowForBudget(TimeoutError):
     """A model's documents, timed on a few, would not fit in what the budget leaves it.
 
     Args:
-        per_doc_s: Seconds per document, timed on the first :data:`CALIBRATION_DOCS`.
+        per_doc_s: Predicted seconds per document of the sample (:func:`predict_doc_s`).
         sample_docs: Documents in the probe's whole sample.
         afford_s: Seconds the budget leaves this model for the whole sample.
     """
@@ -121,9 +122,38 @@ class TooSlowForBudget(TimeoutError):
         self.need_s = per_doc_s * sample_docs
         super().__init__(
             f"embedding the {sample_docs}-document sample would take it ~{self.need_s:.0f} s "
-            f"({per_doc_s:.2f} s a document, timed on {CALIBRATION_DOCS}) but the budget leaves "
-            f"~{max(afford_s, 0.0):.0f} s"
+            f"({per_doc_s:.2f} s a document, timed on {CALIBRATION_DOCS} and scaled by length) "
+            f"but the budget leaves ~{max(afford_s, 0.0):.0f} s"
         )
+
+
+#: Characters per token assumed to cap a text's length at the model's token limit.
+_CHARS_PER_TOKEN = 4
+
+
+def predict_doc_s(
+    head_s: float, head: Sequence[str], pool: Sequence[str], max_tokens: int | None = None
+) -> float:
+    """Seconds per document of ``pool``, from ``head_s`` seconds spent on the texts ``head``.
+
+    The time is scaled by length (characters, each text capped at ``max_tokens`` tokens of
+    about :data:`_CHARS_PER_TOKEN` characters, where the model truncates, plus one per text),
+    so a few short documents timed first do not make a model of long documents look fast.
+
+    Args:
+        head_s: Seconds spent embedding ``head``.
+        head: The texts timed.
+        pool: The texts whose mean cost is predicted (``head`` may be among them).
+        max_tokens: The model's token limit, if known.
+    """
+    cap = max_tokens * _CHARS_PER_TOKEN if max_tokens else None
+
+    def cost(texts: Sequence[str]) -> float:
+        return float(sum(min(len(t), cap) if cap else len(t) for t in texts)) + len(texts)
+
+    if not head or not pool:
+        return head_s / max(len(head), 1)
+    return head_s / cost(head) * cost(pool) / len(pool)
 
 
 def _check(cancel: threading.Event | None) -> None:
@@ -170,8 +200,9 @@ def measure(
 
     With ``afford_s`` (first stage, under a budget), the first :data:`CALIBRATION_DOCS`
     documents are timed right after loading; if the whole sample (``sample_docs``) would take
-    longer than ``afford_s`` at that rate, :class:`TooSlowForBudget` is raised before any more
-    time is spent on the model.
+    longer than ``afford_s`` at that rate, scaled by the stage's document lengths
+    (:func:`predict_doc_s`), :class:`TooSlowForBudget` is raised before any more time is spent
+    on the model.
     """
     if model.base is None:
         first_cand = variants[0]
@@ -195,8 +226,10 @@ def measure(
         start = time.perf_counter()
         head_raw = _encode(adapter, texts[:head], is_query=False, cancel=cancel)
         head_s = time.perf_counter() - start
-        if head_s / head * sample_docs > afford_s:
-            raise TooSlowForBudget(head_s / head, sample_docs, afford_s)
+        max_tokens = getattr(getattr(adapter, "spec", None), "max_tokens", None)
+        per_doc_s = predict_doc_s(head_s, texts[:head], texts, max_tokens)
+        if per_doc_s * sample_docs > afford_s:
+            raise TooSlowForBudget(per_doc_s, sample_docs, afford_s)
     latencies = _latencies(adapter, query_texts[: N_LATENCY_QUERIES + 1] if first else [], cancel)
     start = time.perf_counter()
     doc_raw = _encode(adapter, texts[head:], is_query=False, cancel=cancel)
