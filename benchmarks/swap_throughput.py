@@ -6,8 +6,10 @@ Two measurements (a benchmark, not a test):
   first encodes them bare (``embed_documents`` in pages of ``--page-size``), then swaps the
   collection to it as ``autoembed swap`` does by default (the original kept as a backup;
   ``--drop-old`` deletes it and the sync baseline inside the timing, as ``autoembed swap
-  --drop-old`` does). Repeated ``--repeats`` times, interleaved; the median of the rounds' ratios
-  is reported. Target: swap docs/s >= 0.9 x bare docs/s.
+  --drop-old`` does). The swap chooses its batch size by measured throughput on its first
+  pages (``BatchTuner``); the bare encoder keeps the adapter's (``--bare-batch-size`` sets
+  another, to compare at the swap's choice). Repeated ``--repeats`` times, interleaved; the
+  median of the rounds' ratios is reported. Target: swap docs/s >= 0.9 x bare docs/s.
 * ``memory``: for each size (5,000 and 20,000 by default: SciFact abstracts cycled, distinct ids)
   a fresh subprocess fills a collection, and another fresh subprocess swaps it and reports its
   peak RSS (``resource.getrusage(...).ru_maxrss``). Target: peak(20k) <= 1.1 x peak(5k) against
@@ -121,10 +123,13 @@ def throughput(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         client = chromadb.PersistentClient(path=tmp)
         for rep in range(args.repeats):
+            own = adapter.batch_size
+            adapter.batch_size = args.bare_batch_size or own
             start = time.perf_counter()
             for s in range(0, len(docs), args.page_size):
                 adapter.embed_documents(docs[s : s + args.page_size])
             bare = len(docs) / (time.perf_counter() - start)
+            adapter.batch_size = own
             name = f"bench{rep}"
             fill(client, name, args.docs)
             start = time.perf_counter()
@@ -138,15 +143,15 @@ def throughput(args: argparse.Namespace) -> None:
                 drop_old=args.drop_old,
             )
             total = len(docs) / (time.perf_counter() - start)
-            for col in client.list_collections():  # untimed: the kept backup and baseline
-                if col.name.startswith(f"{name}__"):
-                    client.delete_collection(col.name)
+            for col in client.list_collections():  # untimed: each round starts on an empty
+                client.delete_collection(col.name)  # database, as rounds left behind slow Chroma
             bare_rates.append(bare)
             swap_rates.append(total)
             copy_rates.append(result.docs_per_s)
             print(
                 f"  run {rep}: bare {bare:.1f} docs/s | swap end-to-end {total:.1f} docs/s "
-                f"(copy phase {result.docs_per_s:.1f}) | ratio {total / bare:.3f}"
+                f"(copy phase {result.docs_per_s:.1f}, batch size {result.batch_size or 'kept'}) "
+                f"| ratio {total / bare:.3f}"
             )
     from statistics import median
 
@@ -273,6 +278,12 @@ def main() -> None:
     t.add_argument("--page-size", type=int, default=256)
     t.add_argument("--repeats", type=int, default=3)
     t.add_argument("--verify-sample", type=int, default=64)
+    t.add_argument(
+        "--bare-batch-size",
+        type=int,
+        default=None,
+        help="batch size of the bare encoder (default: the adapter's own, 32)",
+    )
     t.add_argument(
         "--drop-old",
         action="store_true",

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from autoembedding.chroma.errors import chroma_errors
@@ -55,13 +56,14 @@ from autoembedding.errors import CollectionError, InvalidArgumentError, SwapErro
 from autoembedding.record import ModelRecord
 from autoembedding.selector.progress import Progress, ProgressFn
 from autoembedding.selector.swapping.baseline import open_baseline
+from autoembedding.selector.swapping.batching import BatchTuner
 from autoembedding.selector.swapping.complete import (
     Finished,
     after_switch,
     catch_up_and_switch,
     missing_collection_error,
 )
-from autoembedding.selector.swapping.copy import copy_records, open_staging
+from autoembedding.selector.swapping.copy import copy_records, embed_page, open_staging
 from autoembedding.selector.swapping.function import function_for, register_function
 from autoembedding.selector.swapping.journal import (
     K_BACKUP,
@@ -343,8 +345,10 @@ def swap_vectors(
 
     copy_start = time.perf_counter()
     embedded = 0
+    batch_size: int | None = None
     if journal.phase == PHASE_COPY:
         base = open_baseline(client, sync, name) if engine == "local" else None
+        tuner = BatchTuner(adapter, embed_page, enabled="batch_size" not in adapter_options)
         bar = Progress(progress, total=total, desc="swap", unit="doc", initial=resumed)
         try:
             if engine == "ray":
@@ -358,10 +362,12 @@ def swap_vectors(
             else:
                 embedded, journal = copy_records(
                     source, staging_col, adapter, journal, page_size=page_size, progress=bar,
-                    baseline=base,
+                    baseline=base, tuner=tuner,
                 )  # fmt: skip
         finally:
             bar.close()
+            tuner.close()
+        batch_size = tuner.chosen
         journal = journal.write(staging_col, {K_PHASE: PHASE_VERIFY})
     copy_seconds = time.perf_counter() - copy_start
 
@@ -369,7 +375,8 @@ def swap_vectors(
         client, name, staging, sync, adapter, journal, page_size=page_size,
         sample=verify_sample, drop_old=drop_old, resume=resume,
     )  # fmt: skip
-    return _result(name, record, done, total, embedded, resumed, start_time, flags, copy_seconds)
+    result = _result(name, record, done, total, embedded, resumed, start_time, flags, copy_seconds)
+    return replace(result, batch_size=batch_size)
 
 
 def check_arguments(*, page_size: int, verify_sample: int) -> None:

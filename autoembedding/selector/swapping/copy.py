@@ -28,6 +28,7 @@ from autoembedding.errors import SwapError
 from autoembedding.record import ModelRecord
 from autoembedding.selector.progress import Progress
 from autoembedding.selector.swapping.baseline import fingerprint, write_fps
+from autoembedding.selector.swapping.batching import BatchTuner
 from autoembedding.selector.swapping.journal import K_OFFSET, K_SYNC, Journal
 from autoembedding.selector.swapping.store import (
     configuration,
@@ -221,6 +222,7 @@ def copy_records(
     page_size: int = 256,
     progress: Progress | None = None,
     baseline: Any = None,
+    tuner: BatchTuner | None = None,
 ) -> tuple[int, Journal]:
     """Embed and upsert every record of ``source`` from the journal's offset on.
 
@@ -233,6 +235,8 @@ def copy_records(
         progress: Counts written records.
         baseline: The swap's baseline collection, to store each written page's fingerprints
             in (``None``: the catch-up phase fills it).
+        tuner: Embeds the pages and chooses the batch size by measured throughput
+            (:class:`~.batching.BatchTuner`; ``None``: the adapter's batch size throughout).
 
     Returns:
         ``(records embedded by this call, the journal after the last page written)``.
@@ -271,7 +275,7 @@ def copy_records(
                     break
                 reads.append(read_pool.submit(read_next))
                 step = f"embedding the page at offset {page.offset}"
-                vectors = embed_page(adapter, page)
+                vectors = tuner.embed(page) if tuner else embed_page(adapter, page)
                 while len(writes) >= PAGES_AHEAD:
                     writes.popleft().result()  # the writer records its own errors
                 writes.append(write_pool.submit(writer.write, page, vectors))

@@ -42,6 +42,8 @@ class SwapResult:
         index_docs: Documents in the BM25 index.
         notes: What was chosen for the user (a default weight, a detected language), one
             sentence each.
+        batch_size: The batch size the copy chose by measured throughput (``None``: not
+            searched, e.g. given with ``batch_size=``, or the copy had too few pages).
     """
 
     name: str
@@ -67,6 +69,7 @@ class SwapResult:
     index_bytes: int | None = None
     index_docs: int | None = None
     notes: tuple[str, ...] = ()
+    batch_size: int | None = None
 
     def _command(self, flag: str) -> str:
         return f"autoembed swap {flag} {self.connection} --collection {self.name}"
@@ -86,6 +89,8 @@ class SwapResult:
             return f"{self.name!r} already holds {self.record.describe()}; nothing to do. {after}"
         kept = f"original kept as {self.backup!r}" if self.backup else "original dropped"
         resumed = f", resumed at {self.resumed_from}" if self.resumed_from else ""
+        if self.batch_size:
+            resumed += f", batch size {self.batch_size} by measured throughput"
         moved = ""
         if self.caught_up or self.synced:
             moved = (

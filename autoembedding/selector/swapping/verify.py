@@ -165,7 +165,7 @@ class Sample:
         for p in sample_picks(page, per_page):
             if p not in skip:
                 self.ids.append(page.ids[p])
-                self.documents.append(page.documents[p])
+                self.documents.append(page.documents[p] or "")
                 self.vectors.append(stored[page.ids[p]])
 
     def check(self, adapter: Any) -> int:
