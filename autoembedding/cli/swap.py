@@ -137,7 +137,8 @@ def add_parser(subparsers: Any) -> None:
         type=_whole(1),
         default=None,
         metavar="N",
-        help="texts per forward pass of the model",
+        help="texts per forward pass of the model (default: chosen by measured throughput on "
+        "the first pages)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     ray = p.add_argument_group("Ray (needs autoembedding[ray]; docs/swap.md 'Swap on Ray')")
