@@ -48,32 +48,33 @@ def run(cost: dict[int, float], start: int, pages: int, monkeypatch, **kwargs):
 def test_the_fastest_of_a_quarter_half_own_and_double_is_kept(monkeypatch) -> None:
     cost = {8: 0.8, 16: 0.9, 32: 1.0, 64: 1.1}
     tuner, adapter, sizes = run(cost, 32, 6, monkeypatch)
-    assert sizes == [32, 8, 16, 64, 8, 8]  # one page each, then the fastest
+    assert sizes == [32, 32, 8, 16, 64, 8]  # an untimed first page, one each, then the fastest
     assert tuner.chosen == 8
     tuner.close()
     assert adapter.batch_size == 32  # the adapter's own size is given back
 
 
 def test_larger_batches_win_when_they_are_faster(monkeypatch) -> None:
-    tuner, _, sizes = run({8: 1.2, 16: 1.1, 32: 1.0, 64: 0.7}, 32, 5, monkeypatch)
-    assert sizes == [32, 8, 16, 64, 64] and tuner.chosen == 64
+    tuner, _, sizes = run({8: 1.2, 16: 1.1, 32: 1.0, 64: 0.7}, 32, 6, monkeypatch)
+    assert sizes == [32, 32, 8, 16, 64, 64] and tuner.chosen == 64
 
 
 def test_a_size_must_beat_the_own_size_by_the_margin(monkeypatch) -> None:
     cost = {8: 1.0, 16: 0.99, 32: 1.0, 64: 0.995}
-    tuner, _, sizes = run(cost, 32, 5, monkeypatch)
-    assert sizes == [32, 8, 16, 64, 32] and tuner.chosen == 32
+    tuner, _, sizes = run(cost, 32, 6, monkeypatch)
+    assert sizes == [32, 32, 8, 16, 64, 32] and tuner.chosen == 32
 
 
 def test_sizes_stay_within_the_bounds(monkeypatch) -> None:
-    tuner, _, sizes = run({4: 1.0, 8: 0.5, 2: 0.1}, 4, 3, monkeypatch)
-    assert sizes == [4, 8, 8] and tuner.chosen == 8  # no 1 or 2: below MIN_BATCH
+    tuner, _, sizes = run({4: 1.0, 8: 0.5, 2: 0.1}, 4, 4, monkeypatch)
+    assert sizes == [4, 4, 8, 8] and tuner.chosen == 8  # no 1 or 2: below MIN_BATCH
 
 
 def test_rates_count_characters_so_long_pages_do_not_look_slow(monkeypatch) -> None:
     clock = Clock({32: 1.0, 8: 1.0})
     monkeypatch.setattr(batching, "time", clock)
     tuner = BatchTuner(FakeAdapter("m", batch_size=32), clock.embed)
+    tuner.embed(page())  # untimed
     tuner.embed(page(length=50))
     tuner.embed(page(length=100))  # the same seconds for twice the text: 8 is faster
     assert tuner.rates[8] > tuner.rates[32] * 1.9
@@ -84,7 +85,7 @@ def test_a_batch_size_given_by_the_user_is_not_searched(monkeypatch) -> None:
     assert sizes == [32, 32, 32] and tuner.chosen is None
 
 
-@pytest.mark.parametrize("pages", [1, 3])
+@pytest.mark.parametrize("pages", [1, 4])
 def test_too_few_pages_end_without_a_choice_and_restore_the_size(monkeypatch, pages) -> None:
     tuner, adapter, _ = run({32: 1.0, 16: 0.5, 8: 0.4, 64: 1.0}, 32, pages, monkeypatch)
     assert tuner.chosen is None
@@ -112,7 +113,7 @@ def test_a_swap_searches_on_its_pages_and_gives_the_adapter_back(chroma_client) 
 
     adapter._encode_all = spy  # type: ignore[method-assign]
     result = swap("docs", adapter, client=chroma_client, page_size=10, progress=False)
-    assert seen[:4] == [16, 4, 8, 32]  # its own size, a quarter, half and double
+    assert seen[:5] == [16, 16, 4, 8, 32]  # untimed, its own size, a quarter, half, double
     assert result.batch_size is not None and 4 <= result.batch_size <= 256
     assert f"batch size {result.batch_size} by measured throughput" in result.summary()
     assert adapter.batch_size == 16

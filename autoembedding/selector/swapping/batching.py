@@ -3,8 +3,10 @@
 The best number of texts per forward pass depends on the model, the backend and the machine: on
 a 2-core CPU, paraphrase-MiniLM-L3-v2 in ONNX Runtime embeds 5-9% more abstracts a second in
 batches of 8 than of 32 (less padding, warmer caches), while a GPU wants large batches. So the
-copy phase measures instead of assuming. :class:`BatchTuner` embeds the first pages at the
-adapter's own batch size, a quarter, half and double of it (within :data:`MIN_BATCH` and
+copy phase measures instead of assuming. After a first page at the adapter's own batch size
+(untimed: it loads the model and runs while nothing is written yet, faster than the pages after
+it), :class:`BatchTuner` embeds the next pages at the adapter's own size, a quarter, half and
+double of it (within :data:`MIN_BATCH` and
 :data:`MAX_BATCH`), one page each, and keeps the fastest when it beats the adapter's own size by
 :data:`MIN_GAIN` (page timings vary by a few percent). Every page is copied as usual (its
 vectors are written whatever the size), so the search costs at most three pages at a slower
@@ -48,6 +50,7 @@ class BatchTuner:
         self.rates: dict[int, float] = {}
         self.best: int | None = self.start
         self._next: int | None = self.start
+        self._warm = False
 
     @property
     def chosen(self) -> int | None:
@@ -59,8 +62,9 @@ class BatchTuner:
         size = self._next
         if size is None:
             return np.asarray(self._embed(self.adapter, page))
-        if not self.rates and callable(getattr(self.adapter, "load", None)):
-            self.adapter.load()  # a lazy model loads before the clock starts
+        if not self._warm:  # the first page runs alone (nothing to write yet): not timed
+            self._warm = True
+            return np.asarray(self._embed(self.adapter, page))
         self.adapter.batch_size = size
         started = time.perf_counter()
         vectors = np.asarray(self._embed(self.adapter, page))
