@@ -6,12 +6,11 @@ batches of 8 than of 32 (less padding, warmer caches), while a GPU wants large b
 copy phase measures instead of assuming. After a first page at the adapter's own batch size
 (untimed: it loads the model and runs while nothing is written yet, faster than the pages after
 it), :class:`BatchTuner` embeds the next pages at the adapter's own size, a quarter, half and
-double of it (within :data:`MIN_BATCH` and
-:data:`MAX_BATCH`), one page each, and keeps the fastest when it beats the adapter's own size by
-:data:`MIN_GAIN` (page timings vary by a few percent). Every page is copied as usual (its
-vectors are written whatever the size), so the search costs at most three pages at a slower
-size. Rates are characters per second, since pages differ in length. The adapter's
-batch size is restored when the copy ends.
+double of it (within :data:`MIN_BATCH` and :data:`MAX_BATCH`), one page each, and keeps the
+fastest when it beats the adapter's own size by :data:`MIN_GAIN` (page timings vary by a few
+percent). Every page is copied as usual (its vectors are written whatever the size), so the
+search costs at most three pages at a slower size. Rates are characters per second, since pages
+differ in length. The adapter's batch size is restored when the copy ends.
 """
 
 from __future__ import annotations
