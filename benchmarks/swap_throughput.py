@@ -2,9 +2,10 @@
 
 Two measurements (a benchmark, not a test):
 
-* ``throughput``: SciFact abstracts in an embedded Chroma collection; the same adapter instance
-  first encodes them bare (``embed_documents`` in pages of ``--page-size``), then swaps the
-  collection to it as ``autoembed swap`` does by default (the original kept as a backup;
+* ``throughput``: SciFact abstracts in an embedded Chroma collection; an adapter of the model
+  first encodes them bare (``embed_documents`` in pages of ``--page-size``), then the collection
+  is swapped to the model by its id (the swap builds and loads its own, inside the timing), as
+  ``autoembed swap`` does by default (the original kept as a backup;
   ``--drop-old`` deletes it and the sync baseline inside the timing, as ``autoembed swap
   --drop-old`` does). The swap chooses its batch size by measured throughput on its first
   pages (``BatchTuner``); the bare encoder keeps the adapter's (``--bare-batch-size`` sets
@@ -135,7 +136,7 @@ def throughput(args: argparse.Namespace) -> None:
             start = time.perf_counter()
             result = swap(
                 name,
-                adapter,
+                args.model,  # built by the swap, as ``autoembed swap --model`` does
                 client=client,
                 page_size=args.page_size,
                 verify_sample=args.verify_sample,

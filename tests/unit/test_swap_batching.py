@@ -93,13 +93,38 @@ def test_too_few_pages_end_without_a_choice_and_restore_the_size(monkeypatch, pa
     assert adapter.batch_size == 32
 
 
-def test_a_swap_searches_on_its_pages_and_gives_the_adapter_back(chroma_client) -> None:
+def test_a_swap_searches_the_batch_size_of_a_model_it_builds(chroma_client, monkeypatch) -> None:
+    from autoembedding.adapters.fake import FakeAdapter as Fake
     from autoembedding.selector.swapping import swap
 
     docs = [f"document number {k} " * (1 + k % 5) for k in range(60)]
     col = chroma_client.create_collection("docs", embedding_function=None)
     col.add(
         ids=[f"d{k}" for k in range(60)],
+        documents=docs,
+        embeddings=Fake("old", dim=8).embed_documents(docs),
+    )
+    seen: list[int] = []
+    real = Fake._encode_all
+
+    def spy(self, texts, *, is_query):
+        seen.append(self.batch_size)
+        return real(self, texts, is_query=is_query)
+
+    monkeypatch.setattr(Fake, "_encode_all", spy)
+    result = swap("docs", "fake/new", client=chroma_client, page_size=10, progress=False)
+    assert seen[:5] == [32, 32, 8, 16, 64]  # untimed, its own size, a quarter, half, double
+    assert result.batch_size is not None and 8 <= result.batch_size <= 64
+    assert f"batch size {result.batch_size} by measured throughput" in result.summary()
+
+
+def test_an_adapter_passed_in_keeps_its_batch_size(chroma_client) -> None:
+    from autoembedding.selector.swapping import swap
+
+    docs = [f"document number {k}" for k in range(40)]
+    col = chroma_client.create_collection("docs", embedding_function=None)
+    col.add(
+        ids=[f"d{k}" for k in range(40)],
         documents=docs,
         embeddings=FakeAdapter("old", dim=8).embed_documents(docs),
     )
@@ -113,7 +138,5 @@ def test_a_swap_searches_on_its_pages_and_gives_the_adapter_back(chroma_client) 
 
     adapter._encode_all = spy  # type: ignore[method-assign]
     result = swap("docs", adapter, client=chroma_client, page_size=10, progress=False)
-    assert seen[:5] == [16, 16, 4, 8, 32]  # untimed, its own size, a quarter, half, double
-    assert result.batch_size is not None and 4 <= result.batch_size <= 256
-    assert f"batch size {result.batch_size} by measured throughput" in result.summary()
-    assert adapter.batch_size == 16
+    assert set(seen) == {16} and result.batch_size is None
+    assert "measured throughput" not in result.summary()

@@ -348,7 +348,9 @@ def swap_vectors(
     batch_size: int | None = None
     if journal.phase == PHASE_COPY:
         base = open_baseline(client, sync, name) if engine == "local" else None
-        tuner = BatchTuner(adapter, embed_page, enabled="batch_size" not in adapter_options)
+        # Only a model this swap builds is searched: an adapter passed in keeps its batch size.
+        built = not hasattr(model, "embed_documents") and "batch_size" not in adapter_options
+        tuner = BatchTuner(adapter, embed_page, enabled=built)
         bar = Progress(progress, total=total, desc="swap", unit="doc", initial=resumed)
         try:
             if engine == "ray":

@@ -10,7 +10,9 @@ double of it (within :data:`MIN_BATCH` and :data:`MAX_BATCH`), one page each, an
 fastest when it beats the adapter's own size by :data:`MIN_GAIN` (page timings vary by a few
 percent). Every page is copied as usual (its vectors are written whatever the size), so the
 search costs at most three pages at a slower size. Rates are characters per second, since pages
-differ in length. The adapter's batch size is restored when the copy ends.
+differ in length. The adapter's batch size is restored when the copy ends. Only a model the
+swap builds from its id is searched: an adapter object passed in keeps its batch size (it may
+have been set for a reason, such as a GPU's memory), and so does ``--batch-size``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class BatchTuner:
     Args:
         adapter: The new model; tuned only when it has an integer ``batch_size`` attribute.
         embed: ``embed(adapter, page) -> vectors`` (the copy's :func:`~.copy.embed_page`).
-        enabled: ``False`` keeps the adapter's batch size (one given by the user).
+        enabled: ``False`` keeps the adapter's batch size (an adapter passed to the swap, or a
+            ``batch_size`` given by the user).
     """
 
     def __init__(self, adapter: Any, embed: Any, *, enabled: bool = True) -> None:
