@@ -9,6 +9,8 @@
   ``from conftest import free_port``, and a fixture of the same name returning it).
 * ``chroma_server``: a real ``chroma run`` on 127.0.0.1 (see :class:`ChromaServer`), stopped at the
   end of the test.
+* In CI (``CI=true``), a skip because a dependency cannot be imported (``pytest.importorskip``)
+  fails the run instead: a missing extra must not turn whole modules green. Locally it stays a skip.
 """
 
 from __future__ import annotations
@@ -41,6 +43,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+# ------------------------------------------------------------------------------------ CI skips
+#: What ``pytest.importorskip`` puts in the message of the skip it raises.
+_IMPORT_SKIP = "could not import"
+
+
+def _in_ci() -> bool:
+    """Whether this run is CI's: ``CI`` set to ``true``/``1``/``yes`` (GitHub, GitLab and ours)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _fail_import_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    """Turn a skip for a missing dependency into a failure when this run is CI's."""
+    if not (report.skipped and _in_ci()):
+        return
+    longrepr = report.longrepr
+    message = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    if _IMPORT_SKIP not in str(message):
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"{message}\nCI=true: a missing dependency fails the run instead of skipping it. "
+        "Install every extra the tests need (bash scripts/setup.sh)."
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    report = yield
+    _fail_import_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    _fail_import_skip(report)
+    return report
 
 
 # ------------------------------------------------------------------------------------ data
