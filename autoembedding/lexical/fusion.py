@@ -124,7 +124,8 @@ def per_query_ndcg(rankings: Sequence[Ranking], relevant: Sequence[AbstractSet[s
     out = np.zeros(len(rankings), dtype=np.float64)
     for q, ranking in enumerate(rankings):
         ranked = _ordered(dict(ranking))
-        scores = np.arange(len(ranked), 0, -1, dtype=np.float64)[None, :]  # keeps the order
+        # the ranking's own scores: tied documents rank relevant-last (pessimistic ties)
+        scores = np.fromiter(ranked.values(), dtype=np.float64, count=len(ranked))[None, :]
         out[q] = per_query_metrics(scores, list(ranked), [relevant[q]])["ndcg@10"][0]
     return out
 

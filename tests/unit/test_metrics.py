@@ -10,6 +10,7 @@ import pytest
 from autoembedding.selector.probing.metrics import (
     METRIC_NAMES,
     bootstrap_ci,
+    first_relevant_rank,
     kendall_tau,
     paired_pvalue,
     per_query_metrics,
@@ -59,16 +60,31 @@ def test_relevant_beyond_rank_ten_scores_zero():
     assert all(m[name][0] == 0.0 for name in METRIC_NAMES)
 
 
-def test_ties_are_broken_by_document_order():
+def test_ties_rank_relevant_documents_last():
+    # issue 23, point 2: an all-zero score matrix found the relevant document first when the
+    # pool listed it first (a stable sort); ties now rank relevant documents last.
     scores = np.zeros((1, 5))
     m = per_query_metrics(scores, IDS, [{"a"}])
-    assert m["hit@1"][0] == 1.0
+    assert m["hit@1"][0] == 0.0
+    assert m["mrr@10"][0] == pytest.approx(1 / 5)
     m = per_query_metrics(scores, IDS, [{"e"}])
     assert m["mrr@10"][0] == pytest.approx(1 / 5)
+    assert first_relevant_rank(scores, IDS, [{"a"}]).tolist() == [5]
+    # a tie with one other document only: the relevant one ranks second, not first
+    m = per_query_metrics(np.array([[0.9, 0.9, 0.1, 0.0, 0.0]]), IDS, [{"a"}])
+    assert m["mrr@10"][0] == pytest.approx(1 / 2)
+
+
+def test_a_non_finite_row_finds_nothing_by_position():
+    # issue 23, point 2: an all-NaN row got hit@1 = 1 when the relevant document was first
+    m = per_query_metrics(np.full((1, 5), np.nan), IDS, [{"a"}])
+    assert m["hit@1"][0] == 0.0 and m["mrr@10"][0] == pytest.approx(1 / 5)
+    m = per_query_metrics(np.array([[np.nan, 0.1, 0.2, 0.3, 0.4]]), IDS, [{"a"}])
+    assert m["hit@5"][0] == 1.0 and m["hit@3"][0] == 0.0  # NaN ranks below every score
 
 
 def test_empty_relevant_set_scores_zero_and_shapes_checked():
-    m = per_query_metrics(np.ones((2, 5)), IDS, [set(), {"a"}])
+    m = per_query_metrics(np.eye(2, 5), IDS, [set(), {"b"}])
     assert m["hit@1"].tolist() == [0.0, 1.0]
     with pytest.raises(ValueError, match="columns"):
         per_query_metrics(np.ones((1, 4)), IDS, [{"a"}])

@@ -66,7 +66,9 @@ class HybridScore:
 def top_rankings(
     scores: np.ndarray, ids: Sequence[str], depth: int, *, positive: bool = False
 ) -> list[dict[str, float]]:
-    """Each row's best ``depth`` documents as ``{id: score}``, best first (ties: pool order).
+    """Each row's best ``depth`` documents as ``{id: score}``, best first.
+
+    Ties keep pool order, which the probe shuffles, so no document gains from where it sits.
 
     Args:
         scores: ``(n_queries, n_docs)`` scores.
@@ -98,7 +100,9 @@ def ranking_metrics(
 
     A document missing from a query's ranking is not retrieved: it never counts as a hit (a
     BM25 ranking holds only the documents sharing a term with the query), and relevant ids
-    still count in the recall and nDCG denominators.
+    still count in the recall and nDCG denominators. Documents with the same score rank
+    relevant-last (the pessimistic ties of ``per_query_metrics``), whatever their order in the
+    ranking.
 
     Args:
         rankings: One ``{id: score}`` per query, in rank order.
@@ -111,11 +115,10 @@ def ranking_metrics(
 
     out = {name: np.zeros(len(rankings), dtype=np.float64) for name in METRIC_NAMES}
     for q, (ranking, rel) in enumerate(zip(rankings, relevant, strict=True)):
-        ranked = list(ranking)[:10]
-        if not ranked:
+        if not ranking:
             continue
-        order = np.arange(len(ranked), 0, -1, dtype=np.float64)[None, :]
-        for name, values in per_query_metrics(order, ranked, [rel]).items():
+        scores = np.fromiter(ranking.values(), dtype=np.float64, count=len(ranking))[None, :]
+        for name, values in per_query_metrics(scores, list(ranking), [rel]).items():
             out[name][q] = values[0]
     return out
 

@@ -31,6 +31,7 @@ __all__ = [
     "Model",
     "ModelRun",
     "TooSlowForBudget",
+    "check_vectors",
     "measure",
     "predict_doc_s",
 ]
@@ -238,6 +239,9 @@ def measure(
         doc_raw = np.concatenate([head_raw, doc_raw])
     query_raw = _encode(adapter, query_texts, is_query=True, cancel=cancel)
     _check(cancel)
+    name = variants[0].model_id
+    check_vectors(name, doc_raw, "document")
+    check_vectors(name, query_raw, "query")
     pair_raw = _encode_pairs(adapter, pairs) if pairs else None
     views = {
         c.label: model.views.get(c.label)
@@ -252,6 +256,39 @@ def measure(
             label: _contradiction(view, *pair_raw) for label, view in views.items()
         }
     return run
+
+
+def check_vectors(model_id: str, vectors: np.ndarray, what: str) -> None:
+    """Refuse vectors a ranking cannot be made from: non-finite, or one vector for every text.
+
+    Args:
+        model_id: The model that made them (named in the error).
+        vectors: ``(n_texts, dim)`` raw vectors.
+        what: ``"document"`` or ``"query"``.
+
+    Raises:
+        BackendError: If a value is NaN or infinite, or every row is the same vector (two or
+            more texts), naming the model and what to do.
+    """
+    from autoembedding.errors import BackendError
+
+    if vectors.size == 0:
+        return
+    finite = np.isfinite(vectors)
+    if not finite.all():
+        bad = int((~finite.all(axis=1)).sum())
+        raise BackendError(
+            f"{model_id} returned non-finite values (NaN or infinity) in {bad} of "
+            f"{len(vectors)} {what} vectors, so its rankings would be meaningless; the probe "
+            "leaves it out. Check the model's weights and precision (an fp16 overflow does "
+            "this), or remove it from candidates."
+        )
+    if len(vectors) > 1 and not np.any(vectors != vectors[0]):
+        raise BackendError(
+            f"{model_id} returned the same vector for all {len(vectors)} {what} texts, so it "
+            "cannot tell them apart; the probe leaves it out. Check that the model loaded its "
+            "weights (not a fallback or a zero output), or remove it from candidates."
+        )
 
 
 def _latencies(

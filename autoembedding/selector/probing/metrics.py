@@ -31,6 +31,7 @@ __all__ = [
     "paired_pvalue",
     "paired_upper_bound",
     "per_query_metrics",
+    "pessimistic_order",
 ]
 
 #: The metrics :func:`per_query_metrics` returns, in report order.
@@ -46,8 +47,10 @@ def per_query_metrics(
 ) -> dict[str, np.ndarray]:
     """Per-query retrieval metrics from a query x document score matrix.
 
-    Ties are broken by document order (a stable sort on descending score), so results are
-    deterministic. Relevance is binary; nDCG@10 uses ``1 / log2(rank + 1)`` gains and the ideal
+    Ties are ranked pessimistically: among documents with the same score, the relevant ones
+    rank last, so a model that cannot tell documents apart (equal or constant scores) never
+    gets credit from the pool's order; a non-finite score ranks below every finite one.
+    Relevance is binary; nDCG@10 uses ``1 / log2(rank + 1)`` gains and the ideal
     ranking of ``min(len(relevant), 10)`` relevant documents. Relevant ids that are not in
     ``doc_ids`` still count in the recall denominator (they could not be found). A query with no
     relevant id scores 0 everywhere.
@@ -78,15 +81,15 @@ def per_query_metrics(
     if n_queries == 0 or n_docs == 0:
         return out
     k = min(_K, n_docs)
-    # Top-k by descending score, ties broken by column order (stable sort).
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     ids = np.asarray(list(doc_ids), dtype=object)
+    is_rel = _relevance_mask(ids, relevant)
+    top = pessimistic_order(scores, is_rel)[:, :k]
     discounts = 1.0 / np.log2(np.arange(2, _K + 2))
     for q in range(n_queries):
         rel = relevant[q]
         if not rel:
             continue
-        hits = np.fromiter((doc in rel for doc in ids[top[q]]), dtype=bool, count=k)
+        hits = is_rel[q, top[q]]
         if hits.any():
             first = int(np.argmax(hits))
             out["hit@1"][q] = float(first < 1)
@@ -99,6 +102,29 @@ def per_query_metrics(
     return out
 
 
+def _relevance_mask(ids: np.ndarray, relevant: Sequence[AbstractSet[str]]) -> np.ndarray:
+    """``(n_queries, n_docs)`` booleans: whether each column's id is relevant to each query."""
+    out = np.zeros((len(relevant), len(ids)), dtype=bool)
+    for q, rel in enumerate(relevant):
+        if rel:
+            out[q] = np.fromiter((doc in rel for doc in ids), dtype=bool, count=len(ids))
+    return out
+
+
+def pessimistic_order(scores: np.ndarray, is_relevant: np.ndarray) -> np.ndarray:
+    """Column order of each row by descending score, relevant documents last among ties.
+
+    Non-finite scores (NaN, infinities) rank below every finite score, so a broken row never
+    finds anything by the pool's order.
+
+    Example:
+        >>> pessimistic_order(np.zeros((1, 3)), np.array([[True, False, False]])).tolist()
+        [[1, 2, 0]]
+    """
+    keys = np.where(np.isfinite(scores), -scores, np.inf)
+    return np.lexsort((is_relevant, keys), axis=-1)
+
+
 def first_relevant_rank(
     scores: np.ndarray,
     doc_ids: Sequence[str],
@@ -106,7 +132,7 @@ def first_relevant_rank(
 ) -> np.ndarray:
     """1-based rank of each query's first relevant document over the whole ranking (0: none).
 
-    Ties are broken by document order, as in :func:`per_query_metrics`, so ``hit@k`` for any
+    Ties rank relevant documents last, as in :func:`per_query_metrics`, so ``hit@k`` for any
     ``k`` is ``(ranks >= 1) & (ranks <= k)``.
 
     Example:
@@ -120,10 +146,11 @@ def first_relevant_rank(
         )
     ids = np.asarray(list(doc_ids), dtype=object)
     ranks = np.zeros(len(relevant), dtype=np.int64)
-    order = np.argsort(-scores, axis=1, kind="stable")
+    is_rel = _relevance_mask(ids, relevant)
+    order = pessimistic_order(scores, is_rel)
     for q, rel in enumerate(relevant):
         if rel:
-            hits = np.fromiter((doc in rel for doc in ids[order[q]]), dtype=bool, count=len(ids))
+            hits = is_rel[q, order[q]]
             if hits.any():
                 ranks[q] = int(np.argmax(hits)) + 1
     return ranks

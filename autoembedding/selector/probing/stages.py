@@ -93,9 +93,9 @@ def plan_stages(
     """
     if queries is None:
         wanted = n_queries or LABEL_FREE_QUERIES_PER_DOC * len(docs)
-        return _label_free_stages(docs, wanted, seed, notes), "label-free"
+        return _shuffled(_label_free_stages(docs, wanted, seed, notes), seed), "label-free"
     if isinstance(queries, ProbeSet):
-        return [Stage(list(queries.pool), list(queries.queries))], queries.kind
+        return _shuffled([Stage(list(queries.pool), list(queries.queries))], seed), queries.kind
     if _is_beir_paths(queries):
         labelled = load_beir(Path(queries[0]), Path(queries[1]))
     else:
@@ -104,7 +104,17 @@ def plan_stages(
         raise CollectionError("queries= holds no (query, relevant ids) pairs.")
     n_labelled = n_queries or DEFAULT_N_QUERIES
     stages = _labelled_stages(labelled, docs, collection, n_labelled, seed, max_doc_chars, notes)
-    return stages, "labelled"
+    return _shuffled(stages, seed), "labelled"
+
+
+def _shuffled(stages: list[Stage], seed: int) -> list[Stage]:
+    """Each stage's pool in a seeded random order.
+
+    Pools are built relevant documents (or query sources) first; a retriever that ranks ties
+    by position would otherwise find them for free (the metrics also rank ties relevant-last).
+    """
+    rng = np.random.default_rng([seed, 23])
+    return [Stage([s.pool[i] for i in rng.permutation(len(s.pool))], s.queries) for s in stages]
 
 
 def _is_beir_paths(queries: Any) -> bool:
