@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from autoembedding.chroma.errors import chroma_errors
 from autoembedding.chroma.records import merged_metadata, user_metadata
 from autoembedding.record import METADATA_PREFIX, ModelRecord
 
@@ -249,8 +248,8 @@ class Journal:
         Raises:
             CollectionError: If Chroma refuses the write (translated, naming the collection).
         """
+        from autoembedding.selector.swapping.store import replace_metadata
+
         metadata = {**self.metadata, **(changes or {})}
-        name = str(getattr(collection, "name", "?"))
-        with chroma_errors("update the metadata of", collection=name):
-            collection.modify(metadata=metadata)
+        replace_metadata(collection, metadata, self.metadata)
         return Journal(metadata)

@@ -53,7 +53,7 @@ from autoembedding.selector.swapping.mode_target import (
 )
 from autoembedding.selector.swapping.result import SwapResult
 from autoembedding.selector.swapping.status import connection_flags, related_collections
-from autoembedding.selector.swapping.store import get_or_none, phase_errors
+from autoembedding.selector.swapping.store import get_or_none, phase_errors, replace_metadata
 
 __all__ = ["clear_reembed_mark", "swap_mode", "undo_mode", "write_metadata"]
 
@@ -362,8 +362,7 @@ def write_metadata(
     kept = {k: v for k, v in metadata.items() if k.startswith(_SWAP_PREFIX) and k not in gone}
     new = {**user_metadata(metadata), **kept, **(record.to_metadata() if record else {})}
     new.update(changes or {})
-    with chroma_errors("update the metadata of", collection=str(collection.name)):
-        collection.modify(metadata=new)
+    replace_metadata(collection, new, metadata)
     return new
 
 

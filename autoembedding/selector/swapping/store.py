@@ -22,6 +22,7 @@ __all__ = [
     "get_or_none",
     "iter_collections",
     "phase_errors",
+    "replace_metadata",
     "space",
 ]
 
@@ -75,6 +76,36 @@ def iter_collections(client: Any) -> Iterator[Any]:
             with chroma_errors("open", collection=item):
                 item = client.get_collection(item)
         yield item
+
+
+def replace_metadata(
+    collection: Any, metadata: Mapping[str, Any], old: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Make ``metadata`` the whole metadata of ``collection``; return what was sent.
+
+    Chroma's ``modify(metadata=...)`` replaces the metadata but refuses an empty dict and any
+    ``hnsw:`` key (the distance space lives in the configuration and survives). So ``hnsw:``
+    keys are left out, and an empty result is written as the old keys set to ``None`` (which
+    Chroma drops); with nothing to clear, nothing is written.
+
+    Args:
+        collection: The collection.
+        metadata: Its new metadata.
+        old: The metadata as the caller read it (its keys are cleared too; default: the
+            collection object's).
+
+    Raises:
+        CollectionError: If Chroma refuses the write (translated, naming the collection).
+    """
+    new = {k: v for k, v in metadata.items() if not k.startswith("hnsw:")}
+    sent = dict(new)
+    if not sent:
+        keys = {*(getattr(collection, "metadata", None) or {}), *(old or {})}
+        sent = {k: None for k in keys if not str(k).startswith("hnsw:")}
+    if sent:
+        with chroma_errors("update the metadata of", collection=str(collection.name)):
+            collection.modify(metadata=sent)
+    return new
 
 
 def configuration(source: Any) -> dict[str, Any]:

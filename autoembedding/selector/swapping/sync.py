@@ -30,7 +30,7 @@ from autoembedding.selector.swapping.baseline import (
 )
 from autoembedding.selector.swapping.catchup import upsert_picked
 from autoembedding.selector.swapping.journal import K_BACKUP, K_SYNC, Journal
-from autoembedding.selector.swapping.store import drop, get_or_none
+from autoembedding.selector.swapping.store import drop, get_or_none, replace_metadata
 
 __all__ = ["SyncResult", "reconcile", "retire_backup", "sync_swap"]
 
@@ -282,10 +282,4 @@ def retire_backup(client: Any, name: str) -> None:
             drop(client, other)
     if live is not None and (journal.backup or journal.sync):
         kept = {k: v for k, v in journal.metadata.items() if k not in (K_BACKUP, K_SYNC)}
-        with chroma_errors("update the metadata of", collection=name):
-            live.modify(metadata=_settable(kept))
-
-
-def _settable(metadata: dict[str, Any]) -> dict[str, Any] | None:
-    """Metadata without Chroma's ``hnsw:`` keys (``modify`` refuses them)."""
-    return {k: v for k, v in metadata.items() if not k.startswith("hnsw:")} or None
+        replace_metadata(live, kept, journal.metadata)
