@@ -99,7 +99,19 @@ def test_bootstrap_ci_brackets_the_mean_and_is_reproducible():
     assert low < values.mean() < high
     assert high - low < 0.2
     assert bootstrap_ci(values, seed=3) == (low, high)
-    assert bootstrap_ci([0.7]) == (0.7, 0.7)
+    assert bootstrap_ci([7.0]) == (7.0, 7.0)
+    low, high = bootstrap_ci([0.7])
+    assert low < 0.7 < high  # one query says little: not a zero-width interval
+
+
+def test_intervals_at_the_ceiling_are_not_degenerate():
+    # issue 23, point 3: 100 queries all at 1 gave the interval (1, 1)
+    low, high = bootstrap_ci(np.ones(100))
+    assert high == 1.0 and 0.95 < low < 0.97  # Wilson's 95% lower bound for 100 of 100: 0.963
+    low, high = bootstrap_ci(np.zeros(100))
+    assert low == 0.0 and 0.03 < high < 0.05
+    values = np.random.default_rng(0).uniform(0.2, 0.8, size=100)
+    assert bootstrap_ci(values) == bootstrap_ci(values)  # inside (0, 1): the plain bootstrap
     assert all(math.isnan(x) for x in bootstrap_ci([]))
     with pytest.raises(ValueError):
         bootstrap_ci(values, level=1.5)

@@ -184,9 +184,13 @@ def _two_model_engine(budget_s: float) -> tuple[Engine, list[tuple[str, str]]]:
     return engine, docs
 
 
-def _lead(engine: Engine, label: str) -> None:
+def _lead(engine: Engine, label: str, behind: float = 0.4) -> None:
+    """Make ``label`` lead the others by ``behind`` nDCG@10 on 40 paired (noisy) queries."""
+    noise = np.random.default_rng(1).normal(0, 0.05, size=40)
     for other, result in engine.results.items():
-        result.metrics["ndcg@10"] = 0.9 if other == label else 0.5
+        values = np.clip(0.9 + noise if other == label else 0.9 - behind + noise[::-1], 0, 1)
+        result.per_query["ndcg@10"] = values
+        result.metrics["ndcg@10"] = float(values.mean())
 
 
 def test_a_slow_model_not_leading_leaves_the_race_when_the_next_stage_would_not_fit() -> None:
@@ -203,12 +207,24 @@ def test_a_slow_model_not_leading_leaves_the_race_when_the_next_stage_would_not_
     by = engine.results
     assert by["fake/slow"].dropped is not None
     assert "dropped for budget_s=4" in by["fake/slow"].dropped
+    assert "significantly behind the leader" in by["fake/slow"].dropped
     assert "measured on the first 20 documents only" in by["fake/slow"].dropped
     assert by["fake/fast"].dropped is None
     assert engine.predict_s(stage) < 0.6  # what is left fits: only fake/fast runs
     assert engine.run_stage(stage, [], first=False) is None
     assert engine.n_docs == 40
     assert [len(m.doc_raw) for m in engine.models.values()] == [2, 1]  # the slow one sat out
+
+
+def test_a_slow_model_not_significantly_behind_is_not_dropped_for_the_budget() -> None:
+    # issue 23, point 3: fit_budget dropped the slowest non-leader whatever the gap
+    engine, docs = _two_model_engine(budget_s=4.0)
+    _lead(engine, "fake/fast", behind=0.005)  # ahead, but not significantly
+    stage = _stage(docs[20:], 3)
+    engine.deadline = time.perf_counter() + 0.6 + 0.2
+    note = engine.fit_budget(stage)
+    assert all(r.dropped is None for r in engine.results.values())
+    assert note is not None and "budget forced a cut" in note and "fake/slow" in note
 
 
 def test_the_leaders_model_is_never_dropped_for_the_budget_the_race_stops_instead() -> None:
@@ -218,7 +234,8 @@ def test_the_leaders_model_is_never_dropped_for_the_budget_the_race_stops_instea
     _lead(engine, "fake/slow")
     stage = _stage(docs[20:], 3)
     engine.deadline = time.perf_counter() + 0.8
-    assert engine.fit_budget(stage) is None
+    note = engine.fit_budget(stage)
+    assert note is not None and "budget forced a cut" in note
     assert all(r.dropped is None for r in engine.results.values())
     # the whole stage does not fit in the time left: the race stops after stage 1
     t0 = time.perf_counter() - 3.8

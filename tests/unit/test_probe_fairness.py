@@ -13,6 +13,7 @@ import pytest
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.selector.probing import probe
 from autoembedding.selector.probing.stages import plan_stages
+from autoembedding.selector.types import Targets
 
 
 def _docs(n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -78,3 +79,142 @@ def test_fused_and_bm25_rankings_rank_tied_relevant_documents_last():
     tied = [{"rel": 1.0, "other": 1.0, "third": 0.5}]  # the relevant one listed first
     assert ranking_metrics(tied, [{"rel"}])["mrr@10"][0] == pytest.approx(0.5)
     assert per_query_ndcg(tied, [{"rel"}])[0] == pytest.approx(1 / np.log2(3))
+
+
+# ------------------------------------------------------------------- comparisons and drops
+def _result(label: str, ndcg: np.ndarray, *, p95: float = 10.0, nbytes: float = 1536.0):
+    from autoembedding.selector.probing.metrics import bootstrap_ci
+    from autoembedding.selector.types import Candidate, CandidateResult
+
+    ndcg = np.asarray(ndcg, dtype=float)
+    return CandidateResult(
+        candidate=Candidate.parse(label),
+        metrics={"ndcg@10": float(ndcg.mean()), "hit@5": 0.8},
+        intervals={"ndcg@10": bootstrap_ci(ndcg)},
+        per_query={"ndcg@10": ndcg},
+        query_p95_ms=p95,
+        docs_per_s=100.0,
+        load_s=1.0,
+        bytes_per_vector=nbytes,
+    )
+
+
+def _with_mean(values: np.ndarray, mean: float) -> np.ndarray:
+    return values - values.mean() + mean
+
+
+def test_a_candidate_dropped_on_a_smaller_stage_never_wins_against_the_targets():
+    # issue 23, point 1: B (0.743 on the 100 queries of stage 1) beat finalist A (0.701 on 400)
+    from autoembedding.selector.probing.selection import select
+
+    rng = np.random.default_rng(0)
+    a = _result("fake/a", _with_mean(rng.uniform(0.4, 1.0, 400), 0.701))
+    b = _result("fake/b", _with_mean(rng.uniform(0.4, 1.0, 100), 0.743))
+    b.dropped = "clearly beaten after 100 queries: ..."
+    winner, reason = select([a, b], Targets(min_ndcg_at_10=0.72))
+    assert winner is None
+    assert "fake/b (nDCG@10 0.743 on 100 queries)" in reason and "Not compared" in reason
+    assert "measured" in b.failed_targets
+
+
+def test_early_drops_are_a_paired_test_not_overlapping_intervals():
+    # issue 23, point 3: a 0.06 gap on 100 correlated queries was kept (intervals overlap) ...
+    from autoembedding.selector.probing.race import drop_losers
+
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.0, 1.0, 100)
+    leader = _result("fake/lead", base)
+    behind = _result("fake/behind", np.clip(base - 0.06 + rng.normal(0, 0.02, 100), 0, 1))
+    assert behind.intervals["ndcg@10"][1] > leader.intervals["ndcg@10"][0]  # they overlap
+    drop_losers([leader, behind], Targets(), 100, looks=3)
+    assert behind.dropped is not None and "paired p" in behind.dropped
+    assert leader.dropped is None
+    # ... and at the ceiling a zero-width (1, 1) dropped one worse on 4 of 100 (paired p 0.125)
+    top = _result("fake/top", np.ones(100))
+    near = _result("fake/near", np.r_[np.ones(96), np.zeros(4)])
+    drop_losers([top, near], Targets(), 100, looks=3)
+    assert near.dropped is None
+
+
+def test_many_cheap_variants_do_not_pass_non_inferiority_by_multiplicity():
+    # issue 23, point 7: each of ten variants passes its own 5% test (p = 0.03); Holm passes none
+    from scipy import stats
+
+    from autoembedding.selector.probing.selection import MARGIN, select
+
+    rng = np.random.default_rng(5)
+    n, sd = 200, 0.05
+    best_values = rng.uniform(0.3, 0.9, n)
+    t = float(stats.t.ppf(0.03, n - 1))
+    diff_mean = MARGIN + t * sd / np.sqrt(n)
+    variants = []
+    for k in range(10):
+        z = rng.normal(size=n)
+        z = (z - z.mean()) / z.std(ddof=1)
+        diff = diff_mean + sd * z
+        variants.append(_result(f"fake/best@{32 + k}", best_values - diff, p95=1.0 + k))
+    best = _result("fake/best", best_values, p95=50.0)
+    winner, _ = select([best, *variants], Targets())
+    assert winner is best
+    # one such variant alone is still preferred (a family of one)
+    winner, _ = select([best, variants[0]], Targets())
+    assert winner is variants[0]
+
+
+# ------------------------------------------------------------------------------ late failures
+class LateCrash(FakeAdapter):
+    """A fake that raises once ``state["crash"]`` is set (shared with the probe's views)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.state = {"crash": False}
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        if self.state["crash"]:
+            raise RuntimeError("out of memory")
+        return super()._encode(texts, is_query=is_query)
+
+
+def test_a_late_failure_keeps_the_earlier_measures_as_measured_on_fewer_documents():
+    # issue 23, point 6: a stage-2 crash wiped the stage-1 measures (an error result)
+    from autoembedding.selector.probing.engine import Engine
+    from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
+    from autoembedding.selector.probing.selection import select
+    from autoembedding.selector.probing.stages import Stage
+    from autoembedding.selector.types import Candidate
+
+    docs = [ProbeDoc(id=i, text=t) for i, t in _docs(40)]
+
+    def stage(part: list[ProbeDoc]) -> Stage:
+        queries = [ProbeQuery(d.text.split(". ")[1], frozenset({d.id}), "ict") for d in part[:8]]
+        return Stage(part, queries)
+
+    crash = LateCrash("late")
+    engine = Engine([(Candidate("fake/good"), None), (Candidate("fake/late"), crash)], 60.0, 0)
+    engine.run_stage(stage(docs[:20]), [], first=True)
+    engine.score()
+    crash.state["crash"] = True
+    engine.run_stage(stage(docs[20:]), [], first=False)
+    engine.score()
+    late = engine.results["fake/late"]
+    assert late.error is None and late.metrics["ndcg@10"] > 0
+    assert late.dropped is not None and "measured on fewer documents" in late.dropped
+    assert "RuntimeError: out of memory" in late.dropped and "first 20 documents" in late.dropped
+    winner, reason = select(list(engine.results.values()), Targets())
+    assert winner is not None and winner.candidate.label == "fake/good"
+    assert "Not compared" in reason and "fake/late" in reason
+
+
+def test_a_hybrid_failing_with_any_error_does_not_abort_the_probe(monkeypatch):
+    import autoembedding.selector.probing.lexical_run as lexical_run
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("fusion broke")
+
+    monkeypatch.setattr(lexical_run, "score_hybrid", broken)
+    report = _quiet_probe(
+        documents=_docs(40), candidates=["fake/good", "bm25", "hybrid:fake/good+bm25"]
+    )
+    hybrid = next(r for r in report.results if r.candidate.label == "hybrid:fake/good+bm25")
+    assert hybrid.error == "RuntimeError: fusion broke"
+    assert report.winner is not None

@@ -21,7 +21,8 @@ leaves it (after the models before it) is skipped there, before it spends the ot
 model that runs past its share anyway is timed out and reported as cut by the budget. In a later
 stage, the whole stage is cut (its work is discarded and the candidates keep their measures from
 the stages before), so every candidate stays scored on the same documents and queries;
-:meth:`Engine.fit_budget` drops models that would not fit before the stage starts.
+:meth:`Engine.fit_budget` drops, before the stage starts, the models that would not fit and
+whose candidates are all significantly behind the leader (:mod:`.budget`).
 
 Models built here do not warn about truncated texts themselves (the warning would point into a
 worker thread and count one call); :meth:`Engine.truncated` gives the totals and the probe warns
@@ -223,7 +224,7 @@ class Engine:
                 continue
             except TimeoutError as exc:
                 if share is None or box < share:  # the user's candidate_timeout_s: a failure
-                    self._fail(variants, exc)
+                    self._fail(variants, exc, first=first)
                     continue
                 cut.append(model.variants[0].model_id)
                 if first:
@@ -231,7 +232,7 @@ class Engine:
                     continue
                 break  # a later stage: cut it whole
             except Exception as exc:  # noqa: BLE001 - a crashing model must not stop the probe
-                self._fail(variants, exc)
+                self._fail(variants, exc, first=first)
                 continue
             seconds = time.perf_counter() - began - (run.load_s if first else 0.0)
             model.stage_s = max(seconds - sum(run.latencies_ms) / 1000, 0.0)
@@ -282,67 +283,11 @@ class Engine:
         """Seconds the models still needed should take on ``stage`` (from their last stage)."""
         return sum(m.predict_s(len(stage.pool)) for m in self.models.values() if self.needed(m))
 
-    def fit_budget(self, stage: Stage) -> str | None:
-        """Before a later stage: drop the slowest models until the stage fits in the time left.
+    def fit_budget(self, stage: Stage, looks: int = 1) -> str | None:
+        """Before a later stage: drop what does not fit and is behind (:mod:`.budget`)."""
+        from autoembedding.selector.probing.budget import fit_budget
 
-        A model whose next stage would not fit in what is left of the budget (with the others)
-        is dropped from the race, slowest first, unless it is the leader's (the leading
-        candidate's model, or the dense part of a leading hybrid): the faster candidates then
-        go on to the larger pool instead of the whole race stopping at the small one. Its
-        candidates, and the hybrids that fuse them, keep their measures from the stages before
-        and rank below the finalists.
-
-        Args:
-            stage: The stage about to run.
-
-        Returns:
-            What was dropped, worded for the report's notes, or ``None``.
-        """
-        if self.deadline is None:
-            return None
-        left = self.deadline - time.perf_counter() - self._reserve_s()
-        live = [m for m in self.models.values() if self.needed(m)]
-        cost = {id(m): m.predict_s(len(stage.pool)) for m in live}
-        protected = self._leader_model()
-        if protected is not None and cost.get(id(protected), 0.0) > left:
-            return None  # the leader's model alone does not fit: the race stops instead
-        dropped = []
-        for model in sorted(live, key=lambda m: -cost[id(m)]):
-            if sum(cost[id(m)] for m in live) <= left:
-                break
-            if model is protected:
-                continue
-            live.remove(model)
-            label = model.variants[0].model_id
-            why = (
-                f"dropped for budget_s={self.budget_s:g}: the next stage ({len(stage.pool)} more "
-                f"documents) would take {label} ~{cost[id(model)]:.0f} s of the "
-                f"~{max(left, 0):.0f} s left; measured on the first {self.n_docs} documents only"
-            )
-            fused = {c.label for c in model.variants}
-            for cand in model.variants + self.lexical.hybrids_of(fused):
-                result = self.results[cand.label]
-                if _in_race(result):
-                    result.dropped = why
-            dropped.append(f"{label} (~{cost[id(model)]:.0f} s)")
-        if not dropped:
-            return None
-        return (
-            f"budget_s={self.budget_s:g}: {', '.join(dropped)} would not fit in the "
-            f"~{max(left, 0):.0f} s left for the next stage and left the race (with its hybrids); "
-            "the faster candidates went on to the larger sample"
-        )
-
-    def _leader_model(self) -> Model | None:
-        """The model of the leading candidate (a hybrid's dense part); ``None`` for BM25."""
-        contenders = [r for r in self.contenders() if "ndcg@10" in r.metrics]
-        if not contenders:
-            return None
-        leader = max(contenders, key=lambda r: r.metrics["ndcg@10"]).candidate
-        label = leader.parts[0].label if leader.kind == "hybrid" else leader.label
-        return next(
-            (m for m in self.models.values() if label in {c.label for c in m.variants}), None
-        )
+        return fit_budget(self, stage, looks)
 
     def add_hybrids(self) -> list[Candidate]:
         """Add hybrids of the dense candidates still in the race and score them (first stage).
@@ -369,9 +314,30 @@ class Engine:
             f"({max(share, 0.0):.1f} s) in the first stage ({exc})"
         )
 
-    def _fail(self, variants: Sequence[Candidate], exc: BaseException) -> None:
-        for cand in variants:
-            self.results[cand.label].error = f"{type(exc).__name__}: {exc}"
+    def _fail(
+        self, variants: Sequence[Candidate], exc: BaseException, *, first: bool = True
+    ) -> None:
+        """Record a model's failure: an error in the first stage, fewer documents after.
+
+        A failure in a later stage keeps what the earlier stages measured: its candidates
+        (and the hybrids that fuse them) leave the race "measured on fewer documents", so the
+        report shows them, and the selection, which compares only candidates measured on the
+        same documents and queries, says why they are not compared.
+        """
+        what = f"{type(exc).__name__}: {exc}"
+        if first:
+            for cand in variants:
+                self.results[cand.label].error = what
+            return
+        why = (
+            f"measured on fewer documents: failed in a later stage ({what}); its measures are "
+            f"from the first {self.n_docs} documents and {self.n_queries} queries"
+        )
+        labels = {c.label for c in variants}
+        for cand in list(variants) + self.lexical.hybrids_of(labels):
+            result = self.results[cand.label]
+            if result.error is None and result.dropped is None:
+                result.dropped = why
 
     def _apply(
         self, model: Model, variants: list[Candidate], run: ModelRun, stage: Stage, *, first: bool

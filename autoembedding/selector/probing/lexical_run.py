@@ -317,8 +317,8 @@ class LexicalSide:
                 labels=(dense.label, lexical.label),
                 seed=self.seed,
             )
-        except ValueError as exc:
-            result.error = f"ValueError: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a failing hybrid must not stop the probe
+            result.error = f"{type(exc).__name__}: {exc}"
             return
         result.per_query = scored.per_query
         result.metrics = {k: float(np.mean(v)) for k, v in scored.per_query.items()}

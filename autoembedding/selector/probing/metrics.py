@@ -172,7 +172,9 @@ def bootstrap_ci(
         level: Coverage, e.g. ``0.95``.
 
     Returns:
-        ``(low, high)``; ``(nan, nan)`` for no values, ``(v, v)`` for a single value.
+        ``(low, high)``; ``(nan, nan)`` for no values. For values in ``[0, 1]``, an interval
+        that would touch 0 or 1 (all queries scored 1, say) is widened to the Wilson interval
+        of the mean, so it is never ``(1, 1)``; other values get ``(v, v)`` when constant.
 
     Raises:
         ValueError: If ``level`` is not in (0, 1) or ``n_boot`` < 1.
@@ -186,7 +188,7 @@ def bootstrap_ci(
     if arr.size == 0:
         return (math.nan, math.nan)
     if arr.size == 1 or np.all(arr == arr[0]):
-        return (float(arr[0]), float(arr[0]))
+        return _not_degenerate(arr, float(arr[0]), float(arr[0]), level)
     rng = np.random.default_rng(seed)
     means = np.empty(n_boot, dtype=np.float64)
     # Resample in chunks to bound memory on large query sets.
@@ -197,7 +199,27 @@ def bootstrap_ci(
         means[start:stop] = arr[idx].mean(axis=1)
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return (float(low), float(high))
+    return _not_degenerate(arr, float(low), float(high), level)
+
+
+def _not_degenerate(arr: np.ndarray, low: float, high: float, level: float) -> tuple[float, float]:
+    """Widen an interval of ``[0, 1]`` values that touches 0 or 1 to at least Wilson's.
+
+    The percentile bootstrap of 100 queries that all score 1 is ``(1, 1)``: it claims a
+    certainty 100 queries cannot give. For values in ``[0, 1]`` (every retrieval metric), the
+    Wilson score interval of their mean as a proportion of ``n`` bounds the side that touches
+    the edge (its variance ``p (1 - p)`` is the largest such values can have).
+    """
+    n = arr.size
+    if n == 0 or arr.min() < 0.0 or arr.max() > 1.0:
+        return (low, high)
+    if low > 0.0 and high < 1.0 and high > low:
+        return (low, high)
+    z = float(_scipy_stats().norm.ppf(1.0 - (1.0 - level) / 2.0))
+    p = float(arr.mean())
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (min(low, max(centre - half, 0.0)), max(high, min(centre + half, 1.0)))
 
 
 def paired_pvalue(

@@ -1,12 +1,14 @@
 """The race: run the stages, drop candidates that cannot win, stop when growing cannot help.
 
 After each stage, a candidate is dropped when it misses a hard target (latency, bytes per vector,
-load time, throughput), when its correctness interval lies wholly below a target, or when its
-nDCG@10 interval lies wholly below the leader's. Before each later stage, with a budget, each
-model's time on it is predicted from its last stage (documents scale; loading and latency timing
-are left out); models whose next stage does not fit in the time left are dropped, slowest first,
-unless they are the leader's (:meth:`Engine.fit_budget`), so a slow model does not hold the
-fast ones to the first, small sample. The sample stops growing when nobody is left, when the
+load time, throughput), when its correctness interval lies wholly below a target, or when a
+paired test of its per-query nDCG@10 against the leader's shows it behind (Holm over the
+candidates, the error rate split over the stages: :func:`behind_leader`). Before each later
+stage, with a budget, each model's time on it is predicted from its last stage (documents scale;
+loading and latency timing are left out); a model whose next stage does not fit in the time left
+is dropped only when each of its candidates is significantly behind the leader
+(:meth:`Engine.fit_budget`); otherwise the race stops where it is and the notes say that the
+budget forced it. The sample stops growing when nobody is left, when the
 leader is significantly ahead, or when the next stage would still overrun the budget. The
 budget is hard: a stage that runs over it anyway is cut by the engine (see :mod:`.engine`) and
 the race ends there, with a note that says what was cut.
@@ -21,6 +23,8 @@ import math
 import time
 from collections.abc import Sequence
 
+import numpy as np
+
 from autoembedding.selector.probing.engine import Engine, contradiction_pairs
 from autoembedding.selector.probing.queries import ProbeDoc
 from autoembedding.selector.probing.stages import Stage
@@ -29,6 +33,7 @@ from autoembedding.selector.types import CandidateResult, Targets
 
 __all__ = [
     "HARD_TARGETS",
+    "behind_leader",
     "budget_reason",
     "drop_losers",
     "run_race",
@@ -74,7 +79,7 @@ def run_race(
     engine.sample_docs = sum(len(s.pool) for s in stages)
     for index, stage in enumerate(stages):
         if index > 0 and budget_s is not None:
-            dropped = engine.fit_budget(stage)
+            dropped = engine.fit_budget(stage, looks=count)
             if dropped:
                 notes.append(f"Before stage {index + 1} of {count}: {dropped}.")
             why = budget_reason(engine.predict_s(stage), budget_s, t0)
@@ -95,9 +100,9 @@ def run_race(
         if cut:
             notes.append(f"Stage 1 of {count}: {cut}.")
         engine.score()
-        drop_losers(engine.contenders(), targets, engine.n_queries)
+        drop_losers(engine.contenders(), targets, engine.n_queries, count)
         if index == 0 and engine.add_hybrids():  # hybrids of the dense survivors join here
-            drop_losers(engine.contenders(), targets, engine.n_queries)
+            drop_losers(engine.contenders(), targets, engine.n_queries, count)
         progress.set(f"stage {index + 1}/{count} done", (index + 1) / count)
         if index + 1 == count:
             break
@@ -107,13 +112,19 @@ def run_race(
             break
 
 
-def drop_losers(contenders: Sequence[CandidateResult], targets: Targets, n_queries: int) -> None:
+def drop_losers(
+    contenders: Sequence[CandidateResult], targets: Targets, n_queries: int, looks: int = 1
+) -> None:
     """Mark ``dropped`` on contenders that miss a hard target or are clearly beaten.
+
+    Clearly beaten: a paired test shows it behind the leader, Holm-corrected over the
+    candidates and split over the stages (:func:`behind_leader`).
 
     Args:
         contenders: Results still in the race.
         targets: The user's targets.
         n_queries: Queries measured so far (for the message).
+        looks: The race's stages (the family-wise error is split over them).
     """
     from autoembedding.selector.probing.selection import check_targets
 
@@ -129,18 +140,58 @@ def drop_losers(contenders: Sequence[CandidateResult], targets: Targets, n_queri
                 result.dropped = (
                     f"{metric} 95% CI upper bound {high:.3f} is below the target {limit}"
                 )
-    alive = [r for r in contenders if r.dropped is None and "ndcg@10" in r.intervals]
-    if len(alive) < 2:
-        return
-    leader = max(alive, key=lambda r: r.metrics["ndcg@10"])
-    low = leader.intervals["ndcg@10"][0]
-    for result in alive:
-        high = result.intervals["ndcg@10"][1]
-        if result is not leader and high < low:
-            result.dropped = (
-                f"clearly beaten after {n_queries} queries: nDCG@10 95% CI upper bound "
-                f"{high:.3f} < {leader.candidate.label}'s lower bound {low:.3f}"
+    alive = [r for r in contenders if r.dropped is None and "ndcg@10" in r.per_query]
+    for result, why in behind_leader(alive, looks):
+        result.dropped = f"clearly beaten after {n_queries} queries: {why}"
+
+
+def behind_leader(
+    alive: Sequence[CandidateResult], looks: int = 1, alpha: float | None = None
+) -> list[tuple[CandidateResult, str]]:
+    """The candidates a paired test shows behind the leader, family-wise at ``alpha``.
+
+    Each candidate's per-query nDCG@10 is paired with the leader's (the highest mean) on the
+    same queries and tested with the sign-flip test (:func:`~.metrics.paired_pvalue`); Holm's
+    step-down correction runs over the candidates compared, at ``alpha / looks`` (Bonferroni
+    over the race's stages, each a look at the data). Marginal intervals that must not
+    overlap are not a paired test: two models whose queries move together differ more
+    surely than their intervals say, and a zero-width interval at 1 says nothing.
+
+    Args:
+        alive: Candidates still in the race, each with per-query nDCG@10.
+        looks: The race's stages (the looks the error rate is split over).
+        alpha: Family-wise level (default :data:`~.selection.ALPHA`).
+
+    Returns:
+        ``(candidate, why)`` for each candidate shown behind, worded for the report.
+    """
+    from autoembedding.selector.probing.metrics import paired_pvalue
+    from autoembedding.selector.probing.paired import holm
+    from autoembedding.selector.probing.selection import ALPHA
+
+    level = (ALPHA if alpha is None else alpha) / max(looks, 1)
+    scored = [r for r in alive if "ndcg@10" in r.per_query]
+    if len(scored) < 2:
+        return []
+    leader = max(scored, key=lambda r: r.metrics["ndcg@10"])
+    lead = np.asarray(leader.per_query["ndcg@10"], dtype=float)
+    others = [r for r in scored if r is not leader and len(r.per_query["ndcg@10"]) == len(lead)]
+    pvalues = [paired_pvalue(lead, np.asarray(r.per_query["ndcg@10"], dtype=float)) for r in others]
+    out = []
+    for result, p, rejected in zip(others, pvalues, holm(pvalues, level), strict=True):
+        if rejected and result.metrics["ndcg@10"] < leader.metrics["ndcg@10"]:
+            out.append(
+                (
+                    result,
+                    (
+                        f"nDCG@10 {result.metrics['ndcg@10']:.3f} vs {leader.candidate.label}'s "
+                        f"{leader.metrics['ndcg@10']:.3f}, paired p = {p:.4f} (Holm over "
+                        f"{len(others)} candidate(s) at {ALPHA if alpha is None else alpha:g}"
+                        f"/{looks} stage(s))"
+                    ),
+                )
             )
+    return out
 
 
 def stop_reason(contenders: Sequence[CandidateResult], targets: Targets) -> str | None:

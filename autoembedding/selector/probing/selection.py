@@ -2,14 +2,18 @@
 
 The rule, in order:
 
-1. A candidate is *eligible* when it ran without error and meets every target
+1. A candidate is *eligible* when it ran without error, was measured on the same documents
+   and queries as the most measured candidates (one dropped or failed at an earlier, smaller
+   stage is not compared, and the reason names it), and meets every target
    (:func:`check_targets`).
 2. The *best* eligible candidate is the one with the highest mean nDCG@10.
 3. An eligible candidate is *not significantly worse* than the best when a non-inferiority test
    on the paired per-query nDCG@10 values shows it: the one-sided 95% upper confidence bound on
-   ``best - candidate`` is at most ``margin`` (default 0.01 nDCG@10). Those, with the best, form
-   the *ties*. Failing to find a difference is not enough: with few or noisy queries the bound is
-   wide and the most correct candidate keeps its place.
+   ``best - candidate`` is at most ``margin`` (default 0.01 nDCG@10), with Holm's correction
+   over every finalist tested (so among many variants a truly worse cheap one does not pass by
+   multiplicity). Those, with the best, form the *ties*. Failing to find a difference is not
+   enough: with few or noisy queries the bound is wide and the most correct candidate keeps its
+   place.
 4. Among the ties, prefer the fastest: keep those whose query p95 latency is within 10% of the
    lowest p95 among the ties, then take the one with the fewest bytes per vector, then the highest
    nDCG@10. So a cheaper or faster candidate wins when the data show it loses at most ``margin``
@@ -42,6 +46,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from autoembedding.selector.probing.paired import holm
 from autoembedding.selector.types import CandidateResult, Targets
 
 __all__ = [
@@ -176,14 +181,14 @@ def refuse_hybrids(results: Sequence[CandidateResult], alpha: float = ALPHA) -> 
             continue
         label = max(result.part_ndcg, key=lambda k: float(np.mean(result.part_ndcg[k])))
         part = by_label.get(label)
-        if part is None or not part.meets_targets or not result.meets_targets:
-            continue
         hybrid_values = np.asarray(ndcg, dtype=float)
         part_values = np.asarray(result.part_ndcg[label], dtype=float)
         gain = float(hybrid_values.mean() - part_values.mean())
         p = float(paired_pvalue(hybrid_values, part_values))
         if gain > 0 and p < alpha:
             result.lexical["gain_over_part"] = {"part": label, "gain": gain, "p": p}
+            continue
+        if part is None or not part.meets_targets or not result.meets_targets:
             continue
         result.lexical["not_picked"] = (
             f"not significantly better than its better part {label} (nDCG@10 "
@@ -234,20 +239,25 @@ def select(
             result.failed_targets.setdefault("metrics", "not measured")
         result.meets_targets = not result.failed_targets
 
+    fewer = _measured_on_fewer(results)
+    for result in fewer:
+        result.meets_targets = False
+        result.failed_targets.setdefault(
+            "measured", "measured on fewer documents and queries than the others: not compared"
+        )
     refused = set(refuse_hybrids(results, alpha))
     able = [r for r in results if r.meets_targets and r.candidate.label not in refused]
     eligible = [r for r in able if r.dropped is None] + [r for r in able if r.dropped is not None]
     if not eligible:
-        return None, _nothing_reason(results)
+        return None, _nothing_reason(results) + _fewer_note(fewer)
     finalists = [r for r in eligible if r.dropped is None] or eligible
     best = max(finalists, key=_ndcg)
     ties: list[tuple[CandidateResult, float | None]] = [(best, None)]
-    for other in finalists:
-        if other is best:
-            continue
-        bound = _loss_bound(best, other, alpha)
-        if bound is not None and bound <= margin:
-            ties.append((other, bound))
+    others = [r for r in finalists if r is not best and _paired(best, r) is not None]
+    pvalues = [_noninferiority_p(best, r, margin) for r in others]
+    for other, shown in zip(others, holm(pvalues, alpha), strict=True):
+        if shown:
+            ties.append((other, _loss_bound(best, other, alpha)))
     fastest = min(_latency(r) for r, _ in ties)
     quick = [(r, p) for r, p in ties if _latency(r) <= fastest * LATENCY_SLACK]
     winner, bound_win = min(quick, key=lambda rp: (_bytes(rp[0]), -_ndcg(rp[0])))
@@ -268,9 +278,9 @@ def select(
             f"[{lo:.3f}, {hi:.3f}]) among {scope}"
         )
         if len(ties) > 1:
-            others = ", ".join(r.candidate.label for r, _ in ties if r is not winner)
+            tied = ", ".join(r.candidate.label for r, _ in ties if r is not winner)
             reason += (
-                f"; {others} {'is' if len(ties) == 2 else 'are'} shown to be at most {margin} "
+                f"; {tied} {'is' if len(ties) == 2 else 'are'} shown to be at most {margin} "
                 "worse, but not cheaper or faster"
             )
         reason += "." + _undecided_note(winner, finalists, [r for r, _ in ties], alpha)
@@ -291,7 +301,50 @@ def select(
             f" Not picked, as not significantly better than their better part: "
             f"{', '.join(sorted(refused))}."
         )
-    return winner, reason
+    if len(others) > 1:
+        reason += (
+            f" The non-inferiority tests of the {len(others)} other finalists are "
+            f"Holm-corrected (family-wise {alpha:g})."
+        )
+    return winner, reason + _fewer_note(fewer)
+
+
+def _queries_of(result: CandidateResult) -> int:
+    return len(result.per_query.get("ndcg@10", ()))
+
+
+def _measured_on_fewer(results: Sequence[CandidateResult]) -> list[CandidateResult]:
+    """Measured candidates whose queries (and pool) are fewer than the most measured ones'.
+
+    The race's pool and queries only grow, so a candidate measured on fewer queries was
+    measured on an earlier, smaller and easier stage (dropped, cut by the budget, or failed
+    later): its means are not comparable with the others', nor with the targets on their pool.
+    """
+    measured = [r for r in results if r.error is None and _queries_of(r)]
+    if not measured:
+        return []
+    most = max(_queries_of(r) for r in measured)
+    return [r for r in measured if _queries_of(r) < most]
+
+
+def _fewer_note(fewer: Sequence[CandidateResult]) -> str:
+    """Name the candidates left out of the comparison as measured on fewer queries."""
+    if not fewer:
+        return ""
+    names = ", ".join(
+        f"{r.candidate.label} (nDCG@10 {_ndcg(r):.3f} on {_queries_of(r)} queries)" for r in fewer
+    )
+    return (
+        f" Not compared, as measured on fewer documents and queries (an earlier, smaller stage; "
+        f"see each one's note): {names}."
+    )
+
+
+def _noninferiority_p(best: CandidateResult, other: CandidateResult, margin: float) -> float:
+    from autoembedding.selector.probing.paired import noninferiority_pvalue
+
+    pair = _paired(best, other)
+    return 1.0 if pair is None else noninferiority_pvalue(*pair, margin)
 
 
 def _undecided_note(
