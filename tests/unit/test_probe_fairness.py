@@ -72,6 +72,25 @@ def test_non_finite_or_constant_vectors_are_refused_naming_the_model(mode):
     assert report.winner is not None and report.winner.candidate.label == "fake/good"
 
 
+def test_repetitive_documents_give_distinct_queries_and_a_probe_that_picks():
+    """Documents that differ only by numbers ('record 12 on theme 5 ...') are what catalogues
+    look like: their label-free queries must differ (a number singles a document out), and
+    the probe must not mistake queries of one text for a model that cannot tell texts apart."""
+    from autoembedding.selector.probing.measure import check_vectors
+    from autoembedding.selector.probing.queries import ProbeDoc, build_label_free
+
+    docs = [f"record {i} on theme {i % 7} with shade {i % 5}" for i in range(60)]
+    made = build_label_free([ProbeDoc(f"r{i}", t) for i, t in enumerate(docs)], n_queries=15)
+    texts = [q.text for q in made.queries]
+    assert len(texts) == 15 and len(set(texts)) == 15, texts
+    same = np.ones((3, 4), dtype=np.float32)
+    check_vectors("fake/x", same, "query", ["one text"] * 3)  # one text, one vector: right
+    with pytest.raises(Exception, match="same vector for all 2 different"):
+        check_vectors("fake/x", same, "query", ["one text", "another", "another"])
+    report = _quiet_probe(documents=docs, candidates=["fake/alpha", "fake/beta"], lexical=False)
+    assert report.winner is not None, [r.error for r in report.results]
+
+
 def test_fused_and_bm25_rankings_rank_tied_relevant_documents_last():
     from autoembedding.lexical.fusion import per_query_ndcg
     from autoembedding.selector.probing.hybrid import ranking_metrics

@@ -34,9 +34,10 @@ def _docs(n: int) -> list[ProbeDoc]:
         out.append(
             ProbeDoc(
                 f"d{i}",
+                # Each middle sentence has a word of its own, so no two stay equal once masked.
                 f"Intro sentence number {i} about {t}. The {t} cohort {i} showed changes in "
-                f"several blood markers over time. Researchers measured {t} outcomes in group {i} "
-                f"with care. A final remark closes study {i}.",
+                f"several blood markers at site{i}a over time. Researchers measured {t} outcomes "
+                f"in group {i} with care{i}b. A final remark closes study {i}.",
             )
         )
     return out

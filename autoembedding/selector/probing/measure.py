@@ -240,8 +240,8 @@ def measure(
     query_raw = _encode(adapter, query_texts, is_query=True, cancel=cancel)
     _check(cancel)
     name = variants[0].model_id
-    check_vectors(name, doc_raw, "document")
-    check_vectors(name, query_raw, "query")
+    check_vectors(name, doc_raw, "document", texts)
+    check_vectors(name, query_raw, "query", query_texts)
     pair_raw = _encode_pairs(adapter, pairs) if pairs else None
     views = {
         c.label: model.views.get(c.label)
@@ -258,17 +258,21 @@ def measure(
     return run
 
 
-def check_vectors(model_id: str, vectors: np.ndarray, what: str) -> None:
+def check_vectors(
+    model_id: str, vectors: np.ndarray, what: str, texts: Sequence[str] | None = None
+) -> None:
     """Refuse vectors a ranking cannot be made from: non-finite, or one vector for every text.
 
     Args:
         model_id: The model that made them (named in the error).
         vectors: ``(n_texts, dim)`` raw vectors.
         what: ``"document"`` or ``"query"``.
+        texts: The texts the rows were made from, when known: the same vector for the same
+            text is right, so rows are only refused as constant when their texts differ.
 
     Raises:
         BackendError: If a value is NaN or infinite, or every row is the same vector (two or
-            more texts), naming the model and what to do.
+            more different texts), naming the model and what to do.
     """
     from autoembedding.errors import BackendError
 
@@ -283,9 +287,10 @@ def check_vectors(model_id: str, vectors: np.ndarray, what: str) -> None:
             "leaves it out. Check the model's weights and precision (an fp16 overflow does "
             "this), or remove it from candidates."
         )
-    if len(vectors) > 1 and not np.any(vectors != vectors[0]):
+    distinct = len(vectors) if texts is None else len(set(texts))
+    if distinct > 1 and not np.any(vectors != vectors[0]):
         raise BackendError(
-            f"{model_id} returned the same vector for all {len(vectors)} {what} texts, so it "
+            f"{model_id} returned the same vector for all {distinct} different {what} texts, so it "
             "cannot tell them apart; the probe leaves it out. Check that the model loaded its "
             "weights (not a fallback or a zero output), or remove it from candidates."
         )

@@ -49,7 +49,8 @@ def build_label_free(
     ``title_share``. When ``n_queries`` exceeds the documents, further rounds over them (same
     order) cut one more ICT sentence from each document that still has three or more; every
     query cut from a document has it as its answer. Duplicate ids and duplicate texts are
-    dropped first.
+    dropped first, and a query text already asked for another document is not asked again
+    (it could not single out its answer).
 
     Args:
         docs: Sampled documents (the pool). More documents than queries makes the probe harder
@@ -92,16 +93,20 @@ def build_label_free(
     rng.shuffle(order)
     texts = {d.id: d.text for d in pool}
     queries: list[ProbeQuery] = []
+    asked: set[str] = set()  # a text asked for one document cannot single out another
     for index in order:
         if len(queries) >= n_queries:
             break
         doc = pool[index]
         for kind in _kinds_for_one_document(context):
             made = kind.make(doc, context)
-            if made is not None:
+            if made is None:
+                continue
+            if made[0].text not in asked:  # else the document gives no query this round
                 query, texts[doc.id] = made
                 queries.append(query)
-                break
+                asked.add(query.text)
+            break
     while len(queries) < n_queries:  # more queries than documents: more ICT sentences
         before = len(queries)
         for index in order:
@@ -109,9 +114,10 @@ def build_label_free(
                 break
             doc = pool[index]
             made = ict.KIND.make(ProbeDoc(doc.id, texts[doc.id], doc.metadata), context)
-            if made is not None:
+            if made is not None and made[0].text not in asked:
                 query, texts[doc.id] = made
                 queries.append(query)
+                asked.add(query.text)
         if len(queries) == before:
             break
     if not queries:

@@ -14,6 +14,9 @@ __all__ = ["KIND", "keyphrase_query"]
 def keyphrase_query(doc: ProbeDoc, df: Counter[str], n_docs: int, k: int = 5) -> Made | None:
     """The ``k`` terms of ``doc`` with the highest tf x in-sample idf, as a keyword query.
 
+    Numbers are terms like any other (a year or a part number that few documents share is
+    what a user would type), but at least three distinct words are needed.
+
     Args:
         doc: The document.
         df: In-sample document frequencies.
@@ -25,10 +28,10 @@ def keyphrase_query(doc: ProbeDoc, df: Counter[str], n_docs: int, k: int = 5) ->
         fewer than three distinct non-numeric terms.
 
     """
-    doc_terms = [t for t in terms(doc.text) if not t.isdigit()]
-    if len(set(doc_terms)) < 3:
+    doc_terms = terms(doc.text)
+    if len({t for t in doc_terms if not t.isdigit()}) < 3:
         return None
-    tf = Counter(doc_terms)
+    tf = Counter(doc_terms)  # numbers compete on idf: a part number singles a document out
     scored = sorted(tf, key=lambda t: (-tf[t] * idf(t, df, n_docs), t))
     query = joiner(doc.text).join(scored[:k])
     return ProbeQuery(query, frozenset({doc.id}), "keyphrase"), doc.text
