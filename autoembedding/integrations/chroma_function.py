@@ -38,6 +38,8 @@ _RECORD_KEYS = (_MODEL_KEY, *VECTOR_OPTIONS)
 _RECORD_FIELDS = frozenset({_MODEL_KEY, *(f.name for f in fields(ModelRecord))} - {"model_id"})
 #: The record's retrieval fields: carried by the function, never passed to the adapter.
 _RETRIEVAL_FIELDS = ("retrieval", "tokenizer", "fusion", "fusion_weight", "rrf_k")
+#: Options only the caller of this process may turn on: never persisted, refused in a config.
+_CALLER_ONLY = ("trust_remote_code",)
 
 
 @register_embedding_function
@@ -60,7 +62,9 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
         batch_size: Texts per forward pass (not part of the vectors' identity).
         adapter: A ready adapter to use instead of building one from ``model``.
         **adapter_options: Other :func:`~autoembedding.get_adapter` options (``device``, ...);
-            saved in the config only when JSON-serialisable.
+            saved in the config only when JSON-serialisable. ``trust_remote_code=True`` applies
+            to this instance only: it is never saved with the collection, so a process that
+            reopens it must pass it again (a stored config asking for it is refused).
 
     Raises:
         UnknownModelError: If the model is unknown (at construction; no weights are loaded).
@@ -133,6 +137,8 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
         config = self.record().to_config(model_key=_MODEL_KEY)
         config["batch_size"] = self.adapter.batch_size
         for key, value in self.adapter_options.items():
+            if key in _CALLER_ONLY:
+                continue  # a collection must never turn remote code on for its next reader
             if isinstance(value, (str, int, float, bool)) or value is None:
                 config[key] = value
         return config
@@ -144,11 +150,16 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
         Raises:
             ModelMismatchError: If this version of the catalog builds another dimension for
                 the recorded model.
+            InvalidArgumentError: If the config asks for ``trust_remote_code`` (a stored config
+                never turns remote code on; the caller passes it, per call).
         """
+        refuse_caller_only(config)
         record = ModelRecord.from_config(config, model_key=_MODEL_KEY)
         # Vector options are passed on as persisted: one left out keeps the catalog's value.
         vector = {k: config[k] for k in VECTOR_OPTIONS if k in config}
-        extras = {k: v for k, v in config.items() if k not in _RECORD_FIELDS}
+        extras = {
+            k: v for k, v in config.items() if k not in _RECORD_FIELDS and k not in _CALLER_ONLY
+        }
         return AutoEmbeddingFunction.from_record(record, vector_options=vector, **extras)
 
     @classmethod
@@ -215,6 +226,27 @@ class AutoEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def __repr__(self) -> str:
         return f"AutoEmbeddingFunction({self.adapter.name!r})"
+
+
+def refuse_caller_only(config: dict[str, Any], *, where: str = "The collection's stored") -> None:
+    """Refuse a stored config that asks for an option only this process's caller may set.
+
+    Raises:
+        InvalidArgumentError: If ``config`` sets ``trust_remote_code`` to anything truthy.
+    """
+    for key in _CALLER_ONLY:
+        if config.get(key):
+            model = config.get(_MODEL_KEY, "?")
+            raise InvalidArgumentError(
+                f"{where} embedding-function config asks for {key}={config[key]!r} (model "
+                f"{model!r}). A stored config never turns remote code on: anyone who can write "
+                "the database could make this process run a hub repository's code. If you "
+                "trust that model's code, pass it yourself for this process, e.g. "
+                f"AutoEmbeddingFunction({model!r}, {key}=True) as embedding_function=, or "
+                f"get_or_create_collection(client, name, model={model!r}, {key}=True); and "
+                f"remove the {key!r} key from the stored config.",
+                argument=key,
+            )
 
 
 def model_argument(model: str | None, model_name: str | None) -> str | None:
