@@ -147,10 +147,12 @@ def run(args: argparse.Namespace) -> int:
     Every option is checked before the collection is opened; ``--json -`` prints the JSON on
     stdout (and the table on stderr, so stdout stays valid JSON).
     """
+    from autoembedding.chroma.client import connection_flags
     from autoembedding.selector.probing import probe
     from autoembedding.selector.report import (
         format_table,
         report_to_dict,
+        swap_command,
         write_json,
         write_report,
     )
@@ -181,6 +183,9 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = args.json == "-"
     say = sys.stderr if to_stdout else sys.stdout
     print(format_table(report), file=say)
+    command = swap_command(report, connection_flags(getattr(collection, "_client", None)))
+    if command is not None:
+        print(f"\nServe the winner (re-embeds if needed; --undo goes back):\n  {command}", file=say)
     if to_stdout:
         json.dump(report_to_dict(report), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -20,8 +20,10 @@ from autoembedding.selector.types import CandidateResult, ProbeReport
 
 __all__ = [
     "format_table",
+    "is_budget_cut",
     "plot_pareto",
     "report_to_dict",
+    "swap_command",
     "why_not",
     "write_json",
     "write_report",
@@ -38,12 +40,44 @@ def _status(result: CandidateResult, report: ProbeReport) -> str:
     if result is report.winner:
         return "WINNER"
     if result.error:
-        return "error"
+        return "skipped (budget)" if is_budget_cut(result.error) else "error"
     if result.dropped:
         return "dropped"
     if result.lexical.get("not_picked"):
         return "no gain"
     return "ok" if result.meets_targets else "misses targets"
+
+
+def is_budget_cut(error: str) -> bool:
+    """Whether ``error`` says the time budget, not the model, stopped the candidate."""
+    return "skipped for budget_s=" in error or "cut by budget_s=" in error
+
+
+def swap_command(
+    report: ProbeReport, flags: str, result: CandidateResult | None = None
+) -> str | None:
+    """The ``autoembed swap`` command that serves the winner, copyable as is; ``None`` if none.
+
+    A convex hybrid's command carries the dense weight the probe measured
+    (``--fusion-weight``): without it the swap would use the default weight, not the one
+    whose score the report shows.
+
+    Args:
+        report: The probe report.
+        flags: The connection options (``--chroma-path DB`` ...) that reach the collection.
+        result: Another candidate of the report to serve instead of the winner.
+    """
+    import shlex
+
+    winner = result or report.winner
+    if winner is None:
+        return None
+    command = f"autoembed swap {flags} --collection {shlex.quote(report.collection or 'NAME')}"
+    command += f" --model {shlex.quote(winner.candidate.label)}"
+    weight = winner.lexical.get("weight")
+    if winner.lexical.get("fusion") == "convex" and weight is not None:
+        command += f" --fusion-weight {float(weight):g}"
+    return command
 
 
 def _lexical(result: CandidateResult) -> dict[str, Any]:
