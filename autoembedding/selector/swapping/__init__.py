@@ -82,6 +82,7 @@ from autoembedding.selector.swapping.journal import (
     staging_name,
     sync_name,
 )
+from autoembedding.selector.swapping.lock import SwapLockedError, locked
 from autoembedding.selector.swapping.result import SwapResult
 from autoembedding.selector.swapping.status import (
     STATES,
@@ -106,6 +107,7 @@ __all__ = [
     "STATES",
     "Journal",
     "SwapError",
+    "SwapLockedError",
     "SwapResult",
     "SwapState",
     "SyncResult",
@@ -162,6 +164,7 @@ def _resolve_model(model: Any, options: Mapping[str, Any]) -> tuple[Any, ModelRe
 
 
 # ---------------------------------------------------------------------------- public
+@locked("swap")
 def swap(
     collection: Any,
     model: Any,
@@ -244,6 +247,7 @@ def swap(
     return swap_vectors(collection, getattr(model, "candidate", model), client=client, **options)
 
 
+@locked("swap")
 def swap_vectors(
     collection: Any,
     model: Any,

@@ -40,6 +40,7 @@ from autoembedding.selector.swapping.journal import (
     Journal,
     staging_name,
 )
+from autoembedding.selector.swapping.lock import locked
 from autoembedding.selector.swapping.mode_target import (
     DEFAULT_WEIGHT,
     PHASE_INDEX,
@@ -61,6 +62,7 @@ _SWAP_PREFIX = METADATA_PREFIX + "swap_"
 
 
 # ---------------------------------------------------------------------------- swap
+@locked("swap")
 def swap_mode(
     collection: Any,
     model: Any,

@@ -30,6 +30,7 @@ from autoembedding.selector.swapping.baseline import (
 )
 from autoembedding.selector.swapping.catchup import upsert_picked
 from autoembedding.selector.swapping.journal import K_BACKUP, K_SYNC, Journal
+from autoembedding.selector.swapping.lock import locked
 from autoembedding.selector.swapping.store import drop, get_or_none, replace_metadata
 
 __all__ = ["SyncResult", "reconcile", "retire_backup", "sync_swap"]
@@ -207,6 +208,7 @@ def _adapter_for(live: Any, model: Any, options: dict[str, Any]) -> Any:
     return adapter
 
 
+@locked("sync")
 def sync_swap(
     collection: Any,
     *,

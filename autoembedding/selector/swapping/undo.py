@@ -27,6 +27,7 @@ from autoembedding.selector.swapping.journal import (
     staging_name,
     undone_name,
 )
+from autoembedding.selector.swapping.lock import locked
 from autoembedding.selector.swapping.status import related_collections, swap_status
 from autoembedding.selector.swapping.store import drop, free_name, get_or_none
 
@@ -72,6 +73,7 @@ def undo_swap(collection: Any, *, client: Any = None, drop_new: bool = False) ->
     return undo(collection, client=client, drop_new=drop_new).moved
 
 
+@locked("undo")
 def undo(collection: Any, *, client: Any = None, drop_new: bool = False) -> UndoResult:
     """:func:`undo_swap`, returning an :class:`UndoResult` with a message for people.
 
@@ -166,6 +168,7 @@ def _abandon(client: Any, name: str, current: Any, stagings: list[Any]) -> UndoR
     )
 
 
+@locked("drop-staging")
 def drop_staging(collection: Any, *, client: Any) -> list[str]:
     """Remove the unfinished staging copies of ``collection`` (and their sync baselines).
 

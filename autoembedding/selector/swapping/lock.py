@@ -1,0 +1,264 @@
+"""One swap per collection at a time: an exclusive, non-blocking lock per (database, collection).
+
+:func:`swap`, :func:`~.undo.undo`, :func:`~.sync.sync_swap` and :func:`~.undo.drop_staging`
+run under :func:`collection_lock`. A second one of the same collection, from another process or
+another thread, is refused at once with :class:`SwapLockedError`, which names the process that
+runs the first and says where that swap stands (:func:`~.status.swap_status`).
+
+The lock is an ``fcntl.flock`` on a small file in the user cache
+(``<cache>/locks/<hash>.lock``, ``<cache>`` being :func:`autoembedding.offline.cache_dir`),
+named by a hash of where the database is (the folder of an embedded Chroma, resolved; the URL
+of a server) and the collection name. The file also says who holds it (pid, host, command,
+start time), for the refusal's message.
+
+Why there is no ``--break-lock``: the kernel releases an ``flock`` when the last file
+descriptor on it is closed, which happens when its process ends in any way (exit, exception,
+``SIGKILL``, a crash). A lock can therefore only be held by a running process; the file left
+behind is not a lock and is reused. To stop a hung swap, stop its process (the refusal names
+its pid); the next run resumes that swap from its journal.
+
+Limits: the lock guards swaps started on one machine, by one user (it lives in that user's
+cache), addressing the database the same way (a server as ``localhost`` and as ``127.0.0.1``
+are two keys). Without ``fcntl`` (Windows) no lock is taken.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shlex
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from autoembedding.errors import SwapError
+
+try:  # POSIX only
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "LockHolder",
+    "SwapLockedError",
+    "collection_lock",
+    "lock_path",
+    "locked",
+    "running_swap",
+]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: Locks this thread holds: key -> depth (a swap calls undo, mode swaps call dense swaps ...).
+_held = threading.local()
+
+
+class SwapLockedError(SwapError):
+    """Another swap, undo or sync of the same collection is running (see :mod:`~.lock`)."""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a collection's swap lock, as written in the lock file.
+
+    Attributes:
+        pid: Its process id (``None`` if the file could not be read).
+        host: The machine it runs on.
+        action: ``"swap"``, ``"undo"``, ``"sync"`` or ``"drop-staging"``.
+        command: Its command line.
+        started: When it took the lock (UTC, ISO 8601).
+        path: The lock file.
+    """
+
+    pid: int | None
+    host: str
+    action: str
+    command: str
+    started: str
+    path: str
+
+    def describe(self) -> str:
+        """``'a swap (pid 123 on host, started ...: autoembed swap ...)'``."""
+        who = f"pid {self.pid}" if self.pid is not None else "another process"
+        if self.host and self.host != socket.gethostname():
+            who += f" on {self.host}"
+        since = f", started {self.started}" if self.started else ""
+        command = f": {self.command}" if self.command else ""
+        article = "an" if self.action[:1] in "aeiou" else "a"
+        return f"{article} {self.action} ({who}{since}{command})"
+
+
+def _location(client: Any) -> str:
+    """Where ``client``'s database is, as one string (a resolved folder, or a server URL)."""
+    from autoembedding.chroma.client import describe_client
+
+    try:
+        where = describe_client(client)
+    except Exception:  # noqa: BLE001 - a client that cannot say: this process's own
+        where = None
+    if not where:
+        return f"process:{os.getpid()}:{id(client)}"
+    if "://" in where:
+        return where.rstrip("/").lower()
+    return str(Path(where).expanduser().resolve())
+
+
+def lock_path(client: Any, name: str) -> Path:
+    """The lock file of collection ``name`` in ``client``'s database (nothing is created)."""
+    from autoembedding.offline import cache_dir
+
+    key = json.dumps([_location(client), name])
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+    return cache_dir() / "locks" / f"swap-{digest}.lock"
+
+
+def _depths() -> dict[str, int]:
+    depths = getattr(_held, "depths", None)
+    if depths is None:
+        depths = _held.depths = {}
+    return depths
+
+
+def _read_holder(handle: IO[str], path: Path) -> LockHolder:
+    try:
+        handle.seek(0)
+        data = json.loads(handle.read() or "{}")
+    except (OSError, ValueError):
+        data = {}
+    pid = data.get("pid")
+    return LockHolder(
+        pid=int(pid) if isinstance(pid, int) else None,
+        host=str(data.get("host") or ""),
+        action=str(data.get("action") or "swap"),
+        command=str(data.get("command") or ""),
+        started=str(data.get("started") or ""),
+        path=str(path),
+    )
+
+
+def _open(path: Path) -> IO[str]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise SwapError(
+            f"Cannot create the swap lock file {str(path)!r} ({exc.strerror or exc}): make its "
+            "folder writable, or point AUTOEMBEDDING_CACHE at a writable folder."
+        ) from exc
+
+
+def running_swap(client: Any, name: str) -> LockHolder | None:
+    """Who runs a swap, undo or sync of ``name`` right now in another process or thread.
+
+    ``None`` when nobody does (or this thread does: its own messages must not call it busy).
+    """
+    path = lock_path(client, name)
+    if fcntl is None or str(path) in _depths() or not path.exists():
+        return None
+    try:
+        handle = path.open("r", encoding="utf-8")
+    except OSError:
+        return None
+    with handle:
+        try:  # a shared lock is refused only while an exclusive one is held
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(handle, path)
+        except OSError:
+            return None
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return None
+
+
+def _refusal(client: Any, name: str, action: str, holder: LockHolder) -> SwapLockedError:
+    from autoembedding.selector.swapping.status import swap_status
+
+    try:
+        where = swap_status(name, client=client).message
+    except Exception as exc:  # noqa: BLE001 - the refusal must not fail on the status
+        where = f"{holder.describe()} of {name!r} is running (its status: {exc})."
+    return SwapLockedError(
+        f"This {action} of {name!r} was not started (only one swap, undo or sync of a "
+        f"collection runs at a time; rerun it when the other has ended): {where}"
+    )
+
+
+@contextmanager
+def collection_lock(client: Any, name: str, action: str = "swap") -> Iterator[None]:
+    """Hold ``name``'s swap lock for the block; reentrant within one thread.
+
+    Args:
+        client: The Chroma client (its database is part of the key).
+        name: The collection.
+        action: What runs under it, for the refusal's message of another.
+
+    Raises:
+        SwapLockedError: At once, if another process or thread holds it.
+        SwapError: If the lock file cannot be created.
+    """
+    path = lock_path(client, name)
+    key = str(path)
+    depths = _depths()
+    if fcntl is None or key in depths:
+        depths[key] = depths.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            depths[key] -= 1
+            if not depths[key]:
+                del depths[key]
+        return
+    handle = _open(path)
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _refusal(client, name, action, _read_holder(handle, path)) from None
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "action": action,
+            "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "collection": name,
+        }
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(info))
+        handle.flush()
+        depths[key] = 1
+        try:
+            yield
+        finally:
+            del depths[key]
+            handle.seek(0)
+            handle.truncate()  # still locked: nobody reads a half-cleared file
+            handle.flush()
+    finally:
+        handle.close()  # releases the flock
+
+
+def locked(action: str) -> Callable[[_F], _F]:
+    """Run the decorated ``fn(collection, ..., client=...)`` under :func:`collection_lock`."""
+
+    def wrap(fn: _F) -> _F:
+        @functools.wraps(fn)
+        def run(collection: Any, *args: Any, **kwargs: Any) -> Any:
+            client = kwargs.get("client")
+            if client is None:  # the function says what it needs
+                return fn(collection, *args, **kwargs)
+            name = collection if isinstance(collection, str) else str(collection.name)
+            with collection_lock(client, name, action):
+                return fn(collection, *args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+    return wrap
