@@ -3,12 +3,13 @@
 A collection is created through one of the three integrations (LangChain ``chroma_store``,
 LlamaIndex ``chroma_vector_store``, Chroma-only ``get_or_create_collection``), on an embedded
 ``PersistentClient`` or a real ``chroma run`` server, with real offline models on 60 bundled
-SciFact abstracts. It is probed (the two offline MiniLMs, dense only), moved to the other model
-with ``autoembed swap``, then a fresh process reopens it and queries it through *each* of the three
-integrations (and Chroma's own ``client.get_collection(name)``): every route must embed queries
-with the new model and find exactly what the new model finds by brute force (the known relevant
-abstract in the top 3 for the same claims), and every route must refuse to add with the old model
-(``ModelMismatchError``), leaving the collection unchanged.
+SciFact abstracts. It is probed (two offline models other than the one it was made with, dense
+only), moved to the probe's pick with ``autoembed swap --model <winner>``, then a fresh process
+reopens it and queries it through *each* of the three integrations (and Chroma's own
+``client.get_collection(name)``): every route must embed queries with the picked model and find
+exactly what that model finds by brute force (the known relevant abstract in the top 3 for the same
+claims), and every route must refuse to add with the old model (``ModelMismatchError``), leaving
+the collection unchanged.
 
 The LangChain/embedded and Chroma-only/server cases run by default; the other four are marked
 ``slow`` (``--run-slow``) to keep the default run near a minute on 2 cores.
@@ -37,7 +38,11 @@ pytestmark = [
 ]
 
 OLD = "sentence-transformers/all-MiniLM-L6-v2:onnx-int8"
-NEW = "sentence-transformers/paraphrase-MiniLM-L3-v2:onnx"
+#: The probe's candidates; neither is OLD, so the swap always moves the collection to the pick.
+PICKS = (
+    "sentence-transformers/paraphrase-MiniLM-L3-v2:onnx",
+    "sentence-transformers/all-MiniLM-L6-v2",
+)
 N_DOCS, N_CLAIMS, K, MAX_CHARS = 60, 10, 3, 300
 NAME = "scifact"
 
@@ -134,17 +139,22 @@ def corpus(test_data: Path) -> tuple[list[tuple[str, str]], list[tuple[str, list
     return docs, [(claim, sorted(ids)) for claim, ids in claims]
 
 
-@pytest.fixture(scope="module")
-def reference(corpus: Any) -> list[list[str]]:
-    """The top K ids of each claim under NEW, by brute-force cosine (what the swap must give)."""
+_REFERENCE: dict[str, list[list[str]]] = {}
+
+
+def reference(model_id: str, corpus: Any) -> list[list[str]]:
+    """The top K ids of each claim under ``model_id``, by brute-force cosine (what it serves)."""
+    if model_id in _REFERENCE:
+        return _REFERENCE[model_id]
     docs, claims = corpus
-    model = get_adapter(NEW)
+    model = get_adapter(model_id)
     doc_vecs = model.embed_documents([text for _, text in docs])
     ids = [doc_id for doc_id, _ in docs]
     tops = []
     for claim, _ in claims:
         scores = doc_vecs @ model.embed_query(claim)
         tops.append([ids[j] for j in np.argsort(-scores)[:K]])
+    _REFERENCE[model_id] = tops
     return tops
 
 
@@ -175,19 +185,19 @@ def create(integration: str, client: Any, docs: list[tuple[str, str]]) -> None:
 
 
 def probe(where: list[str], out: Path) -> dict[str, Any]:
-    """``autoembed probe`` with the two offline MiniLMs on a small sample; its JSON report."""
+    """``autoembed probe`` of the two :data:`PICKS` on a small sample; its JSON report."""
     code = main(
-        ["probe", *where, "--collection", NAME, "--candidates", f"{OLD},{NEW}", "--no-lexical",
+        ["probe", *where, "--collection", NAME, "--candidates", ",".join(PICKS), "--no-lexical",
          "--sample-size", "24", "--seed", "0", "--no-progress", "--json", str(out)]
     )  # fmt: skip
     assert code == 0, f"autoembed probe exited with {code}"
     return json.loads(out.read_text())  # type: ignore[no-any-return]
 
 
-def swap(where: list[str]) -> None:
-    """``autoembed swap`` to NEW."""
+def swap(where: list[str], model: str) -> None:
+    """``autoembed swap`` to ``model`` (the probe's winner)."""
     code = main(
-        ["swap", *where, "--collection", NAME, "--model", NEW, "--verify-sample", "8",
+        ["swap", *where, "--collection", NAME, "--model", model, "--verify-sample", "8",
          "--no-progress"]
     )  # fmt: skip
     assert code == 0, f"autoembed swap exited with {code}"
@@ -229,7 +239,6 @@ def test_create_probe_swap_then_every_integration_follows_and_guards(
     integration: str,
     location: str,
     corpus: Any,
-    reference: list[list[str]],
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
@@ -246,11 +255,13 @@ def test_create_probe_swap_then_every_integration_follows_and_guards(
     create(integration, client, docs)
     report = probe(where, tmp_path / "probe.json")
     assert report["n_docs"] == 24
-    assert {row["model_id"] for row in report["candidates"]} == {OLD, NEW}
+    assert {row["model_id"] for row in report["candidates"]} == set(PICKS)
     assert all(row["error"] is None for row in report["candidates"]), report["candidates"]
-    assert report["winner"] in (OLD, NEW)
+    winner = report["winner"]
+    assert winner in PICKS, winner
 
-    swap(where)
+    swap(where, winner)  # the probe's pick, whichever it is
+    picked = reference(winner, corpus)
 
     data = tmp_path / "data.json"
     data.write_text(json.dumps({"claims": [claim for claim, _ in claims], "k": K}))
@@ -258,15 +269,13 @@ def test_create_probe_swap_then_every_integration_follows_and_guards(
     script.write_text(FRESH)
     answer = fresh_process(fresh_where, data, script)
 
-    # Every route embeds queries with the new model...
-    assert answer["model"] == {"langchain": NEW, "llama_index": NEW, "chroma": NEW}
-    # ...and finds what the new model finds (the sets: HNSW on 60 vectors is exact, order of
+    # Every route embeds queries with the picked model...
+    assert answer["model"] == {"langchain": winner, "llama_index": winner, "chroma": winner}
+    # ...and finds what that model finds (the sets: HNSW on 60 vectors is exact, order of
     # near-ties aside), so the known relevant abstract is in the top 3 for the same claims.
-    expected = [sorted(top) for top in reference]
-    hits = [
-        any(i in judged for i in top) for top, (_, judged) in zip(reference, claims, strict=True)
-    ]
-    assert sum(hits) >= 7, f"the new model itself finds too little here: {hits}"
+    expected = [sorted(top) for top in picked]
+    hits = [any(i in judged for i in top) for top, (_, judged) in zip(picked, claims, strict=True)]
+    assert sum(hits) >= 7, f"the picked model itself finds too little here: {hits}"
     for route, found in answer["found"].items():
         assert [sorted(top) for top in found] == expected, route
     # Adding with the old model is refused on every route, and nothing was written.
