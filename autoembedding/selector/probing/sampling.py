@@ -7,7 +7,7 @@ candidates, so each model's own truncation stays part of what the probe measures
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,9 @@ PAGE_SIZE = 256
 def sample_collection(collection: Any, size: int, seed: int) -> tuple[list[ProbeDoc], int]:
     """Seeded reservoir sample of the documents of a Chroma collection, read in pages.
 
+    Each document keeps its metadata, so a ``title`` (or ``Title``, ``heading``...) there
+    gives title queries (:mod:`.queries.title`).
+
     Args:
         collection: A Chroma collection (read only).
         size: Documents to keep.
@@ -67,19 +70,20 @@ def sample_collection(collection: Any, size: int, seed: int) -> tuple[list[Probe
             "documents=[...] to probe texts directly)."
         )
     rng = np.random.default_rng(seed)
-    reservoir: list[tuple[str, str]] = []
+    reservoir: list[ProbeDoc] = []
     seen = 0
-    for page in iter_pages(collection, page_size=PAGE_SIZE, include=("documents",)):
-        for doc_id, text in zip(page.ids, page.documents, strict=False):
+    pages = iter_pages(collection, page_size=PAGE_SIZE, include=("documents", "metadatas"))
+    for page in pages:
+        for doc_id, text, meta in zip(page.ids, page.documents, page.metadatas, strict=False):
             if not isinstance(text, str) or not text.strip():
                 continue
             seen += 1
             if len(reservoir) < size:
-                reservoir.append((doc_id, text))
+                reservoir.append(ProbeDoc(id=doc_id, text=text, metadata=_metadata(meta)))
             else:
                 j = int(rng.integers(0, seen))
                 if j < size:
-                    reservoir[j] = (doc_id, text)
+                    reservoir[j] = ProbeDoc(id=doc_id, text=text, metadata=_metadata(meta))
     if seen == 0:
         raise CollectionError(
             f"Collection {name!r} has {count} records but no document texts (embeddings only?). "
@@ -87,7 +91,14 @@ def sample_collection(collection: Any, size: int, seed: int) -> tuple[list[Probe
             "with documents=..., or pass documents=[...] to probe()."
         )
     order = rng.permutation(len(reservoir))
-    return [ProbeDoc(id=reservoir[i][0], text=reservoir[i][1]) for i in order], seen
+    return [reservoir[i] for i in order], seen
+
+
+def _metadata(meta: Any) -> dict[str, Any] | None:
+    """A record's metadata as a plain dict (a title there gives title queries), or ``None``."""
+    if not isinstance(meta, Mapping) or not meta:
+        return None
+    return dict(meta)
 
 
 def sample_documents(

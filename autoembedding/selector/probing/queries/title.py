@@ -1,15 +1,34 @@
-"""Title queries: a title in the document's metadata, the document text the answer."""
+"""Title queries: a title in the document's metadata, the document text the answer.
+
+Metadata keys are matched without regard to case (``title``, ``Title``, ``TITLE``). A title
+that chunkers copied into the text (a first line, a heading) is cut out of the answer, as ICT cuts
+its sentence, so the query is never verbatim in its document.
+"""
 
 from __future__ import annotations
+
+import re
 
 from autoembedding.selector.probing.queries.base import BuildContext, Made, QueryKind
 from autoembedding.selector.probing.queries.probe_set import ProbeDoc, ProbeQuery
 from autoembedding.selector.probing.queries.text import terms
 
-__all__ = ["KIND", "TITLE_KEYS", "TITLE_SHARE", "title_query"]
+__all__ = ["KIND", "MIN_ANSWER_TERMS", "TITLE_KEYS", "TITLE_SHARE", "title_query"]
 
-#: Metadata keys read as a document's title, in order.
-TITLE_KEYS: tuple[str, ...] = ("title", "heading", "name", "subject")
+#: Metadata keys read as a document's title, in order (compared in lower case).
+TITLE_KEYS: tuple[str, ...] = (
+    "title",
+    "doc_title",
+    "document_title",
+    "page_title",
+    "section_title",
+    "heading",
+    "header",
+    "name",
+    "subject",
+)
+#: Terms the answer must keep once a verbatim title is cut out of it.
+MIN_ANSWER_TERMS = 3
 #: Default share of the documents with a usable title that give a title query before trying
 #: ICT (the others try ICT first and fall back to their title).
 TITLE_SHARE = 0.5
@@ -22,20 +41,34 @@ def title_query(doc: ProbeDoc) -> Made | None:
         doc: The document.
 
     Returns:
-        The ``"title"`` query and the unchanged text, or ``None`` when no key of
-        :data:`TITLE_KEYS` holds a title of two terms or more that is not verbatim in the text.
+        The ``"title"`` query and the text (without the title where the text holds it
+        verbatim), or ``None`` when no key of :data:`TITLE_KEYS` (any case) holds a title of
+        two terms or more that leaves at least :data:`MIN_ANSWER_TERMS` terms of text.
 
     """
     if not doc.metadata:
         return None
+    by_key = {str(k).lower(): v for k, v in doc.metadata.items()}
     for key in TITLE_KEYS:
-        value = doc.metadata.get(key)
+        value = by_key.get(key)
         if isinstance(value, str) and value.strip():
-            title = value.strip()
-            if title in doc.text or len(terms(title)) < 2:
-                continue  # a verbatim or one-word title tests nothing
-            return ProbeQuery(title, frozenset({doc.id}), "title"), doc.text
+            title = " ".join(value.split())
+            if len(terms(title)) < 2:
+                continue  # a one-word title tests nothing
+            answer = _without(doc.text, title)
+            if len(terms(answer)) < MIN_ANSWER_TERMS:
+                continue  # the text is little more than its title
+            return ProbeQuery(title, frozenset({doc.id}), "title"), answer
     return None
+
+
+def _without(text: str, title: str) -> str:
+    """``text`` with every verbatim copy of ``title`` cut out (spacing-insensitive)."""
+    flat = " ".join(text.split())
+    if title.lower() not in flat.lower():
+        return text
+    pattern = re.compile(r"\s+".join(re.escape(w) for w in title.split()), re.IGNORECASE)
+    return pattern.sub("", text).strip()
 
 
 def _make(doc: ProbeDoc, context: BuildContext) -> Made | None:
