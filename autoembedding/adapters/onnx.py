@@ -11,6 +11,11 @@ export built for this CPU (:func:`autoembedding.adapters.export.fast_path.resolv
 kernels, exported and cached on first use), and its pinned file only when that cannot be built.
 :attr:`OnnxAdapter.source` says which was loaded.
 
+An int8 export is run **one text per** ``session.run`` (its ``export.json`` says
+``"texts_per_run": 1``), unpadded: its activations are quantised with one scale per input tensor,
+so in a padded batch a text's vector would depend on its batch-mates. Run alone, every text gets
+its own scales and the same vector in any batch. Every other file is run in length-sorted batches.
+
 Example:
     >>> from autoembedding import get_adapter
     >>> int8 = get_adapter("all-MiniLM-L6-v2-int8")
@@ -20,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -79,6 +85,9 @@ class OnnxAdapter(BaseAdapter):
         int8_export: For a catalog int8 entry with ``export_from``: load the int8 export for
             this CPU, building it on first use (``True``), or the pinned file (``False``).
             Default: on, unless ``$AUTOEMBEDDING_INT8_EXPORT=0``.
+        texts_per_run: Run ``1`` text per ``session.run`` (unpadded) or the whole batch
+            (``None``, the default, means what the folder's ``export.json`` says: ``1`` for an
+            int8 export, whose vectors would otherwise depend on their batch; else the batch).
         **common: Options of :class:`~autoembedding.adapters.base.BaseAdapter`.
     """
 
@@ -93,6 +102,7 @@ class OnnxAdapter(BaseAdapter):
         allow_spinning: bool = True,
         optimization_level: str = "all",
         int8_export: bool | None = None,
+        texts_per_run: int | None = None,
         **common: Any,
     ) -> None:
         super().__init__(spec, **common)
@@ -106,6 +116,11 @@ class OnnxAdapter(BaseAdapter):
                 f"The onnx backend pools with 'mean', 'cls' or 'last'; {spec.id} says "
                 f"{spec.pooling!r}. Use backend='sentence-transformers' for this model."
             )
+        if texts_per_run not in (None, 1):
+            raise ValueError(
+                f"texts_per_run must be 1 (one text per run) or None (what the export says, "
+                f"else the whole batch), got {texts_per_run!r}."
+            )
         self.tokenizer_file = Path(tokenizer_file) if tokenizer_file else None
         self.num_threads = num_threads or os.cpu_count() or 1
         self.providers = list(providers) if providers else ["CPUExecutionProvider"]
@@ -113,6 +128,9 @@ class OnnxAdapter(BaseAdapter):
         self.allow_spinning = allow_spinning
         self.int8_export = int8_export
         self.optimization_level = optimization_level
+        #: ``1`` when every text runs alone (an int8 export), ``None`` when batches run whole;
+        #: the option's value until loading, then what is used.
+        self.texts_per_run = texts_per_run
         self.model_path: Path | None = None
         #: What was loaded: ``"export"`` (the int8 export for this CPU), ``"pinned"`` (the
         #: catalog's offline file) or ``"local"`` (a path); ``""`` before loading.
@@ -183,6 +201,8 @@ class OnnxAdapter(BaseAdapter):
 
             raise missing_extra("onnxruntime", "onnx", exc) from exc
         model_file, tokenizer_file = self._locate()
+        if self.texts_per_run is None:
+            self.texts_per_run = _manifest_texts_per_run(model_file)
         tokenizer = Tokenizer.from_file(str(tokenizer_file))
         file_limit = (tokenizer.truncation or {}).get("max_length")
         if self.max_tokens is None:
@@ -256,6 +276,17 @@ class OnnxAdapter(BaseAdapter):
         self._add_truncated(sum(1 for e in encodings if e.overflowing))
         ids = np.array([e.ids for e in encodings], dtype=self._int_dtype)
         mask = np.array([e.attention_mask for e in encodings], dtype=self._int_dtype)
+        if self.texts_per_run == 1 and len(encodings) > 1:
+            # Each text alone, without the batch's padding (it is padded on the right).
+            rows = []
+            for row_ids, row_mask in zip(ids, mask, strict=True):
+                length = int(row_mask.sum())
+                rows.append(self._run(row_ids[None, :length], row_mask[None, :length]))
+            return np.concatenate(rows)
+        return self._run(ids, mask)
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One ``session.run`` on a tokenised batch; its pooled vectors."""
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
@@ -267,6 +298,23 @@ class OnnxAdapter(BaseAdapter):
         if self._pooled_output:
             return output
         return _pool(output, mask, self.spec.pooling)
+
+
+def _manifest_texts_per_run(model_file: Path) -> int | None:
+    """``texts_per_run`` from the ``export.json`` beside an int8 export's ``model.onnx``, if any."""
+    from autoembedding.adapters.export.cache import EXPORT_MANIFEST
+
+    manifest = model_file.parent / EXPORT_MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        value = json.loads(manifest.read_text(encoding="utf-8")).get("texts_per_run")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise BackendError(
+            f"{manifest} is not a readable export manifest ({exc}); re-export the model "
+            "(`autoembed export MODEL --force`)."
+        ) from exc
+    return 1 if value == 1 else None
 
 
 def _pool(tokens: np.ndarray, mask: np.ndarray, pooling: str) -> np.ndarray:

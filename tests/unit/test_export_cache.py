@@ -215,3 +215,40 @@ def test_adapter_loads_a_cached_export(cache_root, monkeypatch):
     adapter = get_adapter(INT8)
     adapter.load()
     assert adapter.source == "export" and seen == [folder / "model.onnx"]
+
+
+def test_a_cached_export_of_an_older_format_is_rebuilt_not_reused(cache_root, fake_build):
+    """Format 2 exports ran batched (vectors depended on their batch): never served, rebuilt."""
+    folder = export_dir(INT8)
+    staging = new_staging_dir(folder)
+    (staging / "model.onnx").write_bytes(b"format 2 export")
+    (staging / "tokenizer.json").write_text("{}", encoding="utf-8")
+    cache.write_manifest(staging, {"format": 2, "model_id": MINILM})
+    install(staging, folder)  # an old export, intact, where this version's export belongs
+    with pytest.raises(WeightsIntegrityError, match=r"format 2.*autoembed export MODEL --force"):
+        verify_export(folder)
+    with pytest.raises(WeightsIntegrityError, match="format 2"):
+        onnx_int8.load_exported(folder)
+    with pytest.warns(AutoEmbeddingWarning, match="format 2.*Exporting it again"):
+        again = fast_path.resolve_int8(get_spec(INT8))
+    assert again == folder and len(fake_build) == 1
+    manifest = verify_export(folder)
+    assert manifest["format"] == cache.EXPORT_FORMAT == 3
+    assert manifest["texts_per_run"] == cache.TEXTS_PER_RUN == 1
+    assert (folder / "model.onnx").read_bytes() != b"format 2 export"
+
+
+def test_the_cache_key_changes_with_the_format(cache_root, fake_build, monkeypatch):
+    """An export made by the previous format lives under another key: it is not even looked at."""
+    new = export_dir(INT8)
+    monkeypatch.setattr(cache, "EXPORT_FORMAT", 2)
+    old = export_dir(INT8)
+    monkeypatch.setattr(cache, "EXPORT_FORMAT", 3)
+    assert old != new and old.parent == new.parent
+    staging = new_staging_dir(old)
+    (staging / "model.onnx").write_bytes(b"format 2 export")
+    (staging / "tokenizer.json").write_text("{}", encoding="utf-8")
+    cache.write_manifest(staging, {"format": 2, "model_id": MINILM})
+    install(staging, old)
+    assert fast_path.resolve_int8(get_spec(INT8)) == new  # built anew under the new key
+    assert len(fake_build) == 1 and verify_export(new)["format"] == 3

@@ -4,8 +4,16 @@ An export of model ``M`` for CPU kind ``K`` with settings ``C`` lives in
 ``<cache>/export/<M>/<K>/<key>/`` (``<cache>`` is :func:`autoembedding.offline.cache_dir`), where
 ``<key>`` hashes everything the output depends on: the source weights' pinned sha256, ``C`` and
 :data:`EXPORT_FORMAT`. The folder holds ``model.onnx``, ``tokenizer.json`` and ``export.json``
-(the manifest: sha256 of both files, the settings, the tool versions, the agreement with
-PyTorch). :func:`verify_export` checks those hashes on every load.
+(the manifest: its format, how the adapter must run it, sha256 of both files, the settings, the
+tool versions, the agreement with PyTorch). :func:`verify_export` checks the format and those
+hashes on every load.
+
+Format 3 (issue 22.1): an export is run one text per ``session.run`` (``"texts_per_run": 1`` in
+the manifest), because its activations are quantised dynamically, with one scale per input
+tensor: in a padded batch a text's scale, and so its vector, depended on its batch-mates (cosine
+0.99 alone vs in a batch). One text per run gives each text its own scales, no padding, and the
+same vector alone or in any batch. A folder of another format (older exports ran batched) fails
+:func:`verify_export`; the cache key includes the format, so the cache builds a new one.
 
 A new export is written into a temporary folder beside its target and renamed into place
 (:func:`install`): readers never see a half-written export, and when two processes export at once
@@ -36,6 +44,7 @@ __all__ = [
     "EXPORT_FORMAT",
     "EXPORT_MANIFEST",
     "EXPORTED_FILES",
+    "TEXTS_PER_RUN",
     "export_dir",
     "export_key",
     "install",
@@ -49,8 +58,12 @@ __all__ = [
 EXPORT_MANIFEST = "export.json"
 #: The files of an export whose sha256 the manifest holds.
 EXPORTED_FILES: tuple[str, ...] = ("model.onnx", "tokenizer.json")
-#: Version of what the export code produces; bump it when the same inputs would give other bytes.
-EXPORT_FORMAT = 2
+#: Version of what the export code produces; bump it when the same inputs would give other bytes
+#: or the adapter must run the file another way (3: one text per ``session.run``).
+EXPORT_FORMAT = 3
+#: Texts per ``session.run`` an export is run with (the manifest's ``texts_per_run``): one, so a
+#: text's dynamic activation scales, and its vector, never depend on its batch-mates.
+TEXTS_PER_RUN = 1
 
 
 def source_spec(model_id: str) -> ModelSpec:
@@ -118,15 +131,19 @@ def export_dir(
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Hash :data:`EXPORTED_FILES` in ``folder`` and write them with ``manifest`` to its JSON."""
-    full = {**manifest, "files": {name: sha256_file(folder / name) for name in EXPORTED_FILES}}
+    """Hash :data:`EXPORTED_FILES` in ``folder`` and write them with ``manifest`` to its JSON.
+
+    The manifest's ``format`` is :data:`EXPORT_FORMAT` unless ``manifest`` says otherwise.
+    """
+    files = {name: sha256_file(folder / name) for name in EXPORTED_FILES}
+    full = {"format": EXPORT_FORMAT, **manifest, "files": files}
     text = json.dumps(full, indent=2, sort_keys=True) + "\n"
     (folder / EXPORT_MANIFEST).write_text(text, encoding="utf-8")
     return full
 
 
 def verify_export(folder: str | Path) -> dict[str, Any]:
-    """Check every file hash an export's manifest lists.
+    """Check an export's format and every file hash its manifest lists.
 
     Args:
         folder: An export folder.
@@ -136,7 +153,9 @@ def verify_export(folder: str | Path) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: If the folder has no manifest (nothing was exported there).
-        WeightsIntegrityError: If the manifest is unreadable or a file is missing or changed.
+        WeightsIntegrityError: If the manifest is unreadable, of another format than
+            :data:`EXPORT_FORMAT` (an older export, which ran batched), or a file is missing or
+            changed.
     """
     root = Path(folder).expanduser()
     manifest_file = root / EXPORT_MANIFEST
@@ -150,6 +169,13 @@ def verify_export(folder: str | Path) -> dict[str, Any]:
     for name in EXPORTED_FILES:
         if name not in files:
             raise WeightsIntegrityError(f"{manifest_file} lists no sha256 for {name}.")
+    found = manifest.get("format")
+    if found != EXPORT_FORMAT:
+        raise WeightsIntegrityError(
+            f"{root} is an export of format {found}, but this version of autoembedding runs "
+            f"format {EXPORT_FORMAT} (one text per run, so vectors do not depend on their batch). "
+            "Re-export it (`autoembed export MODEL --force`, or export_int8(..., overwrite=True))."
+        )
     for name, expected in files.items():
         path = root / name
         actual = sha256_file(path) if path.is_file() else "missing"

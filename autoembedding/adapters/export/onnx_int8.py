@@ -11,10 +11,18 @@ weights to float at load time, so every matrix product runs in fp32 (ONNX Runtim
 2. export it with PyTorch's TorchScript ONNX exporter (dynamic batch and sequence axes);
 3. fuse embeddings/LayerNorm/attention/GELU with ONNX Runtime's transformer optimiser (no
    hardware-specific nodes, so the file is portable);
-4. quantise dynamically (``quantize_dynamic``: int8 weights, uint8 activations scaled per
-   batch: ``DynamicQuantizeLinear`` + ``MatMulInteger``, ``QAttention`` at run time);
-5. check the result against PyTorch on the bundled calibration texts and write ``model.onnx``,
-   ``tokenizer.json`` and the ``export.json`` manifest (sha256 of both, settings, versions).
+4. quantise dynamically (``quantize_dynamic``: int8 weights, uint8 activations with one scale
+   per input tensor, computed at run time: ``DynamicQuantizeLinear`` + ``MatMulInteger``);
+5. check the result against PyTorch on the bundled calibration texts, run as the adapter runs
+   it, and write ``model.onnx``, ``tokenizer.json`` and the ``export.json`` manifest (format,
+   ``texts_per_run``, sha256 of both files, settings, versions).
+
+The adapter runs an export one text per ``session.run`` (the manifest's ``texts_per_run: 1``,
+:data:`~autoembedding.adapters.export.cache.TEXTS_PER_RUN`): with one activation scale per input
+tensor, a padded batch would give each text scales that depend on its batch-mates (cosine 0.99
+alone vs in a batch, issue 22.1); one text per run gives every text its own scales and no padding,
+so its vector is the same alone or in any batch, and on the CPUs measured it is not slower than
+batches of 32 (docs/benchmarks.md, "The int8 fast path").
 
 The folder is built in a staging folder and renamed into place (see
 :mod:`autoembedding.adapters.export.cache`). Export needs ``torch``, ``transformers`` and ``onnx``
@@ -39,6 +47,7 @@ import numpy as np
 from autoembedding.adapters.export.cache import (
     EXPORT_FORMAT,
     EXPORT_MANIFEST,
+    TEXTS_PER_RUN,
     export_dir,
     export_key,
     install,
@@ -170,7 +179,12 @@ def export_int8(
     try:
         with _quiet():
             manifest = _build(deps, source, config, staging, min_cosine)
-        manifest.update(key=export_key(source, config), cpu_kind=kind)
+        manifest.update(
+            format=EXPORT_FORMAT,
+            texts_per_run=TEXTS_PER_RUN,
+            key=export_key(source, config),
+            cpu_kind=kind,
+        )
         write_manifest(staging, manifest)
         return install(staging, target, replace=overwrite)
     finally:
@@ -180,7 +194,10 @@ def export_int8(
 def _build(
     deps: tuple[Any, Any, Any], source: ModelSpec, config: QuantConfig, out: Path, min_cosine: float
 ) -> dict[str, Any]:
-    """Export, optimise, quantise and check into ``out``; return the manifest (no hashes yet)."""
+    """Export, optimise, quantise and check into ``out``; return the manifest.
+
+    :func:`export_int8` adds the format, ``texts_per_run``, key and CPU kind, and the hashes.
+    """
     torch, transformers, onnx = deps
     try:
         import onnxruntime
@@ -214,7 +231,6 @@ def _build(
             f"(< {min_cosine}) with {config}; it was not kept. Try per_channel=True."
         )
     return {
-        "format": EXPORT_FORMAT,
         "model_id": source.id,
         "source_weights": {
             f.path: f.sha256 for f in (source.offline.files if source.offline else ())
@@ -293,14 +309,18 @@ def export_fused_fp32(
 
 
 def _agreement(torch: Any, module: Any, folder: Path, source: ModelSpec) -> tuple[float, float]:
-    """Mean and min cosine of the export to the PyTorch module on the calibration texts."""
+    """Mean and min cosine of the export, run as the adapter runs it, to the PyTorch module."""
     from autoembedding.adapters import local_spec
     from autoembedding.adapters.onnx import OnnxAdapter
     from autoembedding.adapters.quantize import l2_normalize
     from autoembedding.data import calibration_texts
 
     texts = list(calibration_texts())[:_CHECK_TEXTS]
-    exported = OnnxAdapter(local_spec(folder, "onnx"), max_tokens=source.max_tokens)
+    exported = OnnxAdapter(
+        local_spec(folder, "onnx"),
+        max_tokens=source.max_tokens,
+        texts_per_run=TEXTS_PER_RUN,  # the manifest that says so is not written yet
+    )
     vectors = exported.embed_documents(texts)
     tokenizer = exported._tokenizer  # the same tokenisation as the export's
     reference = []
