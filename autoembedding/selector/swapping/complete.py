@@ -24,13 +24,25 @@ from autoembedding.errors import (
 )
 from autoembedding.selector.swapping.baseline import open_baseline
 from autoembedding.selector.swapping.catchup import CatchUp, catch_up
-from autoembedding.selector.swapping.journal import Journal
+from autoembedding.selector.swapping.journal import K_VERIFY_FAILED, Journal
 from autoembedding.selector.swapping.status import connection_flags, swap_status
-from autoembedding.selector.swapping.store import failure_message, get_or_none, phase_errors
+from autoembedding.selector.swapping.store import (
+    failure_message,
+    get_or_none,
+    phase_errors,
+    replace_metadata,
+)
 from autoembedding.selector.swapping.switch import switch_names
 from autoembedding.selector.swapping.sync import SyncResult, reconcile, retire_backup
+from autoembedding.selector.swapping.verify import VerificationError
 
-__all__ = ["Finished", "after_switch", "catch_up_and_switch", "missing_collection_error"]
+__all__ = [
+    "Finished",
+    "after_switch",
+    "catch_up_and_switch",
+    "missing_collection_error",
+    "verification_advice",
+]
 
 
 @dataclass(frozen=True)
@@ -95,10 +107,19 @@ def catch_up_and_switch(
                 f"Cannot verify the copy: collection {missing!r} is gone; nothing was renamed."
             )
         base = open_baseline(client, baseline, name)
+        old = Journal.of(copy)
+        if old.verify_failed:  # verified again now: forget the last failure
+            kept = {k: v for k, v in old.metadata.items() if k != K_VERIFY_FAILED}
+            replace_metadata(copy, kept, old.metadata)
         try:
             caught: CatchUp = catch_up(
                 source, copy, base, adapter, page_size=page_size, sample=sample
             )
+        except VerificationError as exc:  # kept for a look, journaled for --status
+            Journal.of(copy).write(copy, {K_VERIFY_FAILED: str(exc)})
+            raise VerificationError(
+                verification_advice(str(exc), name, staging, connection_flags(client))
+            ) from exc
         except AutoEmbeddingError as exc:  # the model failed: say what is kept
             if isinstance(exc, (SwapError, CollectionError)):
                 raise
@@ -154,3 +175,14 @@ def missing_collection_error(client: Any, name: str) -> Exception:
             "client.list_collections()."
         )
     return SwapError(state.message)
+
+
+def verification_advice(reason: str, name: str, staging: str, flags: str) -> str:
+    """What a failed verification of ``staging`` (the copy of ``name``) means, and what to do."""
+    drop = f"autoembed swap {flags} --collection {name} --drop-staging"
+    return (
+        f"{reason.rstrip('.')}. Nothing was renamed: {name!r} is untouched, and the copy is "
+        f"kept in {staging!r} for a look. Remove it with: {drop} ; then swap again (it copies "
+        "afresh) once the model gives the same vector for the same text (a rerun of this swap "
+        "would verify the same copy again)."
+    )

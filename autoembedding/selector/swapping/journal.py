@@ -10,6 +10,8 @@ interrupted by an older version of this package resumes with this one, so never 
 * ``swap_source_count``: the number of records the source held when the copy began;
 * ``swap_backup``: the name the original gets (kept on the new collection after the switch, so
   :func:`~autoembedding.selector.swapping.undo.undo_swap` can find it);
+* ``swap_verify_failed``: why the verification of the copy failed (the copy is kept, nothing
+  was renamed; ``--status`` says so and how to remove it);
 * ``swap_undo_of``: set on the swapped collection while an undo moves it aside;
 * ``swap_sync``: the name of the *baseline* collection (ids and content fingerprints of what the
   new collection held at the switch), kept on the new collection after the switch so
@@ -51,6 +53,7 @@ __all__ = [
     "K_MODE_PREV",
     "K_MODE_TARGET",
     "K_UNDO_OF",
+    "K_VERIFY_FAILED",
     "MAX_NAME",
     "MODE_KEYS",
     "PHASE_COPY",
@@ -77,8 +80,10 @@ K_UNDO_OF = _J + "undo_of"
 K_SYNC = _J + "sync"
 #: Finished record ranges past ``K_OFFSET``, written by the Ray engine (pages end out of order).
 K_DONE = _J + "done"
+#: Why the verification of the copy failed (its message); the copy is kept, nothing renamed.
+K_VERIFY_FAILED = _J + "verify_failed"
 #: Keys removed once the switch is done (``K_BACKUP`` and ``K_SYNC`` stay for undo and sync).
-JOURNAL_KEYS = (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT, K_DONE)
+JOURNAL_KEYS = (K_SOURCE, K_PHASE, K_OFFSET, K_COUNT, K_DONE, K_VERIFY_FAILED)
 
 #: Journal keys of a retrieval-mode swap (kept in the collection itself; see the module docstring).
 K_MODE_PHASE = _J + "mode_phase"
@@ -226,6 +231,12 @@ class Journal:
     def sync(self) -> str | None:
         """Name of the baseline collection :func:`~.sync.sync_swap` compares the backup with."""
         value = self.metadata.get(K_SYNC)
+        return str(value) if value else None
+
+    @property
+    def verify_failed(self) -> str | None:
+        """Why the verification of this staging copy failed, if it did."""
+        value = self.metadata.get(K_VERIFY_FAILED)
         return str(value) if value else None
 
     @property

@@ -196,6 +196,7 @@ def swap_mode(
         index_bytes=index_bytes,
         index_docs=index_docs,
         notes=notes,
+        reembedded=reembedded,
     )
 
 
@@ -414,9 +415,9 @@ def undo_mode(client: Any, name: str) -> tuple[str, str | None]:
     rest = {K_MODE_PREV: dump_previous(history)} if history else {}
     write_metadata(live, meta, prev, rest, remove=MODE_KEYS)
     was = record.describe() if record is not None else "?"
+    if last.reembedded and journal.backup:  # the caller undoes the dense swap too
+        return f"Undid the swap of {name!r} to {was}: {what}.", None
     message = f"Restored {name!r} to {prev.describe()} (it served {was}); {what}."
-    if last.reembedded and journal.backup:
-        return message, None  # the caller undoes the dense swap too
     if last.reembedded:
         message += " Its re-embedding cannot be undone: the original was dropped (--drop-old)."
     return "", message

@@ -44,6 +44,9 @@ class SwapResult:
             sentence each.
         batch_size: The batch size the copy chose by measured throughput (``None``: not
             searched, e.g. given with ``batch_size=``, or the copy had too few pages).
+        reembedded: Whether this retrieval-mode swap began by re-embedding the collection (a
+            hybrid of a model it did not hold); ``embedded`` is 0 on a rerun that found that
+            part done.
     """
 
     name: str
@@ -70,6 +73,7 @@ class SwapResult:
     index_docs: int | None = None
     notes: tuple[str, ...] = ()
     batch_size: int | None = None
+    reembedded: bool = False
 
     def _command(self, flag: str) -> str:
         return f"autoembed swap {flag} {self.connection} --collection {self.name}"
@@ -78,6 +82,8 @@ class SwapResult:
         """One human-readable line, as the CLI prints it (with complete follow-up commands)."""
         if self.mode_swap:
             return self._mode_summary()
+        if self.already_done:
+            return self._already_summary()
         if self.backup:
             after = (
                 f"Carry over writes made through handles opened before the switch with: "
@@ -85,8 +91,6 @@ class SwapResult:
             )
         else:
             after = "The original was dropped, so this swap cannot be undone."
-        if self.already_done:
-            return f"{self.name!r} already holds {self.record.describe()}; nothing to do. {after}"
         kept = f"original kept as {self.backup!r}" if self.backup else "original dropped"
         resumed = f", resumed at {self.resumed_from}" if self.resumed_from else ""
         if self.batch_size:
@@ -105,18 +109,35 @@ class SwapResult:
             f"{resumed}); {self.verified_vectors} vectors re-checked{moved}; {kept}. {after}"
         )
 
+    def _already_summary(self) -> str:
+        """The line of a swap to the model the collection already holds: a no-op."""
+        text = f"{self.name!r} already holds {self.record.describe()}; nothing to do"
+        text += " (no swap made)."
+        if self.synced:
+            text += f" {self.synced} write(s) made to its backup were carried over."
+        if self.backup:  # an earlier swap's original is still kept
+            text += (
+                f" An earlier swap's original is kept as {self.backup!r}: carry over writes made "
+                f"through handles opened before that switch with: {self._command('--sync')} ; "
+                f"undo that swap with: {self._command('--undo')}"
+            )
+        return text
+
     def _mode_summary(self) -> str:
         """The line of a retrieval-mode swap (to or from BM25 or a hybrid)."""
         notes = "".join(f" {note}" for note in self.notes)
         undo = f"Undo with: {self._command('--undo')}"
         if self.already_done:
             return f"{self.name!r} already serves {self.record.describe()}; nothing to do.{notes}"
-        if self.embedded or self.resumed_from or self.backup:
+        if self.reembedded:
             kept = f"original kept as {self.backup!r}" if self.backup else "original dropped"
-            vectors = (
-                f"re-embedded {self.embedded} docs with {self.record.model_id} in the same "
-                f"swap ({self.verified_vectors} vectors re-checked; {kept})"
-            )
+            if self.embedded or self.resumed_from:
+                vectors = (
+                    f"re-embedded {self.embedded} docs with {self.record.model_id} in the same "
+                    f"swap ({self.verified_vectors} vectors re-checked; {kept})"
+                )
+            else:  # a rerun: the re-embedding was done by the interrupted run
+                vectors = f"re-embedded with {self.record.model_id} by the interrupted run ({kept})"
         else:
             vectors = f"no re-embedding (the vectors of {self.record.model_id} stay)"
         if self.index_s is not None:

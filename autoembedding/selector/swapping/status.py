@@ -37,6 +37,7 @@ STATES = (
     "switch-started",
     "leftover-staging",
     "copying",
+    "verify-failed",
     "verifying",
     "absent",
     "mode-pending",
@@ -283,6 +284,21 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
             total=total,
             **common,
         )
+    if journal.phase == PHASE_VERIFY and journal.verify_failed:
+        reason = journal.verify_failed.removeprefix("Verification failed: ").rstrip(".")
+        return SwapState(
+            name,
+            "verify-failed",
+            f"A swap of {name!r} to {label} copied every record to {sname!r}, but the "
+            f"verification of the copy failed: {reason}. Nothing "
+            f"was renamed: {name!r} is untouched. Remove the copy: {cmd('--drop-staging')} ; "
+            "then swap again (it copies afresh) once the model gives the same vector for the "
+            "same text (a rerun of the swap as it is would verify the same copy again).",
+            cmd("--drop-staging"),
+            offset=done,
+            total=total,
+            **common,
+        )
     if journal.phase == PHASE_COPY:
         what = f"was stopped while copying: {done} of {total} records are saved in {sname!r}"
         key = "copying"
@@ -358,8 +374,15 @@ def _mode_state(name: str, client: Any, live: Any, lj: Journal, cmd: Any) -> Swa
         return None
     prev = history[-1].record.describe()
     also = ""
-    if history[-1].reembedded and lj.backup:
-        also = f" (and puts back the original {lj.backup!r}, kept when it was re-embedded)"
+    if history[-1].reembedded:  # the entry is the record after the re-embedding: say the original
+        original = get_or_none(client, lj.backup) if lj.backup else None
+        held = get_record(original) if original is not None else None
+        if original is not None:
+            before = held.describe() if held is not None else "vectors of no recorded model"
+            prev = f"{before} (the original, kept as {lj.backup!r}; the swap re-embedded it)"
+            also = f" (and puts back the original {lj.backup!r})"
+        else:
+            prev = "other vectors (the swap re-embedded it; the original was dropped)"
     return SwapState(
         name,
         "mode-swapped",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autoembedding.chroma.errors import chroma_errors
+from autoembedding.chroma.records import get_record
 from autoembedding.errors import CollectionError, SwapError
 from autoembedding.selector.swapping.journal import (
     K_BACKUP,
@@ -127,7 +128,6 @@ def _undo_collections(client: Any, name: str, drop_new: bool) -> UndoResult:
 
 def _finish_interrupted_switch(client: Any, name: str, current: Any) -> None:
     """Both renames of a switch were done but not its journal: finish it before undoing."""
-    from autoembedding.chroma.records import get_record
     from autoembedding.selector.swapping.switch import finish_switch
 
     record = get_record(current)
@@ -216,4 +216,8 @@ def _finish_undo(client: Any, name: str, moved: Any, drop_new: bool) -> UndoResu
     else:
         kept = str(moved.name)
         where = f"is kept as {kept!r}"
-    return UndoResult(name, kept, f"Restored the original {name!r}; the swapped copy {where}.")
+    record = get_record(get_or_none(client, name))
+    serves = f", which serves {record.describe()}" if record is not None else ""
+    return UndoResult(
+        name, kept, f"Restored the original {name!r}{serves}; the swapped copy {where}."
+    )

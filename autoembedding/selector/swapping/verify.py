@@ -24,10 +24,21 @@ from autoembedding.errors import SwapError
 from autoembedding.selector.swapping.journal import Journal
 from autoembedding.selector.swapping.store import drop, get_or_none, phase_errors
 
-__all__ = ["MIN_COSINE", "Sample", "check_copy", "sample_picks", "verify_copy"]
+__all__ = [
+    "MIN_COSINE",
+    "Sample",
+    "VerificationError",
+    "check_copy",
+    "sample_picks",
+    "verify_copy",
+]
 
 #: A re-embedded record must match its stored vector above this cosine.
 MIN_COSINE = 0.999
+
+
+class VerificationError(SwapError):
+    """A copy does not match its source: a record differs, or a vector is not the model's."""
 
 
 def verify_copy(
@@ -95,7 +106,7 @@ def check_copy(
     with chroma_errors("count the records of", collection=str(staging.name)):
         got = staging.count()
     if got != total:
-        raise SwapError(
+        raise VerificationError(
             f"Verification failed: the staging collection {staging.name!r} holds {got} records, "
             f"the source {source.name!r} {total}. The source probably changed during the swap."
         )
@@ -123,15 +134,15 @@ def _check_page(page: Page, staging: Any, adapter: Any, per_page: int, drawn: Sa
     dim = int(adapter.dim)
     for i, doc, meta in zip(page.ids, page.documents, page.metadatas, strict=True):
         if i not in by_id:
-            raise SwapError(f"Verification failed: id {i!r} is missing from the copy.")
+            raise VerificationError(f"Verification failed: id {i!r} is missing from the copy.")
         d2, m2, e2 = by_id[i]
         if d2 != doc or (m2 or None) != (meta or None):
-            raise SwapError(
+            raise VerificationError(
                 f"Verification failed: record {i!r} differs between source and copy. "
                 "The source probably changed during the swap."
             )
         if len(e2) != dim:
-            raise SwapError(
+            raise VerificationError(
                 f"Verification failed: record {i!r} has a {len(e2)}-d vector, expected {dim}."
             )
     drawn.draw(page, {i: row[2] for i, row in by_id.items()}, per_page)
@@ -185,7 +196,7 @@ class Sample:
         cos = (l2_normalize(fresh) * l2_normalize(vectors)).sum(axis=1)
         if (cos <= MIN_COSINE).any():
             bad = self.ids[int(np.argmin(cos))]
-            raise SwapError(
+            raise VerificationError(
                 f"Verification failed: the stored vector of {bad!r} does not match a fresh "
                 f"embedding (cosine {float(cos.min()):.4f} <= {MIN_COSINE}); the model is not "
                 "deterministic or the copy is corrupt."
