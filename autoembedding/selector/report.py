@@ -153,6 +153,7 @@ def report_to_dict(report: ProbeReport) -> dict[str, Any]:
         "collection": report.collection,
         "query_kind": report.query_kind,
         "n_queries": report.n_queries,
+        "query_kinds": dict(report.query_kinds),
         "n_docs": report.n_docs,
         "seconds": _num(report.seconds, 2),
         "targets": {k: v for k, v in vars(report.targets).items() if v is not None},
@@ -220,11 +221,18 @@ def format_table(report: ProbeReport) -> str:
     lines.append("")
     lines.append(f"Winner: {data['winner'] or 'none'}. {report.reason}")
     lines.append(
-        f"({report.query_kind} queries: {report.n_queries}, pool: {report.n_docs} docs, "
-        f"{report.seconds:.1f} s)"
+        f"({report.query_kind} queries: {report.n_queries}{_kinds(report)}, pool: "
+        f"{report.n_docs} docs, {report.seconds:.1f} s)"
     )
     lines += [f"Note: {n}" for n in report.notes]
     return "\n".join(lines)
+
+
+def _kinds(report: ProbeReport) -> str:
+    """`` [ict 300, title 80, keyphrase 20]``: the queries of each kind (empty when unknown)."""
+    if not report.query_kinds:
+        return ""
+    return " [" + ", ".join(f"{k} {n}" for k, n in report.query_kinds.items()) + "]"
 
 
 def why_not(report: ProbeReport) -> list[tuple[str, str, str]]:

@@ -263,6 +263,9 @@ class ProbeReport:
         collection: Name of the probed collection, if any.
         notes: What the probe did differently from what was asked (smaller sample, early stop,
             skipped queries), one sentence each.
+        query_kinds: How many of the queries that decided the pick (those scored in the last
+            stage kept) are of each kind: ``"labelled"``, or the label-free kinds ``"ict"``,
+            ``"title"``, ``"keyphrase"``, ``"llm"`` (empty when unknown).
     """
 
     results: list[CandidateResult]
@@ -275,3 +278,4 @@ class ProbeReport:
     seconds: float = 0.0
     collection: str | None = None
     notes: list[str] = field(default_factory=list)
+    query_kinds: dict[str, int] = field(default_factory=dict)

@@ -8,8 +8,10 @@ import random
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.selector.probing import probe
 from autoembedding.selector.probing.queries import ProbeDoc, build_label_free
 from autoembedding.selector.probing.sampling import sample_collection
+from autoembedding.selector.report import format_table, report_to_dict
 
 chromadb = pytest.importorskip("chromadb")
 
@@ -64,3 +66,25 @@ def test_title_copied_into_the_text_is_cut_out_of_the_answer():
     assert [q.kind for q in probe_set.queries] == ["title"]
     assert "aspirin and stroke" not in probe_set.pool[0].text.lower()
     assert "second stroke" in probe_set.pool[0].text
+
+
+def test_report_counts_the_queries_of_each_kind_that_decided_the_pick(tmp_path):
+    docs = make_docs(24)
+    metas = [{"title": f"Study number {i} of the clinic cohort"} for i in range(24)]
+    col = make_collection(tmp_path / "db", docs, metas)
+    report = probe(col, candidates=[FakeAdapter("a"), FakeAdapter("b", noise=0.5)], seed=0)
+    kinds = report.query_kinds
+    assert kinds.get("title", 0) > 0 and kinds.get("ict", 0) > 0
+    assert sum(kinds.values()) == report.n_queries
+    data = report_to_dict(report)
+    assert data["query_kinds"] == kinds
+    summary = next(line for line in format_table(report).splitlines() if "pool:" in line)
+    assert f"title {kinds['title']}" in summary and f"ict {kinds['ict']}" in summary
+
+
+def test_labelled_queries_are_counted_as_labelled():
+    docs = [(i, t) for i, t in make_docs(30)]
+    queries = [(t.split(".")[1], [i]) for i, t in docs[:12]]
+    report = probe(documents=docs, queries=queries, candidates=[FakeAdapter("a")], seed=0)
+    assert report.query_kinds == {"labelled": report.n_queries}
+    assert f"labelled {report.n_queries}]" in format_table(report)

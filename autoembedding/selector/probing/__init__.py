@@ -240,6 +240,7 @@ def probe(
         targets=targets,
         query_kind=kind,
         n_queries=engine.n_queries,
+        query_kinds=engine.query_kinds(),
         n_docs=engine.n_docs,
         seconds=time.perf_counter() - start,
         collection=name,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,11 @@ class Engine:
     def n_queries(self) -> int:
         """Probe queries so far."""
         return len(self.queries)
+
+    def query_kinds(self) -> dict[str, int]:
+        """Queries so far of each kind (``"labelled"``, ``"ict"``, ``"title"``, ...), most first."""
+        counts = Counter(q.kind for q in self.queries)
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def truncated(self) -> list[tuple[str, int, int]]:
         """``(model id, texts cut, max tokens)`` of each model that cut texts in this probe."""
