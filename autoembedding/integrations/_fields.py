@@ -14,18 +14,26 @@ deep-copy (see :mod:`autoembedding.integrations._pinning`).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_serializer, model_validator
 
-from autoembedding.adapters.base import BaseAdapter
-from autoembedding.errors import InvalidArgumentError
+from autoembedding.adapters.base import BaseAdapter, validate_texts
+from autoembedding.errors import AutoSelectionWarning, InvalidArgumentError
 from autoembedding.integrations._progress import ShowProgress, progress_arg
+from autoembedding.integrations._warn import warn_user
 from autoembedding.integrations.auto import ModelChoice, ModelResolver
-from autoembedding.integrations.env import env_model
+from autoembedding.integrations.env import MODEL_ENV, env_model
 
-__all__ = ["AutoEmbeddingFields", "build_resolver", "unknown_fields_message"]
+__all__ = [
+    "AutoEmbeddingFields",
+    "build_resolver",
+    "check_model_name",
+    "document_texts",
+    "pop_model_name",
+    "unknown_fields_message",
+]
 
 #: Default time budget of auto-selection's probe, seconds.
 DEFAULT_PROBE_BUDGET_S = 120.0
@@ -59,8 +67,10 @@ class AutoEmbeddingFields(BaseModel):
         description="An autoembedding.selector.Targets that auto-selection must meet.",
         exclude=True,
     )
+    # strict: pydantic's lax mode would take True as 1 (1-dimensional vectors) and "16" as 16.
     truncate_dim: int | None = Field(
         default=None,
+        strict=True,
         description="Matryoshka truncation for a pinned model (None: native dimension).",
     )
     precision: str = Field(
@@ -78,16 +88,20 @@ class AutoEmbeddingFields(BaseModel):
         "./.autoembedding/choice.json).",
     )
     save_choice: bool = Field(
-        default=True, description="Save an auto-selected choice and reuse it on restart."
+        default=True,
+        strict=True,
+        description="Save an auto-selected choice and reuse it on restart.",
     )
     min_probe_docs: int = Field(
         default=50,
         ge=2,
+        strict=True,
         description="The first batch of documents is probed only if it has at least this many.",
     )
     probe_budget_s: float | None = Field(
         default=DEFAULT_PROBE_BUDGET_S,
         gt=0,
+        strict=True,
         description="Time budget of auto-selection's probe, seconds (None: no budget).",
     )
     show_progress: ShowProgress = Field(
@@ -148,6 +162,35 @@ class AutoEmbeddingFields(BaseModel):
         return super().__deepcopy__(memo)
 
 
+def document_texts(texts: Any, *, method: str = "embed_documents") -> list[str]:
+    """Check the documents a framework method was given and return them as a list.
+
+    On top of :func:`~autoembedding.adapters.base.validate_texts` (a single string, a
+    non-iterable, a non-string item), refuses a mapping and a set: iterating them gives the keys
+    or an arbitrary order, so the vectors would not be those of the texts meant, or not in order.
+
+    Args:
+        texts: What the caller passed.
+        method: The method's name, for the message.
+
+    Returns:
+        The texts as a list.
+
+    Raises:
+        InvalidArgumentError: If ``texts`` is not a sequence of strings (names the argument and,
+            for a bad item, its index).
+    """
+    if isinstance(texts, (Mapping, Set)):
+        kind = "a mapping (its keys would be embedded)" if isinstance(texts, Mapping) else "a set"
+        raise InvalidArgumentError(
+            f"{method}() takes a list of strings (texts=), got {kind}: "
+            f"{type(texts).__name__}. Pass list(...) of the texts themselves, e.g. "
+            f"{method}(list(d.values())) for a dict of texts.",
+            argument="texts",
+        )
+    return validate_texts(texts)
+
+
 def unknown_fields_message(cls: type[BaseModel], data: Mapping[str, Any]) -> str | None:
     """Say which keys of ``data`` are not fields of ``cls`` (and the close ones), or ``None``."""
     known = _field_names(cls)
@@ -162,6 +205,56 @@ def unknown_fields_message(cls: type[BaseModel], data: Mapping[str, Any]) -> str
         f"{cls.__name__} got unexpected field(s) {', '.join(parts)}. Its fields: "
         f"{', '.join(sorted(k for k in known if not k.startswith('_')))}."
     )
+
+
+def pop_model_name(data: dict[str, Any], *, placeholders: tuple[str, ...] = ()) -> str | None:
+    """Take ``model_name`` out of ``data`` and, when ``model`` is not given, pin it as ``model``.
+
+    ``model_name=`` is the name the Hugging Face classes (``HuggingFaceEmbeddings``,
+    ``HuggingFaceEmbedding``) and Chroma's functions use; here it is an alias of ``model=``.
+    Call :func:`check_model_name` once the resolver is built: both given must name one model.
+
+    Args:
+        data: The constructor's keyword arguments (changed in place).
+        placeholders: Values of ``model_name`` that mean "no model" (LlamaIndex's ``"auto"``).
+
+    Returns:
+        The ``model_name`` given (``None`` if none, or a placeholder).
+
+    Raises:
+        InvalidArgumentError: If ``model_name`` is not a string.
+    """
+    name = data.pop("model_name", None)
+    if name is None or name in placeholders:
+        return None
+    if not isinstance(name, str):
+        raise InvalidArgumentError(
+            f"model_name must be a catalog id (a str), got {name!r:.60} ({type(name).__name__}).",
+            argument="model_name",
+        )
+    if data.get("model") is None:
+        data["model"] = name
+    return name
+
+
+def check_model_name(fields: AutoEmbeddingFields, name: str | None) -> None:
+    """Refuse a ``model_name`` that names another model than ``model`` (see :func:`pop_model_name`).
+
+    The name may be the id given as ``model``, the catalog id it resolves to, or the adapter's
+    label (``id@dim:precision``, what LlamaIndex's ``to_dict`` saves).
+
+    Raises:
+        InvalidArgumentError: If ``model`` and ``model_name`` name different models.
+    """
+    adapter = fields.adapter
+    if name is None or adapter is None:
+        return
+    if name not in (fields.model, adapter.model_id, adapter.name):
+        raise InvalidArgumentError(
+            f"model={fields.model!r} and model_name={name!r} name different models; "
+            "pass one of them.",
+            argument="model_name",
+        )
 
 
 def _field_names(cls: type[BaseModel]) -> set[str]:
@@ -204,6 +297,7 @@ def build_resolver(fields: AutoEmbeddingFields, *, batch_size: int) -> ModelReso
             options["document_prompt"] = fields.document_prompt
     if fields.model is None:
         _check_auto_fields(fields.candidates, fields.targets)
+    _refuse_unused_targets(fields)
     return ModelResolver(
         fields.model,
         collection=fields.collection,
@@ -216,6 +310,30 @@ def build_resolver(fields: AutoEmbeddingFields, *, batch_size: int) -> ModelReso
         progress=progress_arg(fields.show_progress),
         adapter_options=options,
     )
+
+
+def _refuse_unused_targets(fields: AutoEmbeddingFields) -> None:
+    """Refuse ``targets`` with a pinned ``model`` (no probe uses them); warn under the env model.
+
+    Raises:
+        InvalidArgumentError: If ``model`` is pinned and ``targets`` is given.
+    """
+    if fields.targets is None:
+        return
+    if fields.model is not None:
+        raise InvalidArgumentError(
+            f"targets= would be ignored: model={fields.model!r} pins the model, so no probe "
+            "runs to check them. Drop targets=, or drop model= to let auto-selection pick a "
+            "model that meets them.",
+            argument="targets",
+        )
+    pinned = env_model()
+    if pinned is not None:
+        warn_user(
+            f"targets= is not used: ${MODEL_ENV}={pinned!r} pins the model, so no probe runs "
+            f"to check them. Unset ${MODEL_ENV} to auto-select a model that meets them.",
+            AutoSelectionWarning,
+        )
 
 
 def _check_auto_fields(candidates: Iterable[Any] | None, targets: Any) -> None:

@@ -261,10 +261,15 @@ class ModelResolver(AdapterHolder):
                     "record, so it cannot be probed and the model that made it is unknown. Pass "
                     "model='<the id that made its vectors>'."
                 )
-            self._probe(collection=collection, n_docs=n, source_desc=f"collection {name!r}")
+            # Saved only once the pick passed every check: a refused constructor saves nothing.
+            self._probe(
+                collection=collection, n_docs=n, source_desc=f"collection {name!r}", save=False
+            )
         else:
             self._settle_without_probe()
         self._check_dim_of_unrecorded(None)
+        if self._may_probe():
+            self._save_choice()
         chosen = self._adapter.model_id if self._adapter else "?"
         warn_user(
             f"Collection {name!r} has {n} vectors but no model record, so which model made "
@@ -304,8 +309,15 @@ class ModelResolver(AdapterHolder):
         self._probe(documents=list(texts), n_docs=len(texts), source_desc=desc)
 
     def _probe(
-        self, *, source_desc: str, n_docs: int, collection: Any = None, documents: Any = None
+        self,
+        *,
+        source_desc: str,
+        n_docs: int,
+        collection: Any = None,
+        documents: Any = None,
+        save: bool = True,
     ) -> None:
+        """Probe and pin the winner (or the default); ``save=False`` leaves saving to the caller."""
         from autoembedding.selector.probing import probe
 
         try:
@@ -322,21 +334,25 @@ class ModelResolver(AdapterHolder):
         except (CollectionError, ModelMismatchError):
             raise
         except Exception as exc:  # noqa: BLE001 - any probe failure falls back, with a warning
-            self._pin_default(f"the probe on {source_desc} failed ({type(exc).__name__}: {exc})")
+            self._pin_default(
+                f"the probe on {source_desc} failed ({type(exc).__name__}: {exc})", save=save
+            )
             return
         finally:
             gc.collect()  # release the candidates' models before the winner loads
         self.report = report
         if report.winner is None:
-            self._pin_default(f"no candidate met the targets on {source_desc}: {report.reason}")
+            self._pin_default(
+                f"no candidate met the targets on {source_desc}: {report.reason}", save=save
+            )
             return
         reason = f"probe on {source_desc} picked it: {report.reason}"
         winner = report.winner.candidate
         given = self._given_adapter(winner)
         if given is not None:
             self._pin(given, "probe", reason, None)
-            if self.save and self.choice is not None:
-                save_choice(self.choice, self.choice_path)
+            if save:
+                self._save_choice()
             return
         options = {
             "truncate_dim": winner.truncate_dim,
@@ -344,7 +360,13 @@ class ModelResolver(AdapterHolder):
             **self._non_vector_options(),
             **dict(winner.options),
         }
-        self._pin_built(winner.model_id, options, "probe", reason, save=True)
+        self._pin_built(winner.model_id, options, "probe", reason, save=save)
+
+    def _save_choice(self) -> None:
+        """Save the choice made (when saving is on), so a restart reuses it."""
+        if self.save and self.choice is not None:
+            path = save_choice(self.choice, self.choice_path)
+            logger.info("AutoEmbedding saved its choice to %s", path)
 
     def _given_adapter(self, candidate: Any) -> BaseAdapter | None:
         """The adapter instance passed as a candidate, if the winner is one (keeps its options)."""

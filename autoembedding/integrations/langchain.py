@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 from autoembedding.adapters import missing_extra
-from autoembedding.adapters.base import validate_texts
 
 try:
     from langchain_core.embeddings import Embeddings
@@ -32,7 +31,13 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise missing_extra("langchain-core", "langchain", exc) from exc
 
-from autoembedding.integrations._fields import AutoEmbeddingFields, build_resolver
+from autoembedding.integrations._fields import (
+    AutoEmbeddingFields,
+    build_resolver,
+    check_model_name,
+    document_texts,
+    pop_model_name,
+)
 from autoembedding.integrations._progress import embed_documents
 from autoembedding.integrations.langchain_retriever import AutoRetriever
 from autoembedding.integrations.stores import bind_collection, client_for
@@ -66,21 +71,33 @@ class AutoEmbedding(AutoEmbeddingFields, Embeddings):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", protected_namespaces=())
 
-    batch_size: int = Field(default=32, description="Texts per forward pass.")
+    batch_size: int = Field(default=32, ge=1, strict=True, description="Texts per forward pass.")
 
     def __init__(self, **data: Any) -> None:
         """Validate the fields, then pin the model, read the collection's record or wait.
 
+        ``model_name=`` is accepted as ``HuggingFaceEmbeddings(model_name=...)`` takes it: the
+        same as ``model=`` (both given must name the same model).
+
         Raises:
             ValidationError: If a field is unknown or has a bad value (pydantic's).
+            InvalidArgumentError: If ``model`` and ``model_name`` name different models.
             UnknownModelError: If ``model``, ``$AUTOEMBEDDING_MODEL`` or a candidate is unknown.
             ModelMismatchError: If ``model`` is given and ``collection`` records another model.
             CollectionError: If ``collection`` cannot be read or probed.
 
         """
+        name = pop_model_name(data)
         super().__init__(**data)
         # Built here, not in model_post_init, so our errors are not wrapped by pydantic.
         self._resolver = build_resolver(self, batch_size=self.batch_size)
+        check_model_name(self, name)
+
+    @property
+    def model_name(self) -> str:
+        """The model in use, like ``HuggingFaceEmbeddings.model_name`` (``"auto"`` until chosen)."""
+        adapter = self._resolver.adapter
+        return adapter.name if adapter is not None else "auto"
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents with the document prompt.
@@ -93,10 +110,11 @@ class AutoEmbedding(AutoEmbeddingFields, Embeddings):
 
         Raises:
             TypeError: If a text is ``None`` or not a string (names its index).
+            InvalidArgumentError: If ``texts`` is a string, a dict or a set, not a list of texts.
             ModelMismatchError: If the collection records another model.
 
         """
-        items = validate_texts(texts)
+        items = document_texts(texts)
         adapter = self._resolver.adapter_for_documents(items)
         vectors = embed_documents(adapter, items, self.show_progress)
         return vectors.tolist()  # type: ignore[no-any-return]

@@ -26,19 +26,22 @@ import os
 from typing import Any, NamedTuple
 
 from autoembedding.adapters import missing_extra
-from autoembedding.adapters.base import validate_texts
 
 try:
     from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+    from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise missing_extra("llama-index-core", "llama-index", exc) from exc
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from autoembedding.errors import InvalidArgumentError, MissingExtraError
 from autoembedding.integrations._fields import (
     AutoEmbeddingFields,
     build_resolver,
+    check_model_name,
+    document_texts,
+    pop_model_name,
     unknown_fields_message,
 )
 from autoembedding.integrations.llama_index_retriever import AutoRetriever
@@ -65,6 +68,15 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", protected_namespaces=())
 
+    # LlamaIndex's field, made strict (its lax int would take True as a batch of 1).
+    embed_batch_size: int = Field(
+        default=DEFAULT_EMBED_BATCH_SIZE,
+        description="The batch size for embedding calls.",
+        gt=0,
+        le=2048,
+        strict=True,
+    )
+
     def __init__(self, **data: Any) -> None:
         """Validate the fields, then pin the model, read the collection's record or wait.
 
@@ -80,22 +92,12 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
         message = unknown_fields_message(type(self), data)
         if message is not None:
             raise InvalidArgumentError(message)
-        name = data.pop("model_name", None)
-        if name in ("auto", "unknown"):  # what model_name shows before a choice
-            name = None
-        if name is not None and data.get("model") is None:
-            data["model"] = name
+        # "auto"/"unknown": what model_name shows before a choice (to_dict saves it).
+        name = pop_model_name(data, placeholders=("auto", "unknown"))
         super().__init__(**data)
         # Built here, not in model_post_init, so our errors are not wrapped by pydantic.
         self._resolver = build_resolver(self, batch_size=self.embed_batch_size)
-        adapter = self._resolver.adapter
-        if name is not None and adapter is not None:
-            if name not in (self.model, adapter.model_id, adapter.name):
-                raise InvalidArgumentError(
-                    f"model={self.model!r} and model_name={name!r} name different models; "
-                    "pass one of them.",
-                    argument="model_name",
-                )
+        check_model_name(self, name)
         self._sync_name()
 
     @classmethod
@@ -119,7 +121,7 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
             TypeError: If a text is ``None`` or not a string (names its index).
 
         """
-        items = validate_texts(texts)
+        items = document_texts(texts, method="get_text_embedding_batch")
         self._resolver.adapter_for_documents(items)
         self._sync_name()
         show = show_progress or self.show_progress is True
@@ -129,7 +131,7 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
         self, texts: list[str], show_progress: bool = False
     ) -> list[Embedding]:
         """Async :meth:`get_text_embedding_batch`."""
-        items = validate_texts(texts)
+        items = document_texts(texts, method="aget_text_embedding_batch")
         await asyncio.to_thread(self._resolver.adapter_for_documents, items)
         self._sync_name()
         show = show_progress or self.show_progress is True
@@ -150,7 +152,7 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
         return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        items = validate_texts(texts)
+        items = document_texts(texts, method="get_text_embeddings")
         adapter = self._resolver.adapter_for_documents(items)
         self._sync_name()
         return adapter.embed_documents(items).tolist()  # type: ignore[no-any-return]
