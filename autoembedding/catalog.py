@@ -528,6 +528,9 @@ def get_spec(model_id: str) -> ModelSpec:
     found = index.get(model_id.lower())
     if found is not None:
         return CATALOG[found]
+    suffix_message = _unknown_suffix_message(model_id, index)
+    if suffix_message is not None:
+        raise UnknownModelError(suffix_message)
     close = difflib.get_close_matches(model_id.lower(), list(index), n=8, cutoff=0.6)
     ids = list(dict.fromkeys(index[c] for c in close))[:3]  # an id and its alias count once
     hint = f" Did you mean {', '.join(map(repr, ids))}?" if ids else ""
@@ -535,4 +538,39 @@ def get_spec(model_id: str) -> ModelSpec:
         f"Unknown model {model_id!r}.{hint} Run `autoembed models` (or "
         "`autoembedding.catalog.iter_specs()`) to list the known ones, or pass a local folder "
         "path / a sentence-transformers hub id with backend='sentence-transformers'."
+    )
+
+
+def _unknown_suffix_message(model_id: str, index: dict[str, str]) -> str | None:
+    """For ``"<known model>:<suffix>"`` with an unknown suffix, say what may follow the colon.
+
+    ``minilm-l3:fp16`` names a known model with a suffix that is neither a precision nor a
+    catalog variant; the message lists the precisions and that model's variants (separate ids,
+    such as ``...:onnx``). ``None`` when the part before the last colon is not a known model.
+    """
+    base, colon, suffix = model_id.rpartition(":")
+    found = index.get(base.lower()) if colon and base else None
+    if found is None:
+        return None
+    from autoembedding.adapters.quantize import PRECISIONS
+
+    spec = CATALOG[found]
+    family = spec.id.partition(":")[0].lower()
+    variants = [s.id for s in CATALOG.values() if s.id.partition(":")[0].lower() == family]
+    if suffix.lower() in PRECISIONS:
+        how = (
+            f"'{suffix}' is a precision, which a model id does not carry: ask for it as a "
+            f"precision option, or in a candidate label ({base}:{suffix.lower()}) where one is "
+            "read (the CLI's --model and --candidates)"
+        )
+    else:
+        default, *others = PRECISIONS
+        how = (
+            f"':{suffix}' is not a precision; the precisions are {default} (the default), "
+            f"{' and '.join(others)}, written e.g. {base}:{others[0]} or {base}@<dim>:{others[-1]}"
+        )
+    return (
+        f"Unknown model {model_id!r}: {base!r} is {spec.id}, but {how}. The catalog's "
+        f"variants of this model are separate ids: {', '.join(variants)}. Run `autoembed "
+        "models` to list every model and precision."
     )

@@ -144,8 +144,10 @@ def check_queries(queries: Any) -> Any:
         missing or malformed file fails before the sample is read).
 
     Raises:
-        InvalidArgumentError: If a path is missing or an item is not a ``(text, ids)`` pair.
-        CollectionError: If a BEIR file is malformed (names the file and line).
+        InvalidArgumentError: If a path is missing, no pair is given, or an item is not a
+            ``(text, ids)`` pair.
+        CollectionError: If a BEIR file is malformed (names the file and line), repeats a
+            query id, or yields no pair (says why).
     """
     from autoembedding.selector.probing.queries import ProbeSet, load_beir
 
@@ -172,6 +174,12 @@ def check_queries(queries: Any) -> Any:
             f"queries must be (query, relevant ids) pairs, got {type(queries).__name__}.",
             argument="queries",
         ) from None
+    if not items:
+        raise InvalidArgumentError(
+            "queries is empty: give (query text, [relevant ids]) pairs, a (queries.jsonl, "
+            "qrels.tsv) pair of paths, or None for queries made from the documents.",
+            argument="queries",
+        )
     for index, item in enumerate(items):
         ok = (
             isinstance(item, (tuple, list))
