@@ -10,6 +10,7 @@ import pytest
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.selector.probing import probe
 from autoembedding.selector.probing.queries import ProbeDoc, build_label_free
+from autoembedding.selector.probing.queries.text import terms
 from autoembedding.selector.probing.sampling import sample_collection
 from autoembedding.selector.report import format_table, report_to_dict
 
@@ -88,3 +89,32 @@ def test_labelled_queries_are_counted_as_labelled():
     report = probe(documents=docs, queries=queries, candidates=[FakeAdapter("a")], seed=0)
     assert report.query_kinds == {"labelled": report.n_queries}
     assert f"labelled {report.n_queries}]" in format_table(report)
+
+
+def _short_docs(n: int, sentences: int, seed: int = 0) -> list[ProbeDoc]:
+    """Documents of one or two sentences, each sentence over words of its own."""
+    rng = random.Random(seed)
+    vocab = [f"word{i}" for i in range(5000)]
+    rng.shuffle(vocab)
+    docs = []
+    for d in range(n):
+        parts = []
+        for s in range(sentences):
+            start = (d * sentences + s) * 7
+            parts.append(" ".join(vocab[start : start + 7]).capitalize() + ".")
+        docs.append(ProbeDoc(f"s{d}", " ".join(parts)))
+    return docs
+
+
+@pytest.mark.parametrize("sentences", [1, 2])
+def test_keyphrase_queries_are_cut_out_of_their_documents(sentences):
+    docs = _short_docs(30, sentences)
+    made = build_label_free(docs, n_queries=30, seed=0)
+    assert made.kinds == {"keyphrase": 30}
+    pool = {d.id: d.text for d in made.pool}
+    originals = {d.id: d.text for d in docs}
+    for query in made.queries:
+        (doc_id,) = query.relevant
+        answer = set(terms(pool[doc_id]))
+        assert answer and not set(terms(query.text)) & answer, (query.text, pool[doc_id])
+        assert len(pool[doc_id]) < len(originals[doc_id])  # a piece was cut, the rest kept

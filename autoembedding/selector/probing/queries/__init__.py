@@ -8,13 +8,16 @@ Every sampled document gives one query, of the first kind of the registry
 (:data:`~.build.KINDS`) it supports; each kind is one module:
 
 * :mod:`.llm`: a LangChain chat model passed as ``llm`` writes one question per document.
-* :mod:`.title`: a ``title`` (or ``heading``/``name``) in the metadata becomes the query, the
-  document text the answer (before ICT for half of the titled documents, after it for the rest).
+* :mod:`.title`: a ``title`` (or ``Title``, ``heading``, ``name``...) in the metadata becomes the
+  query, the document text (less the title, where it copies it) the answer (before ICT for
+  half of the titled documents, after it for the rest).
 * :mod:`.ict` (Inverse Cloze Task): a middle sentence cut from a document is the query, the
   document *without that sentence* the answer. Masking the sentence's rare words is a parameter,
   off by default.
-* :mod:`.keyphrase`: a document too short for ICT and without a title gives its most distinctive
-  terms (by in-sample IDF) as a keyword query.
+* :mod:`.keyphrase`: a document too short for ICT and without a title gives a keyword query,
+  cut out like ICT's sentence: one piece (a sentence of two, a clause or half of one) leaves
+  the document, its most distinctive terms (tf x in-sample idf) are the query, the rest the
+  answer.
 
 The rest: :mod:`.text` (sentences, tokens, unspaced scripts), :mod:`.beir` (labelled sets and
 BEIR files), :mod:`.probe_set` (the data types), :mod:`.base` (what a kind is),
