@@ -230,11 +230,13 @@ def run(args: argparse.Namespace) -> int:
         _print(undone.message, asdict(undone), args.json)
         return 0
     if args.drop_staging:
+        from autoembedding.selector.swapping.status import swap_status
         from autoembedding.selector.swapping.undo import drop_staging
 
         dropped = drop_staging(name, client=client)
-        what = ", ".join(dropped) if dropped else f"none: {name!r} has no unfinished swap"
-        print(f"Removed staging copies of {name!r}: {what}.", flush=True)
+        what = ", ".join(dropped) if dropped else "none"
+        now = swap_status(name, client=client, connection=connection).message
+        print(f"Removed staging copies of {name!r}: {what}. Now: {now}", flush=True)
         return 0
     if args.sync:
         from autoembedding.selector.swapping.sync import sync_swap

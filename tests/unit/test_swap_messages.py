@@ -30,7 +30,7 @@ from autoembedding.chroma.records import read_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.errors import SwapError  # noqa: E402
 from autoembedding.integrations.chroma import get_or_create_collection  # noqa: E402
-from autoembedding.selector.swapping import swap, swap_status  # noqa: E402
+from autoembedding.selector.swapping import swap, swap_status, undo_swap  # noqa: E402
 
 N = 12
 
@@ -150,3 +150,193 @@ def test_a_failed_verification_says_so_and_its_command_removes_the_copy(chroma_c
     assert names(chroma_client) == {"docs"}
     after = chroma_client.get_collection("docs").get(include=["embeddings"])
     assert np.array_equal(np.asarray(after["embeddings"]), np.asarray(before["embeddings"]))
+
+
+# ---------------------------------------------------------------------------- item 2
+class _Crash(BaseException):
+    """A SIGKILL stand-in: nothing after it runs."""
+
+
+class Wrapped:
+    """A client whose collections' ``modify`` goes through ``hook(kwargs)`` first."""
+
+    def __init__(self, client, hook) -> None:
+        self._client, self._hook = client, hook
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def get_collection(self, name, **kw):
+        return _Col(self._client.get_collection(name, **kw), self._hook)
+
+    def get_or_create_collection(self, name, **kw):
+        return _Col(self._client.get_or_create_collection(name, **kw), self._hook)
+
+
+class _Col:
+    def __init__(self, inner, hook) -> None:
+        self._inner, self._hook = inner, hook
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def modify(self, **kw):
+        self._hook(kw)
+        return self._inner.modify(**kw)
+
+
+def _crash_after_renames(client, renames: int, action) -> None:
+    """Run ``action(wrapped_client)`` and stop it before its rename number ``renames + 1``."""
+    seen = {"n": 0}
+
+    def hook(kw):
+        if "name" in kw:
+            seen["n"] += 1
+            if seen["n"] > renames:
+                raise _Crash()
+
+    with pytest.raises(_Crash):
+        action(Wrapped(client, hook))
+
+
+def _stop_switch(client, renames: int) -> None:
+    _crash_after_renames(
+        client, renames, lambda c: swap("docs", "fake/new", client=c, progress=False)
+    )
+
+
+def _stop_switch_before_journal_cleared(client, monkeypatch) -> None:
+    import autoembedding.selector.swapping.switch as switch
+
+    real = switch.Journal.write
+
+    def write(self, collection, changes=None):
+        if changes and set(changes) == {switch.K_BACKUP}:  # step 4 of the switch
+            raise _Crash()
+        return real(self, collection, changes)
+
+    monkeypatch.setattr(switch.Journal, "write", write)
+    with pytest.raises(_Crash):
+        swap("docs", "fake/new", client=client, progress=False)
+    monkeypatch.setattr(switch.Journal, "write", real)
+
+
+def _fail_copy(client, model: str = "fake/new") -> None:
+    with pytest.raises(SwapError):
+        swap("docs", model, client=client, page_size=4, fail_after_calls=1, progress=False)
+
+
+def _fail_verify_embedding(client) -> None:  # 3 pages copied, the sample fails to embed
+    with pytest.raises(SwapError):
+        swap("docs", "fake/new", client=client, page_size=4, fail_after_calls=3, progress=False)
+
+
+def _drifting(client) -> None:
+    with pytest.raises(SwapError):
+        swap("docs", Drifting("new", dim=16), client=client, progress=False)
+
+
+def _stop_undo(client) -> None:
+    swap("docs", "fake/new", client=client, progress=False)
+    _crash_after_renames(client, 1, lambda c: undo_swap("docs", client=c))
+
+
+def _hybrid_marked_only(client) -> None:  # killed after marking, before the copy was created
+    _fail_copy(client, "hybrid:fake/new+bm25")
+    for name in names(client) - {"docs"}:
+        client.delete_collection(name)
+
+
+def _stop_indexing(client, monkeypatch) -> None:
+    import autoembedding.retrieval.store as store
+
+    real = store.build_index
+    monkeypatch.setattr(store, "build_index", lambda *a, **k: (_ for _ in ()).throw(_Crash()))
+    with pytest.raises(_Crash):
+        swap("docs", "bm25", client=client, progress=False)
+    monkeypatch.setattr(store, "build_index", real)
+
+
+def _backup_dropped(client) -> None:  # an older version's --drop-old kept the backup's name
+    backup = swap("docs", "fake/new", client=client, progress=False).backup
+    client.delete_collection(backup)
+
+
+def _leftover(client) -> None:
+    _fail_copy(client)
+    client.delete_collection("docs")
+
+
+PRODUCERS = {
+    "undo-interrupted": _stop_undo,
+    "switch-unfinished": _stop_switch_before_journal_cleared,
+    "between-renames": lambda c: _stop_switch(c, 1),
+    "switch-started": lambda c: _stop_switch(c, 0),
+    "leftover-staging": _leftover,
+    "copying": _fail_copy,
+    "copying (a hybrid's re-embedding)": lambda c: _fail_copy(c, "hybrid:fake/new+bm25"),
+    "verify-failed": _drifting,
+    "verifying": _fail_verify_embedding,
+    "absent": lambda c: c.delete_collection("docs"),
+    "mode-pending": _hybrid_marked_only,
+    "mode-indexing": _stop_indexing,
+    "mode-swapped": lambda c: swap("docs", "bm25", client=c, progress=False),
+    "mode-swapped (with a backup)": lambda c: swap(
+        "docs", "hybrid:fake/new+bm25", client=c, progress=False
+    ),
+    "swapped": lambda c: swap("docs", "fake/new", client=c, progress=False),
+    "swapped-backup-dropped": _backup_dropped,
+    "idle": lambda c: None,
+}
+#: States with nothing to run: nothing pending, or (running) wait for the process that runs it,
+#: or (lost-between-renames: someone deleted the backup by hand) the one Python line to rename.
+NO_COMMAND = {"running", "lost-between-renames", "idle", "absent", "swapped-backup-dropped"}
+SETTLED = {"idle", "absent", "swapped", "mode-swapped", "swapped-backup-dropped"}
+
+
+def test_every_state_is_produced_here_or_has_no_command():
+    from autoembedding.selector.swapping import STATES
+
+    produced = {key.split(" (")[0] for key in PRODUCERS}
+    assert set(STATES) <= produced | NO_COMMAND, set(STATES) - produced - NO_COMMAND
+
+
+@pytest.mark.parametrize("case", list(PRODUCERS))
+def test_the_command_status_gives_ends_the_state(case, chroma_client, monkeypatch):
+    fill(chroma_client)
+    produce = PRODUCERS[case]
+    if produce in (_stop_switch_before_journal_cleared, _stop_indexing):
+        produce(chroma_client, monkeypatch)
+    else:
+        produce(chroma_client)
+    state = swap_status("docs", client=chroma_client)
+    assert state.state == case.split(" (")[0], state.message
+    if state.state in NO_COMMAND:
+        assert state.command is None
+        return
+    if state.command is None:  # a settled state with nothing to carry over
+        assert state.state in SETTLED
+        return
+    assert state.command and state.command in state.message
+    assert run_command(state.command) == 0, state.command
+    after = swap_status("docs", client=chroma_client)
+    assert after.state in SETTLED, (state.command, after.message)
+    if state.state not in SETTLED:  # it ended: nothing pending, no staging copy left
+        assert not any("__swap_" in n for n in names(chroma_client)), names(chroma_client)
+        live = chroma_client.get_collection("docs") if after.state != "absent" else None
+        assert live is None or not any(
+            k.startswith("autoembedding:swap_mode_phase") for k in live.metadata or {}
+        )
+
+
+def test_drop_staging_abandons_a_pending_hybrid(chroma_client, cli):
+    fill(chroma_client)
+    _fail_copy(chroma_client, "hybrid:fake/new+bm25")
+    assert swap_status("docs", client=chroma_client).state == "copying"
+    code, out, _ = cli("--drop-staging")
+    assert code == 0 and "Now: 'docs' is not being swapped" in out
+    state = swap_status("docs", client=chroma_client)
+    assert state.state == "idle", state.message  # was: "mode-pending" forever
+    live = chroma_client.get_collection("docs")
+    assert not any("swap_mode" in k for k in live.metadata or {})
+    assert read_record(live).model_id == "fake/old" and names(chroma_client) == {"docs"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autoembedding.chroma.client import connection_flags
 from autoembedding.chroma.records import get_record
@@ -24,6 +24,9 @@ from autoembedding.selector.swapping.journal import (
     mode_label,
 )
 from autoembedding.selector.swapping.store import get_or_none, iter_collections
+
+if TYPE_CHECKING:
+    from autoembedding.selector.swapping.mode_target import ModeTarget
 
 __all__ = ["STATES", "SwapState", "connection_flags", "related_collections", "swap_status"]
 
@@ -236,7 +239,9 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
     journal = Journal.of(staging)
     label = _label(staging) or "?"
     sname = str(staging.name)
-    finish = cmd("--model", _pending_label(client, live, journal) or shlex.quote(label))
+    hybrid = _pending_target(client, live, journal)
+    finish = cmd("--model", hybrid.command_label if hybrid else shlex.quote(label))
+    said = f"{hybrid.label} (its re-embedding with {label})" if hybrid else label
     common: dict[str, Any] = {"model": label, "staging": sname}
     if journal.phase == PHASE_SWITCHING:
         backup = journal.backup
@@ -244,7 +249,7 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
             return SwapState(
                 name,
                 "switch-started",
-                f"A swap of {name!r} to {label} was verified and its switch had begun, but "
+                f"A swap of {name!r} to {said} was verified and its switch had begun, but "
                 f"nothing was renamed: {name!r} is untouched and the new copy is {sname!r}. "
                 f"Finish it: {finish} ; or abandon it (removes the copy): {cmd('--undo')}",
                 finish,
@@ -255,7 +260,7 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
             return SwapState(
                 name,
                 "between-renames",
-                f"{name!r} does not exist right now: a swap to {label} was stopped between its "
+                f"{name!r} does not exist right now: a swap to {said} was stopped between its "
                 f"two renames. The original is safe as {backup!r} and the new copy is {sname!r}. "
                 f"Finish the swap: {finish} ; or put the original back: {cmd('--undo')}",
                 finish,
@@ -266,7 +271,7 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
             name,
             "lost-between-renames",
             f"Neither {name!r} nor its backup {backup!r} exists, but the finished copy "
-            f"{sname!r} (to {label}) does: rename it by hand if that is what you want "
+            f"{sname!r} (to {said}) does: rename it by hand if that is what you want "
             f"(client.get_collection({sname!r}).modify(name={name!r})).",
             backup=backup,
             **common,
@@ -277,7 +282,7 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
             name,
             "leftover-staging",
             f"Collection {name!r} does not exist, but the staging copy {sname!r} of an "
-            f"unfinished swap to {label} is left ({done} of {total} records). Remove it: "
+            f"unfinished swap to {said} is left ({done} of {total} records). Remove it: "
             f"{cmd('--drop-staging')}",
             cmd("--drop-staging"),
             offset=done,
@@ -289,7 +294,7 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
         return SwapState(
             name,
             "verify-failed",
-            f"A swap of {name!r} to {label} copied every record to {sname!r}, but the "
+            f"A swap of {name!r} to {said} copied every record to {sname!r}, but the "
             f"verification of the copy failed: {reason}. Nothing "
             f"was renamed: {name!r} is untouched. Remove the copy: {cmd('--drop-staging')} ; "
             "then swap again (it copies afresh) once the model gives the same vector for the "
@@ -308,7 +313,7 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
     return SwapState(
         name,
         key,
-        f"A swap of {name!r} to {label} {what}; {name!r} is untouched. Resume it: {finish} ; "
+        f"A swap of {name!r} to {said} {what}; {name!r} is untouched. Resume it: {finish} ; "
         f"or abandon it (removes the copy): {cmd('--undo')}",
         finish,
         offset=done,
@@ -322,13 +327,12 @@ def _label(collection: Any) -> str | None:
     return mode_label(record) if record is not None else None
 
 
-def _pending_label(client: Any, live: Any, journal: Journal) -> str | None:
-    """The ``--model`` options of a hybrid whose dense swap this staging copy is (if so)."""
+def _pending_target(client: Any, live: Any, journal: Journal) -> ModeTarget | None:
+    """The hybrid whose dense swap this staging copy is (if it is one)."""
     from autoembedding.selector.swapping.mode_target import pending_target
 
     original = live if live is not None else get_or_none(client, journal.backup or "")
-    target = pending_target(Journal.of(original).metadata) if original is not None else None
-    return target.command_label if target else None
+    return pending_target(Journal.of(original).metadata) if original is not None else None
 
 
 def _mode_state(name: str, client: Any, live: Any, lj: Journal, cmd: Any) -> SwapState | None:
@@ -383,6 +387,11 @@ def _mode_state(name: str, client: Any, live: Any, lj: Journal, cmd: Any) -> Swa
             also = f" (and puts back the original {lj.backup!r})"
         else:
             prev = "other vectors (the swap re-embedded it; the original was dropped)"
+    if lj.backup:
+        also += (
+            ". Writes made through handles opened before its switch land in the backup; carry "
+            f"them over with: {cmd('--sync')}"
+        )
     return SwapState(
         name,
         "mode-swapped",

@@ -172,6 +172,9 @@ def _abandon(client: Any, name: str, current: Any, stagings: list[Any]) -> UndoR
 def drop_staging(collection: Any, *, client: Any) -> list[str]:
     """Remove the unfinished staging copies of ``collection`` (and their sync baselines).
 
+    The mark a hybrid swap leaves on the collection before its re-embedding (a pending mode
+    swap, ``--status`` "mode-pending") is cleared too: that swap is abandoned with its copy.
+
     Args:
         collection: The collection or its name.
         client: The Chroma client.
@@ -195,6 +198,10 @@ def drop_staging(collection: Any, *, client: Any) -> list[str]:
             if other:
                 drop(client, other)
                 dropped.append(other)
+    if current is not None:
+        from autoembedding.selector.swapping.mode import clear_reembed_mark
+
+        clear_reembed_mark(client, name)
     return dropped
 
 
