@@ -71,10 +71,11 @@ def test_int8_and_binary_precision():
     np.testing.assert_array_equal(raw_i8, np.round(raw_i8))
     raw_b = FakeAdapter(dim=64, precision="binary", normalize=False).embed_documents(texts)
     assert set(np.unique(raw_b)) <= {-1.0, 1.0}
-    # Quantised similarities track the float ones.
-    for quant in (i8, b1):
+    # Quantised similarities track the float ones. Measured on these texts: 0.9977 for int8,
+    # 0.9718 for binary (1 bit per dimension); a broken scale or sign would fall far below.
+    for quant, floor in ((i8, 0.995), (b1, 0.95)):
         sims_f, sims_q = f32 @ f32.T, quant @ quant.T
-        assert np.corrcoef(sims_f.ravel(), sims_q.ravel())[0, 1] > 0.8
+        assert np.corrcoef(sims_f.ravel(), sims_q.ravel())[0, 1] > floor
     assert FakeAdapter(dim=64, precision="int8").bytes_per_vector == 64
     assert FakeAdapter(dim=64, precision="binary").bytes_per_vector == 8
 
