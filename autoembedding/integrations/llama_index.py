@@ -167,7 +167,8 @@ class AutoEmbedding(AutoEmbeddingFields, BaseEmbedding):
 class BoundVectorStore(NamedTuple):
     """What :func:`chroma_vector_store` returns (unpacks as ``vector_store, embed_model``)."""
 
-    #: A ``ChromaVectorStore`` acting on the collection that holds the name now.
+    #: A ``ChromaVectorStore`` acting on the collection that holds the name now, serving the
+    #: retrieval mode it records (:class:`~.llama_index_store.BoundChromaVectorStore`).
     vector_store: Any
     #: The :class:`AutoEmbedding` bound to the same collection.
     embed_model: AutoEmbedding
@@ -236,7 +237,7 @@ def chroma_vector_store(
         'red apple'
     """
     try:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+        from autoembedding.integrations.llama_index_store import BoundChromaVectorStore
     except ImportError as exc:  # pragma: no cover - exercised only without the package
         raise MissingExtraError(
             "llama-index-vector-stores-chroma is not installed; chroma_vector_store() needs "
@@ -254,8 +255,8 @@ def chroma_vector_store(
         recheck_s=recheck_s,
     )
     embed_model = AutoEmbedding(model=model, collection=binding, **embedding_fields)
-    vector_store = ChromaVectorStore(
-        chroma_collection=binding.proxy,
+    vector_store = BoundChromaVectorStore(
+        binding=binding,
         collection_name=collection_name,
         persist_dir=None if persist_dir is None else str(persist_dir),
         host=host,
