@@ -53,12 +53,12 @@ _SENTENCES = [
 
 
 def _texts(count: int, seed: int) -> list[str]:
-    """``count`` texts from one word to several sentences long (about 2 to 200 tokens)."""
+    """``count`` texts from one word to five sentences long (about 3 to 130 tokens)."""
     rng = random.Random(seed)
     texts = []
     for k in range(count):
         start = rng.randrange(len(_SENTENCES))
-        sentences = [_SENTENCES[(start + j) % len(_SENTENCES)] for j in range(1 + k % 8)]
+        sentences = [_SENTENCES[(start + j) % len(_SENTENCES)] for j in range(1 + k % 5)]
         text = " ".join(sentences)
         if k % 6 == 0:  # very short texts too: a word or a phrase
             text = " ".join(text.split()[: 1 + k % 5])
