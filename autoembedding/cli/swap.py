@@ -28,6 +28,7 @@ from typing import Any
 
 from autoembedding.cli._args import fraction
 from autoembedding.cli._chroma import add_chroma_arguments, client_from_args
+from autoembedding.errors import AutoEmbeddingError
 
 __all__ = ["add_parser", "connection_from_args", "run"]
 
@@ -227,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         from autoembedding.selector.swapping.undo import undo
 
         undone = undo(name, client=client, drop_new=args.drop_old)
-        _print(undone.message, asdict(undone), args.json)
+        _print(undone.message, asdict(undone), args.json, done="The undo is done")
         return 0
     if args.drop_staging:
         from autoembedding.selector.swapping.status import swap_status
@@ -244,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
         result = sync_swap(
             name, client=client, model=args.model, page_size=args.page_size, **options
         )
-        _print(result.summary(), _as_json(result), args.json)
+        _print(result.summary(), _as_json(result), args.json, done="The sync is done")
         return 0
     from autoembedding.selector.swapping import swap
 
@@ -264,23 +265,70 @@ def run(args: argparse.Namespace) -> int:
         **options,
     )
     swapped = replace(swapped, connection=connection)
-    _print(swapped.summary(), _as_json(swapped), args.json)
+    _print(swapped.summary(), _as_json(swapped), args.json, done="The swap itself finished")
     return 0
 
 
-def _print(text: str, data: dict[str, Any], out: str | None) -> None:
-    """Print ``text``, or write ``data`` as JSON to ``out`` (``"-"``: stdout)."""
-    if out is None:
-        print(text, flush=True)
-    elif out == "-":
-        print(json.dumps(data, indent=2), flush=True)
-    else:
-        from pathlib import Path
+def _print(text: str, data: dict[str, Any], out: str | None, *, done: str | None = None) -> None:
+    """Print ``text``, or write ``data`` as JSON to ``out`` (``"-"``: stdout).
 
-        target = Path(out).expanduser()
+    Args:
+        text: The line for people.
+        data: The same as JSON data.
+        out: ``None`` (print ``text``), ``"-"`` (JSON on stdout) or a file path.
+        done: What already happened (``"The swap finished"``), said when the output cannot be
+            written; ``None`` for a command that changes nothing (``--status``).
+
+    Raises:
+        AutoEmbeddingError: If the output cannot be written (a full disk, ...): names the file,
+            says that the work itself is done (quoting ``text``) and what to do.
+    """
+    if out is None or out == "-":
+        body = text if out is None else json.dumps(data, indent=2)
+        try:
+            print(body, flush=True)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            _quiet_stdout()
+            raise _output_error("standard output", exc, text, done, "--json OUT") from exc
+        return
+    from pathlib import Path
+
+    target = Path(out).expanduser()
+    try:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        print(f"{text} (JSON written to {target})", flush=True)
+    except OSError as exc:
+        raise _output_error(
+            str(target), exc, text, done, "--json OTHER_FILE (or --json -)"
+        ) from exc
+    print(f"{text} (JSON written to {target})", flush=True)
+
+
+def _output_error(
+    where: str, exc: OSError, text: str, done: str | None, other: str
+) -> AutoEmbeddingError:
+    """The error for an output that cannot be written, saying what was done and what to do."""
+    reason = exc.strerror or str(exc)
+    if exc.errno is not None:
+        reason += f" (errno {exc.errno})"
+    what = f"{done}: {text}" if done else f"Nothing was changed; the result was: {text}"
+    return AutoEmbeddingError(
+        f"Could not write the result to {where}: {reason}. {what.rstrip('.')}. To get it "
+        f"written, free space there or choose another place with {other}; "
+        "`autoembed swap --status --json OUT` writes where the collection stands at any time."
+    )
+
+
+def _quiet_stdout() -> None:
+    """After a failed write to stdout, point it at /dev/null so the final flush is quiet."""
+    import os
+
+    try:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the exit
+    except OSError:
+        pass
 
 
 def _as_json(result: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ Every test runs on a real embedded Chroma in tmp_path with fake models.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 
 import numpy as np
@@ -340,3 +341,43 @@ def test_drop_staging_abandons_a_pending_hybrid(chroma_client, cli):
     live = chroma_client.get_collection("docs")
     assert not any("swap_mode" in k for k in live.metadata or {})
     assert read_record(live).model_id == "fake/old" and names(chroma_client) == {"docs"}
+
+
+# ---------------------------------------------------------------------------- item 10
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_json_to_a_full_disk_names_the_file_and_says_the_swap_is_done(chroma_client, cli):
+    fill(chroma_client)
+    code, out, err = cli("--status", "--json", "/dev/full")
+    assert code == 1 and out == ""
+    assert "Could not write the result to /dev/full: No space left on device (errno 28)" in err
+    assert "Nothing was changed" in err and "--json OTHER_FILE" in err
+    assert "autoembed swap: error: [Errno 28]" not in err  # was the whole message
+
+    code, out, err = cli("--model", "fake/new", "--json", "/dev/full")
+    assert code == 1 and "/dev/full" in err and "errno 28" in err
+    assert "The swap itself finished: Swapped 'docs' to fake/new" in err
+    assert read_record(chroma_client.get_collection("docs")).model_id == "fake/new"
+
+
+def test_the_hint_for_a_collection_without_a_record_has_the_location(chroma_client, cli):
+    col = chroma_client.create_collection("docs", embedding_function=None)
+    col.add(ids=["a"], documents=["a cat"], embeddings=[[0.1, 0.2, 0.3]])
+    code, _, err = cli("--model", "bm25")
+    assert code == 1 and "records no model" in err
+    hints = [h for h in err.split("autoembed swap ")[1:] if "--model" in h]
+    assert len(hints) == 2, err
+    assert all(h.startswith("--chroma-path ") for h in hints), err  # was: --collection first
+    assert "--collection docs --model <id>" in err
+    assert "--collection docs --model hybrid:<id>+bm25" in err
+
+
+def test_a_dense_swap_that_takes_over_a_hybrids_copy_leaves_no_pending_hybrid(chroma_client, cli):
+    fill(chroma_client)
+    _fail_copy(chroma_client, "hybrid:fake/new+bm25")
+    assert cli("--model", "fake/new", "--no-progress")[0] == 0  # the user changed their mind
+    state = swap_status("docs", client=chroma_client)
+    assert state.state == "swapped", state.message  # was: "mode-indexing" of the hybrid
+    assert cli("--undo")[0] == 0
+    live = chroma_client.get_collection("docs")
+    assert swap_status("docs", client=chroma_client).state == "idle"
+    assert not any("swap_mode" in k for k in live.metadata or {})

@@ -381,6 +381,10 @@ def swap_vectors(
         client, name, staging, sync, adapter, journal, page_size=page_size,
         sample=verify_sample, drop_old=drop_old, resume=resume,
     )  # fmt: skip
+    if not keep_retrieval and done.backup:  # a dense swap that finished a hybrid's copy
+        from autoembedding.selector.swapping.mode import clear_reembed_mark
+
+        clear_reembed_mark(client, done.backup)
     result = _result(name, record, done, total, embedded, resumed, start_time, flags, copy_seconds)
     return replace(result, batch_size=batch_size)
 

@@ -22,6 +22,7 @@ dense swap a hybrid began with).
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -121,12 +122,13 @@ def swap_mode(
         raise missing_collection_error(client, name)
     current = read_record(live)
     if current is None:
+        again = f"autoembed swap {flags} --collection {shlex.quote(name)} --model"
         raise CollectionError(
             f"Collection {name!r} records no model, so which model must embed its new "
             f"documents is unknown (a {target.retrieval} swap keeps the vectors and embeds new "
             f"documents with it). Record it first by swapping to the model that made its "
-            f"vectors (autoembed swap --collection {name} --model <id>), or swap straight to a "
-            f"hybrid of a model: --model hybrid:<id>+bm25."
+            f"vectors (it re-embeds them): {again} <id> ; or swap straight to a hybrid of a "
+            f"model: {again} hybrid:<id>+bm25"
         )
     meta = Journal.of(live).metadata
     history = previous_records(meta)
