@@ -162,3 +162,48 @@ def test_two_threads_racing_one_runs_the_other_is_refused_with_its_progress(chro
     assert read_record(chroma_client.get_collection("docs")).model_id == "fake/new"
     # nothing of the refused swap to fake/other was made
     assert not any("__swap_" in n for n in names(chroma_client))
+
+
+def test_of_threads_that_start_at_once_exactly_one_holds_the_lock(chroma_client):
+    from autoembedding.selector.swapping.lock import collection_lock
+
+    n = 8
+    start, release = threading.Barrier(n), threading.Event()
+    held, refused = [], []
+
+    def contend(k: int) -> None:
+        start.wait(10)
+        try:
+            with collection_lock(chroma_client, "docs"):
+                held.append(k)
+                release.wait(10)
+        except SwapLockedError:
+            refused.append(k)
+            if len(refused) == n - 1:
+                release.set()
+
+    threads = [threading.Thread(target=contend, args=(k,)) for k in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert len(held) == 1 and len(refused) == n - 1
+    with collection_lock(chroma_client, "docs"):  # released with its holder
+        with collection_lock(chroma_client, "docs"):  # and reentrant in one thread
+            pass
+
+
+def test_an_unwritable_user_cache_falls_back_to_the_temporary_folder(
+    chroma_client, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("AUTOEMBEDDING_CACHE", str(blocker / "cache"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    fill(chroma_client)
+    assert swap("docs", "fake/new", client=chroma_client, progress=False).embedded == N
+    assert list((tmp_path / "tmp").glob("autoembedding-locks-*/swap-*.lock"))

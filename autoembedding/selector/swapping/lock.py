@@ -6,7 +6,8 @@ another thread, is refused at once with :class:`SwapLockedError`, which names th
 runs the first and says where that swap stands (:func:`~.status.swap_status`).
 
 The lock is an ``fcntl.flock`` on a small file in the user cache
-(``<cache>/locks/<hash>.lock``, ``<cache>`` being :func:`autoembedding.offline.cache_dir`),
+(``<cache>/locks/swap-<hash>.lock``, ``<cache>`` being :func:`autoembedding.offline.cache_dir`;
+``<tmp>/autoembedding-locks-<uid>/`` when that folder cannot be written),
 named by a hash of where the database is (the folder of an embedded Chroma, resolved; the URL
 of a server) and the collection name. The file also says who holds it (pid, host, command,
 start time), for the refusal's message.
@@ -31,6 +32,7 @@ import os
 import shlex
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -113,11 +115,18 @@ def _location(client: Any) -> str:
 
 def lock_path(client: Any, name: str) -> Path:
     """The lock file of collection ``name`` in ``client``'s database (nothing is created)."""
+    return _lock_paths(client, name)[0]
+
+
+def _lock_paths(client: Any, name: str) -> tuple[Path, Path]:
+    """The lock file in the user cache, and where it goes when that folder is not writable."""
     from autoembedding.offline import cache_dir
 
     key = json.dumps([_location(client), name])
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
-    return cache_dir() / "locks" / f"swap-{digest}.lock"
+    file = f"swap-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:24]}.lock"
+    user = getattr(os, "getuid", lambda: "user")()
+    fallback = Path(tempfile.gettempdir()) / f"autoembedding-locks-{user}" / file
+    return cache_dir() / "locks" / file, fallback
 
 
 def _depths() -> dict[str, int]:
@@ -144,15 +153,19 @@ def _read_holder(handle: IO[str], path: Path) -> LockHolder:
     )
 
 
-def _open(path: Path) -> IO[str]:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("a+", encoding="utf-8")
-    except OSError as exc:
-        raise SwapError(
-            f"Cannot create the swap lock file {str(path)!r} ({exc.strerror or exc}): make its "
-            "folder writable, or point AUTOEMBEDDING_CACHE at a writable folder."
-        ) from exc
+def _open(paths: tuple[Path, Path]) -> tuple[IO[str], Path]:
+    """Open the lock file (the user cache's, else the temporary folder's) for locking."""
+    failure: OSError | None = None
+    for path in paths:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return path.open("a+", encoding="utf-8"), path
+        except OSError as exc:
+            failure = failure or exc
+    raise SwapError(
+        f"Cannot create the swap lock file {str(paths[0])!r} ({failure}) nor {str(paths[1])!r}: "
+        "make the first folder writable, or point AUTOEMBEDDING_CACHE at a writable folder."
+    ) from failure
 
 
 def running_swap(client: Any, name: str) -> LockHolder | None:
@@ -160,22 +173,23 @@ def running_swap(client: Any, name: str) -> LockHolder | None:
 
     ``None`` when nobody does (or this thread does: its own messages must not call it busy).
     """
-    path = lock_path(client, name)
-    if fcntl is None or str(path) in _depths() or not path.exists():
+    paths = _lock_paths(client, name)
+    if fcntl is None or str(paths[0]) in _depths():
         return None
-    try:
-        handle = path.open("r", encoding="utf-8")
-    except OSError:
-        return None
-    with handle:
-        try:  # a shared lock is refused only while an exclusive one is held
-            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read_holder(handle, path)
-        except OSError:
-            return None
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        return None
+    for path in paths:
+        try:
+            handle = path.open("r", encoding="utf-8")
+        except OSError:  # none there
+            continue
+        with handle:
+            try:  # a shared lock is refused only while an exclusive one is held
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _read_holder(handle, path)
+            except OSError:
+                continue
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return None
 
 
 def _refusal(client: Any, name: str, action: str, holder: LockHolder) -> SwapLockedError:
@@ -204,8 +218,8 @@ def collection_lock(client: Any, name: str, action: str = "swap") -> Iterator[No
         SwapLockedError: At once, if another process or thread holds it.
         SwapError: If the lock file cannot be created.
     """
-    path = lock_path(client, name)
-    key = str(path)
+    paths = _lock_paths(client, name)
+    key = str(paths[0])
     depths = _depths()
     if fcntl is None or key in depths:
         depths[key] = depths.get(key, 0) + 1
@@ -216,7 +230,7 @@ def collection_lock(client: Any, name: str, action: str = "swap") -> Iterator[No
             if not depths[key]:
                 del depths[key]
         return
-    handle = _open(path)
+    handle, path = _open(paths)
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
