@@ -4,6 +4,7 @@ out of their documents, harder pools, and the query kinds that decided the pick.
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -118,3 +119,61 @@ def test_keyphrase_queries_are_cut_out_of_their_documents(sentences):
         answer = set(terms(pool[doc_id]))
         assert answer and not set(terms(query.text)) & answer, (query.text, pool[doc_id])
         assert len(pool[doc_id]) < len(originals[doc_id])  # a piece was cut, the rest kept
+
+
+def _pairs_of_topics(n_topics: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Two documents per topic, each three sentences of its topic's rare words and its own."""
+    rng = random.Random(seed)
+    docs = []
+    for t in range(n_topics):
+        topic = [f"topic{t}x{j}" for j in range(6)]
+        for k in range(2):
+            own = [f"own{t}y{k}z{j}" for j in range(12)]
+            words = topic + own
+            sentences = [" ".join(rng.sample(words, 7)).capitalize() + "." for _ in range(3)]
+            docs.append((f"t{t}-{k}", " ".join(sentences)))
+    return docs
+
+
+def _mates_in_pool(pool) -> float:
+    ids = {d.id for d in pool}
+    mate = {d.id: d.id[:-1] + ("1" if d.id.endswith("0") else "0") for d in pool}
+    return sum(mate[i] in ids for i in ids) / len(ids)
+
+
+def test_the_pool_holds_each_seeds_nearest_neighbour_not_only_random_documents():
+    from autoembedding.selector.probing.sampling import sample_documents
+
+    docs = _pairs_of_topics(500)  # 1,000 documents: a random 40 hold ~4% of their topic mates
+    pool, total = sample_documents(docs, 40, seed=0)
+    assert total == 1000 and len(pool) == 40 and len({d.id for d in pool}) == 40
+    assert _mates_in_pool(pool) >= 0.9
+    again, _ = sample_documents(docs, 40, seed=0)
+    assert [d.id for d in again] == [d.id for d in pool]  # seeded
+    other, _ = sample_documents(docs, 40, seed=1)
+    assert [d.id for d in other] != [d.id for d in pool]
+
+
+def test_sibling_chunks_join_the_pool_and_a_shared_title_answers_all_of_them(tmp_path):
+    docs = make_docs(240, seed=3)  # unrelated texts: only the metadata ties chunks together
+    metas = [
+        {"source": f"file{i // 3}.pdf", "title": f"Report {i // 3} on the cohort"}
+        for i in range(240)
+    ]
+    col = make_collection(tmp_path / "db", docs, metas)
+    pool, _ = sample_collection(col, 30, seed=0)
+    sources = Counter(d.metadata["source"] for d in pool)
+    assert sum(n for n in sources.values() if n >= 2) >= 0.9 * len(pool)
+    made = build_label_free(pool, n_queries=30, seed=0, title_share=1.0)
+    for query in (q for q in made.queries if q.kind == "title"):
+        same = {d.id for d in pool if d.metadata["title"] == query.text}
+        assert query.relevant == same and len(same) >= 1
+    assert any(len(q.relevant) >= 2 for q in made.queries if q.kind == "title")
+
+
+def test_an_ict_sentence_another_pool_document_holds_verbatim_is_not_asked():
+    base = [ProbeDoc(i, t) for i, t in make_docs(12, seed=5)]
+    a = base[0]
+    overlap = ProbeDoc("a-next", " ".join(a.text.split(". ")[1:4]) + ". Then more words here.")
+    made = build_label_free([a, overlap, *base[1:]], n_queries=24, seed=0)
+    assert made.queries and not [q for q in made.queries if q.text in overlap.text]

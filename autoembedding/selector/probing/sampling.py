@@ -3,10 +3,22 @@
 The collection is read in pages (never written to); a reservoir keeps a seeded, uniform sample
 whatever the collection's size. Documents are cut only past the longest input window among the
 candidates, so each model's own truncation stays part of what the probe measures.
+
+The pool is made harder than a uniform sample, at the same size (so at the same cost): when the
+collection holds more documents than the sample, half of it are *seeds* drawn uniformly and the
+other half their *neighbours* (:data:`NEIGHBOURS_PER_SEED` each), the documents a retriever will
+have to tell a seed's queries apart from in the whole collection: first its siblings (another
+chunk with the same ``source``/``doc_id``-like metadata, :data:`SOURCE_KEYS`), then the document
+that shares the most of its rare terms (idf-weighted, near-duplicates left out), found among a
+seeded uniform reservoir of :data:`NEIGHBOUR_SCAN` more documents read in the same pass. Two
+hundred random documents are easy negatives: on them every retriever looks good. A seed and its
+neighbours stay next to each other in the order, so they enter the race in the same stage.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +27,7 @@ import numpy as np
 from autoembedding.errors import AutoEmbeddingError, CollectionError
 from autoembedding.selector.probing.candidates import ResolvedCandidate
 from autoembedding.selector.probing.queries import ProbeDoc, is_unspaced
+from autoembedding.selector.probing.queries.text import terms
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -25,6 +38,7 @@ __all__ = [
     "dedupe",
     "sample_collection",
     "sample_documents",
+    "with_neighbours",
 ]
 
 #: Fewest distinct documents a probe can work with.
@@ -38,6 +52,32 @@ FALLBACK_MAX_TOKENS = 512
 UNSPACED_SHARE = 3
 #: Records read per page of the collection.
 PAGE_SIZE = 256
+#: Neighbours put in the pool beside each seed (0: a uniform sample, as before issue 23.5).
+NEIGHBOURS_PER_SEED = 1
+#: Documents read beside the sample (a seeded uniform reservoir) to find the neighbours among.
+NEIGHBOUR_SCAN = 2000
+#: Characters of each document read to find its neighbours (rare terms of its beginning).
+NEIGHBOUR_CHARS = 1500
+#: Rarest terms of a seed looked up (bounds the cost of the search).
+NEIGHBOUR_TERMS = 40
+#: A neighbour shares at least this many of the seed's rare terms (else a random fill).
+NEIGHBOUR_MIN_SHARED = 2
+#: Term-set Jaccard above which a candidate is a near-duplicate, never a neighbour.
+NEAR_DUPLICATE = 0.8
+#: Metadata keys naming the source a chunk was cut from (compared in lower case).
+SOURCE_KEYS: tuple[str, ...] = (
+    "source",
+    "source_id",
+    "doc_id",
+    "document_id",
+    "parent_id",
+    "file",
+    "filename",
+    "file_name",
+    "file_path",
+    "path",
+    "url",
+)
 
 
 def sample_collection(collection: Any, size: int, seed: int) -> tuple[list[ProbeDoc], int]:
@@ -52,7 +92,8 @@ def sample_collection(collection: Any, size: int, seed: int) -> tuple[list[Probe
         seed: Seed of the reservoir and of the final order.
 
     Returns:
-        The sampled documents in a seeded order, and how many usable documents there are.
+        The sampled documents (seeds and their neighbours, see :func:`with_neighbours`) in a
+        seeded order, and how many usable documents there are.
 
     Raises:
         CollectionError: If the collection cannot be read, is empty or holds no document texts.
@@ -70,6 +111,7 @@ def sample_collection(collection: Any, size: int, seed: int) -> tuple[list[Probe
             "documents=[...] to probe texts directly)."
         )
     rng = np.random.default_rng(seed)
+    keep = size + (NEIGHBOUR_SCAN if NEIGHBOURS_PER_SEED else 0)
     reservoir: list[ProbeDoc] = []
     seen = 0
     pages = iter_pages(collection, page_size=PAGE_SIZE, include=("documents", "metadatas"))
@@ -78,11 +120,11 @@ def sample_collection(collection: Any, size: int, seed: int) -> tuple[list[Probe
             if not isinstance(text, str) or not text.strip():
                 continue
             seen += 1
-            if len(reservoir) < size:
+            if len(reservoir) < keep:
                 reservoir.append(ProbeDoc(id=doc_id, text=text, metadata=_metadata(meta)))
             else:
                 j = int(rng.integers(0, seen))
-                if j < size:
+                if j < keep:
                     reservoir[j] = ProbeDoc(id=doc_id, text=text, metadata=_metadata(meta))
     if seen == 0:
         raise CollectionError(
@@ -90,8 +132,104 @@ def sample_collection(collection: Any, size: int, seed: int) -> tuple[list[Probe
             "The probe re-embeds texts with each candidate, so it needs the documents: re-add them "
             "with documents=..., or pass documents=[...] to probe()."
         )
-    order = rng.permutation(len(reservoir))
-    return [reservoir[i] for i in order], seen
+    return with_neighbours(reservoir, size, rng), seen
+
+
+def with_neighbours(
+    drawn: Sequence[ProbeDoc],
+    size: int,
+    rng: np.random.Generator,
+    per_seed: int = NEIGHBOURS_PER_SEED,
+) -> list[ProbeDoc]:
+    """A pool of ``size`` documents: uniform seeds and the neighbours of each, in seeded order.
+
+    Args:
+        drawn: A uniform random draw of the collection (any order), larger than ``size`` when
+            the collection is: seeds are its first documents, neighbours come from the rest.
+        size: Documents in the pool.
+        rng: Seeded generator (the order of the seeds and of the groups).
+        per_seed: Neighbours per seed (0: the first ``size`` documents of ``drawn``).
+
+    Returns:
+        ``size`` documents (all of ``drawn`` when it holds no more): groups of a seed followed
+        by its neighbours (siblings by :data:`SOURCE_KEYS` first, then the document sharing
+        most of its rare terms), topped up with random documents where a seed has no
+        neighbour, the groups in a seeded order.
+    """
+    order = [int(i) for i in rng.permutation(len(drawn))]
+    if len(drawn) <= size or per_seed <= 0:
+        return [drawn[i] for i in order[:size]]
+    n_seeds = -(-size // (1 + per_seed))
+    seeds, rest = order[:n_seeds], order[n_seeds:]
+    sets = [set(terms(d.text[:NEIGHBOUR_CHARS])) for d in drawn]
+    df: Counter[str] = Counter()
+    for term_set in sets:
+        df.update(term_set)
+    common = max(5, len(drawn) // 20)  # terms in more documents than this are not rare
+    postings: dict[str, list[int]] = defaultdict(list)
+    siblings: dict[str, list[int]] = defaultdict(list)
+    for i in rest:
+        for term in sets[i]:
+            if 2 <= df[term] <= common:
+                postings[term].append(i)
+        source = _source(drawn[i])
+        if source is not None:
+            siblings[source].append(i)
+    used = set(seeds)
+    groups: list[list[int]] = []
+    for seed_index in seeds:
+        group = [seed_index]
+        source = _source(drawn[seed_index])
+        for i in siblings.get(source, []) if source is not None else []:
+            if len(group) > per_seed:
+                break
+            if i not in used and _jaccard(sets[seed_index], sets[i]) < NEAR_DUPLICATE:
+                group.append(i)
+                used.add(i)
+        if len(group) <= per_seed:
+            rare = sorted((t for t in sets[seed_index] if t in postings), key=lambda t: df[t])
+            scores: dict[int, float] = defaultdict(float)
+            shared: Counter[int] = Counter()
+            for term in rare[:NEIGHBOUR_TERMS]:
+                weight = math.log(len(drawn) / df[term])
+                for i in postings[term]:
+                    scores[i] += weight
+                    shared[i] += 1
+            for i, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
+                if len(group) > per_seed:
+                    break
+                if i in used or shared[i] < NEIGHBOUR_MIN_SHARED:
+                    continue
+                if _jaccard(sets[seed_index], sets[i]) < NEAR_DUPLICATE:
+                    group.append(i)
+                    used.add(i)
+        groups.append(group)
+    filled = sum(len(g) for g in groups)
+    for i in rest:  # seeds without a neighbour: random documents in their place
+        if filled >= size:
+            break
+        if i not in used:
+            groups.append([i])
+            used.add(i)
+            filled += 1
+    out = [drawn[i] for g in (groups[j] for j in rng.permutation(len(groups))) for i in g]
+    return out[:size]
+
+
+def _source(doc: ProbeDoc) -> str | None:
+    """The document's source (its first :data:`SOURCE_KEYS` value), or ``None``."""
+    if not doc.metadata:
+        return None
+    by_key = {str(k).lower(): v for k, v in doc.metadata.items()}
+    for key in SOURCE_KEYS:
+        value = by_key.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            return f"{key}={value}"
+    return None
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def _metadata(meta: Any) -> dict[str, Any] | None:
@@ -112,7 +250,8 @@ def sample_documents(
         seed: Seed of the sample.
 
     Returns:
-        The sampled documents, and how many non-empty ones there are.
+        The sampled documents (seeds and their neighbours, see :func:`with_neighbours`), and
+        how many non-empty ones there are.
 
     Raises:
         TypeError: If ``documents`` is one string or holds something else than texts or pairs.
@@ -135,8 +274,10 @@ def sample_documents(
     if not pairs:
         raise CollectionError("documents=[...] holds no non-empty text; nothing to probe.")
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(pairs))[:size]
-    return [ProbeDoc(id=pairs[i][0], text=pairs[i][1]) for i in order], len(pairs)
+    keep = size + (NEIGHBOUR_SCAN if NEIGHBOURS_PER_SEED else 0)
+    order = rng.permutation(len(pairs))[:keep]
+    drawn = [ProbeDoc(id=pairs[i][0], text=pairs[i][1]) for i in order]
+    return with_neighbours(drawn, size, rng), len(pairs)
 
 
 def dedupe(docs: list[ProbeDoc], name: str | None, notes: list[str]) -> list[ProbeDoc]:

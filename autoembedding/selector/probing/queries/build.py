@@ -126,7 +126,33 @@ def build_label_free(
             "title in its metadata or a few words of text); pass labelled queries instead."
         )
     final_pool = [ProbeDoc(d.id, texts[d.id], d.metadata) for d in pool]
-    return ProbeSet(queries, final_pool, "label-free")
+    return ProbeSet(_with_all_answers(queries, final_pool), final_pool, "label-free")
+
+
+def _with_all_answers(queries: list[ProbeQuery], pool: list[ProbeDoc]) -> list[ProbeQuery]:
+    """Title queries answered by every document of that title; shared ICT sentences dropped.
+
+    The pool holds siblings (chunks of one source, :mod:`..sampling`): they share their source's
+    title, and chunkers that overlap copy sentences into the next chunk. A title query counts
+    every chunk of that title as an answer; an ICT sentence that another document holds
+    verbatim has two answers, one of them not labelled, and is left out.
+    """
+    by_title: dict[str, set[str]] = {}
+    for doc in pool:
+        for name in title.titles(doc):
+            by_title.setdefault(name, set()).add(doc.id)
+    out: list[ProbeQuery] = []
+    for query in queries:
+        if query.kind == "title":
+            relevant = frozenset(query.relevant | by_title.get(query.text, set()))
+            out.append(ProbeQuery(query.text, relevant, query.kind))
+        elif query.kind.startswith("ict") and any(
+            query.text in d.text for d in pool if d.id not in query.relevant
+        ):
+            continue
+        else:
+            out.append(query)
+    return out
 
 
 def _kinds_for_one_document(context: BuildContext) -> list[QueryKind]:

@@ -13,7 +13,7 @@ from autoembedding.selector.probing.queries.base import BuildContext, Made, Quer
 from autoembedding.selector.probing.queries.probe_set import ProbeDoc, ProbeQuery
 from autoembedding.selector.probing.queries.text import terms
 
-__all__ = ["KIND", "MIN_ANSWER_TERMS", "TITLE_KEYS", "TITLE_SHARE", "title_query"]
+__all__ = ["KIND", "MIN_ANSWER_TERMS", "TITLE_KEYS", "TITLE_SHARE", "title_query", "titles"]
 
 #: Metadata keys read as a document's title, in order (compared in lower case).
 TITLE_KEYS: tuple[str, ...] = (
@@ -46,20 +46,30 @@ def title_query(doc: ProbeDoc) -> Made | None:
         two terms or more that leaves at least :data:`MIN_ANSWER_TERMS` terms of text.
 
     """
-    if not doc.metadata:
-        return None
-    by_key = {str(k).lower(): v for k, v in doc.metadata.items()}
-    for key in TITLE_KEYS:
-        value = by_key.get(key)
-        if isinstance(value, str) and value.strip():
-            title = " ".join(value.split())
-            if len(terms(title)) < 2:
-                continue  # a one-word title tests nothing
-            answer = _without(doc.text, title)
-            if len(terms(answer)) < MIN_ANSWER_TERMS:
-                continue  # the text is little more than its title
-            return ProbeQuery(title, frozenset({doc.id}), "title"), answer
+    for title in titles(doc):
+        if len(terms(title)) < 2:
+            continue  # a one-word title tests nothing
+        answer = _without(doc.text, title)
+        if len(terms(answer)) < MIN_ANSWER_TERMS:
+            continue  # the text is little more than its title
+        return ProbeQuery(title, frozenset({doc.id}), "title"), answer
     return None
+
+
+def titles(doc: ProbeDoc) -> list[str]:
+    """The document's titles: the :data:`TITLE_KEYS` values (any case), spacing normalised.
+
+    Args:
+        doc: The document.
+
+    Returns:
+        Its non-empty string titles, in :data:`TITLE_KEYS` order (``[]`` without metadata).
+    """
+    if not doc.metadata:
+        return []
+    by_key = {str(k).lower(): v for k, v in doc.metadata.items()}
+    values = (by_key.get(key) for key in TITLE_KEYS)
+    return [" ".join(v.split()) for v in values if isinstance(v, str) and v.strip()]
 
 
 def _without(text: str, title: str) -> str:
