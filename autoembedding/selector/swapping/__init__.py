@@ -46,22 +46,21 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from autoembedding.chroma.errors import chroma_errors
 from autoembedding.chroma.records import get_record
 from autoembedding.errors import CollectionError, InvalidArgumentError, SwapError
-from autoembedding.record import ModelRecord
 from autoembedding.selector.progress import Progress, ProgressFn
 from autoembedding.selector.swapping.baseline import open_baseline
 from autoembedding.selector.swapping.batching import BatchTuner
 from autoembedding.selector.swapping.complete import (
-    Finished,
     after_switch,
+    already_done,
     catch_up_and_switch,
     missing_collection_error,
+    result_of,
 )
 from autoembedding.selector.swapping.copy import copy_records, embed_page, open_staging
 from autoembedding.selector.swapping.function import function_for, register_function
@@ -83,6 +82,7 @@ from autoembedding.selector.swapping.journal import (
     sync_name,
 )
 from autoembedding.selector.swapping.lock import SwapLockedError, locked
+from autoembedding.selector.swapping.model import check_arguments, resolve_model
 from autoembedding.selector.swapping.result import SwapResult
 from autoembedding.selector.swapping.status import (
     STATES,
@@ -126,41 +126,6 @@ __all__ = [
     "undo_swap",
     "verify_copy",
 ]
-
-
-# ---------------------------------------------------------------------------- model
-def _resolve_model(model: Any, options: Mapping[str, Any]) -> tuple[Any, ModelRecord]:
-    """Build an adapter and its record from a model id/label, a Candidate or an adapter."""
-    from autoembedding.selector.types import Candidate
-
-    if isinstance(model, str):
-        cand = Candidate.parse(model)
-        opts = dict(options)
-        if cand.truncate_dim is not None:
-            opts.setdefault("truncate_dim", cand.truncate_dim)
-        if cand.precision != "float32":
-            opts.setdefault("precision", cand.precision)
-        from autoembedding.adapters import get_adapter
-
-        adapter = get_adapter(cand.model_id, **opts)
-    elif isinstance(model, Candidate):
-        adapter = model.build()
-    else:
-        adapter = model
-    if not hasattr(adapter, "embed_documents"):
-        raise TypeError(
-            f"model must be a model id, a Candidate or an embedding adapter, got {type(model)}."
-        )
-    record_fn = getattr(adapter, "record", None)
-    if callable(record_fn):
-        record = record_fn()
-    else:
-        record = ModelRecord(
-            model_id=str(getattr(adapter, "name", type(adapter).__name__)),
-            backend="custom",
-            dim=int(adapter.dim),
-        )
-    return adapter, record
 
 
 # ---------------------------------------------------------------------------- public
@@ -303,7 +268,7 @@ def swap_vectors(
         import_ray()  # a missing extra fails before anything is touched
     name = collection if isinstance(collection, str) else str(collection.name)
     register_function()  # collections that carry AutoEmbeddingFunction open from here on
-    adapter, record = _resolve_model(model, adapter_options)
+    adapter, record = resolve_model(model, adapter_options)
     staging = staging_name(name, record)
     flags = connection_flags(client)
     resume = f"autoembed swap {flags} --collection {name} --model {model_label(record)}"
@@ -317,7 +282,7 @@ def swap_vectors(
         backup = finish_switch(client, name, staging, journal)
         done = after_switch(client, name, adapter, backup, page_size=page_size, drop_old=drop_old)
         total = journal.source_count or 0
-        return _result(name, record, done, total, 0, 0, start_time, flags)
+        return result_of(name, record, done, total, 0, 0, start_time, flags)
     if source is None:
         raise missing_collection_error(client, name)
     source_journal = Journal.of(source)
@@ -326,14 +291,14 @@ def swap_vectors(
         backup = finish_switch(client, name, staging, source_journal)
         done = after_switch(client, name, adapter, backup, page_size=page_size, drop_old=drop_old)
         total = source_journal.source_count or 0
-        return _result(name, get_record(source) or record, done, total, 0, 0, start_time, flags)
+        return result_of(name, get_record(source) or record, done, total, 0, 0, start_time, flags)
     current = get_record(source)
     if found is None and current is not None and current.same_vectors_as(record):
         if current.retrieval != "dense" and not keep_retrieval:
             from autoembedding.selector.swapping.mode import swap_mode
 
             return swap_mode(name, model_label(record), client=client, page_size=page_size)
-        return _already_done(
+        return already_done(
             client, name, source, adapter, record, start_time,
             page_size=page_size, drop_old=drop_old, connection=flags,
         )  # fmt: skip
@@ -382,88 +347,10 @@ def swap_vectors(
         sample=verify_sample, drop_old=drop_old, resume=resume,
     )  # fmt: skip
     if not keep_retrieval and done.backup:  # a dense swap that finished a hybrid's copy
-        from autoembedding.selector.swapping.mode import clear_reembed_mark
+        from autoembedding.selector.swapping.mode_undo import clear_reembed_mark
 
         clear_reembed_mark(client, done.backup)
-    result = _result(name, record, done, total, embedded, resumed, start_time, flags, copy_seconds)
+    result = result_of(
+        name, record, done, total, embedded, resumed, start_time, flags, copy_seconds
+    )
     return replace(result, batch_size=batch_size)
-
-
-def check_arguments(*, page_size: int, verify_sample: int) -> None:
-    """Refuse bad swap arguments before anything is opened or embedded.
-
-    Raises:
-        InvalidArgumentError: Naming the argument and what it takes.
-    """
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise InvalidArgumentError(
-            f"page_size must be a whole number >= 1, got {page_size!r}.", argument="page_size"
-        )
-    if isinstance(verify_sample, bool) or not isinstance(verify_sample, int) or verify_sample < 0:
-        raise InvalidArgumentError(
-            f"verify_sample must be a whole number >= 0, got {verify_sample!r}.",
-            argument="verify_sample",
-        )
-
-
-def _already_done(
-    client: Any,
-    name: str,
-    source: Any,
-    adapter: Any,
-    record: ModelRecord,
-    start_time: float,
-    *,
-    page_size: int,
-    drop_old: bool,
-    connection: str,
-) -> SwapResult:
-    """The collection already holds ``record``'s vectors: only carry over writes to its backup."""
-    backup = Journal.of(source).backup
-    done = after_switch(client, name, adapter, backup, page_size=page_size, drop_old=drop_old)
-    with chroma_errors("count the records of", collection=name):
-        docs = int(source.count())
-    return SwapResult(
-        name=name,
-        record=record,
-        backup=done.backup if backup else None,
-        docs=docs,
-        embedded=0,
-        resumed_from=0,
-        seconds=time.perf_counter() - start_time,
-        docs_per_s=0.0,
-        verified_vectors=0,
-        already_done=True,
-        synced=done.synced,
-        connection=connection,
-    )
-
-
-def _result(
-    name: str,
-    record: ModelRecord,
-    done: Finished,
-    total: int,
-    embedded: int,
-    resumed: int,
-    start_time: float,
-    connection: str,
-    copy_seconds: float | None = None,
-) -> SwapResult:
-    seconds = time.perf_counter() - start_time
-    rate_s = copy_seconds if copy_seconds else seconds
-    return SwapResult(
-        name=name,
-        record=record,
-        backup=done.backup,
-        docs=total,
-        embedded=embedded,
-        resumed_from=resumed,
-        seconds=seconds,
-        docs_per_s=embedded / rate_s if rate_s > 0 else 0.0,
-        verified_vectors=done.checked,
-        caught_up=done.caught_up,
-        synced=done.synced,
-        switch_window_s=done.window_s,
-        connection=connection,
-    )

@@ -16,15 +16,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from autoembedding.chroma.errors import chroma_errors
 from autoembedding.errors import (
     AutoEmbeddingError,
     CollectionError,
     CollectionNotFoundError,
     SwapError,
 )
+from autoembedding.record import ModelRecord
 from autoembedding.selector.swapping.baseline import open_baseline
 from autoembedding.selector.swapping.catchup import CatchUp, catch_up
 from autoembedding.selector.swapping.journal import K_VERIFY_FAILED, Journal
+from autoembedding.selector.swapping.result import SwapResult
 from autoembedding.selector.swapping.status import connection_flags, swap_status
 from autoembedding.selector.swapping.store import (
     failure_message,
@@ -39,8 +42,10 @@ from autoembedding.selector.swapping.verify import VerificationError
 __all__ = [
     "Finished",
     "after_switch",
+    "already_done",
     "catch_up_and_switch",
     "missing_collection_error",
+    "result_of",
     "verification_advice",
 ]
 
@@ -185,4 +190,68 @@ def verification_advice(reason: str, name: str, staging: str, flags: str) -> str
         f"kept in {staging!r} for a look. Remove it with: {drop} ; then swap again (it copies "
         "afresh) once the model gives the same vector for the same text (a rerun of this swap "
         "would verify the same copy again)."
+    )
+
+
+def already_done(
+    client: Any,
+    name: str,
+    source: Any,
+    adapter: Any,
+    record: ModelRecord,
+    start_time: float,
+    *,
+    page_size: int,
+    drop_old: bool,
+    connection: str,
+) -> SwapResult:
+    """The collection already holds ``record``'s vectors: only carry over writes to its backup."""
+    backup = Journal.of(source).backup
+    done = after_switch(client, name, adapter, backup, page_size=page_size, drop_old=drop_old)
+    with chroma_errors("count the records of", collection=name):
+        docs = int(source.count())
+    return SwapResult(
+        name=name,
+        record=record,
+        backup=done.backup if backup else None,
+        docs=docs,
+        embedded=0,
+        resumed_from=0,
+        seconds=time.perf_counter() - start_time,
+        docs_per_s=0.0,
+        verified_vectors=0,
+        already_done=True,
+        synced=done.synced,
+        connection=connection,
+    )
+
+
+def result_of(
+    name: str,
+    record: ModelRecord,
+    done: Finished,
+    total: int,
+    embedded: int,
+    resumed: int,
+    start_time: float,
+    connection: str,
+    copy_seconds: float | None = None,
+) -> SwapResult:
+    """The :class:`SwapResult` of a swap that copied (or finished a switch), from its phases."""
+    seconds = time.perf_counter() - start_time
+    rate_s = copy_seconds if copy_seconds else seconds
+    return SwapResult(
+        name=name,
+        record=record,
+        backup=done.backup,
+        docs=total,
+        embedded=embedded,
+        resumed_from=resumed,
+        seconds=seconds,
+        docs_per_s=embedded / rate_s if rate_s > 0 else 0.0,
+        verified_vectors=done.checked,
+        caught_up=done.caught_up,
+        synced=done.synced,
+        switch_window_s=done.window_s,
+        connection=connection,
     )

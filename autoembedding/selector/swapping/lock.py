@@ -39,9 +39,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from autoembedding.errors import SwapError
+
+if TYPE_CHECKING:
+    from autoembedding.selector.swapping.status import SwapState
 
 try:  # POSIX only
     import fcntl
@@ -54,6 +57,7 @@ __all__ = [
     "collection_lock",
     "lock_path",
     "locked",
+    "running_state",
     "running_swap",
 ]
 
@@ -276,3 +280,31 @@ def locked(action: str) -> Callable[[_F], _F]:
         return run  # type: ignore[return-value]
 
     return wrap
+
+
+def running_state(client: Any, name: str, state: SwapState) -> SwapState:
+    """``state`` as seen while another process runs a swap, undo or sync of ``name``.
+
+    The journal then shows the running swap's progress, not a stopped one: its message is
+    replaced by who runs it and how far it got, and there is no command to run.
+    """
+    from autoembedding.selector.swapping.status import SwapState
+
+    holder = running_swap(client, name)
+    if holder is None:
+        return state
+    done = ""
+    if state.staging and state.model:
+        done = f" (to {state.model}"
+        if state.offset is not None and state.total is not None:
+            done += f"; {state.offset} of {state.total} records copied to {state.staging!r}"
+        done += ")"
+    stop = f"kill {holder.pid}" if holder.pid is not None else "stop that process"
+    message = (
+        f"{holder.describe()[0].upper()}{holder.describe()[1:]} of {name!r} is running now"
+        f"{done}; its journal reads {state.state!r}. Wait for it to end (rerun --status to "
+        f"follow it). There is no stale lock to break: the lock ({holder.path}) is released "
+        f"when that process ends, even when it is killed; if it hangs, stop it ({stop}), then "
+        "--status says how to finish or resume what it left."
+    )
+    return SwapState(**{**state.to_dict(), "state": "running", "message": message, "command": None})

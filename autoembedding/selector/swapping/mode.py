@@ -15,8 +15,8 @@ A *retrieval-mode* swap changes the collection's model record (``retrieval``, ``
 
 The journal lives in the collection's metadata (``autoembedding:swap_mode_*``, see
 :mod:`~.journal`): the phase while the index is built (a rerun finishes it) and the records
-before each mode swap, the latest last (:func:`undo_mode` restores the latest, and undoes the
-dense swap a hybrid began with).
+before each mode swap, the latest last (:func:`~.mode_undo.undo_mode` restores the latest,
+and undoes the dense swap a hybrid began with).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from autoembedding.selector.swapping.journal import (
     K_MODE_PHASE,
     K_MODE_PREV,
     K_MODE_TARGET,
-    MODE_KEYS,
     Journal,
     staging_name,
 )
@@ -51,13 +50,12 @@ from autoembedding.selector.swapping.mode_target import (
     dump_previous,
     parse_target,
     previous_records,
-    target_label,
 )
 from autoembedding.selector.swapping.result import SwapResult
-from autoembedding.selector.swapping.status import connection_flags, related_collections
+from autoembedding.selector.swapping.status import connection_flags
 from autoembedding.selector.swapping.store import get_or_none, phase_errors, replace_metadata
 
-__all__ = ["clear_reembed_mark", "swap_mode", "undo_mode", "write_metadata"]
+__all__ = ["swap_mode", "write_metadata"]
 
 _SWAP_PREFIX = METADATA_PREFIX + "swap_"
 
@@ -216,11 +214,12 @@ def _dense_part(
     Returns:
         ``(the dense swap's result or None, whether this mode swap re-embedded)``.
     """
-    from autoembedding.selector.swapping import _resolve_model, swap_vectors
+    from autoembedding.selector.swapping import swap_vectors
+    from autoembedding.selector.swapping.model import resolve_model
 
     swap_keys = ("drop_old", "verify_sample", "engine", "ray_address", "workers", "gpus_per_worker")
     adapter_options = {k: v for k, v in options.items() if k not in swap_keys}
-    _, record = _resolve_model(target.dense, adapter_options)  # an unknown model fails here
+    _, record = resolve_model(target.dense, adapter_options)  # an unknown model fails here
     live = get_or_none(client, name)
     journal = Journal.of(live)
     current = read_record(live) if live is not None else None
@@ -369,62 +368,3 @@ def write_metadata(
     new.update(changes or {})
     replace_metadata(collection, new, metadata)
     return new
-
-
-# ---------------------------------------------------------------------------- undo
-def undo_mode(client: Any, name: str) -> tuple[str, str | None]:
-    """Undo the latest retrieval-mode swap of ``name``, if its metadata records one.
-
-    The record before it is restored; the BM25 index is dropped when that record served
-    dense (or the swap re-embedded: the swapped copy is moved aside next), and rebuilt with the
-    old tokenizer otherwise.
-
-    Returns:
-        ``(message, final)``: ``final`` is the whole undo's message when nothing else is to be
-        undone, ``None`` when the caller must go on with the normal undo (a hybrid that
-        re-embedded, or a pending hybrid's staging copy to abandon); ``message`` then says
-        what was done so far (``""`` when there was no mode swap).
-    """
-    live = get_or_none(client, name)
-    if live is None:
-        return "", None
-    journal = Journal.of(live)
-    meta = journal.metadata
-    stagings, undone = related_collections(client, name)
-    if undone or journal.switching_of(name) or not any(k in meta for k in MODE_KEYS):
-        return "", None
-    record = read_record(live)
-    if meta.get(K_MODE_PHASE) == PHASE_REEMBED:  # a hybrid's dense swap had not switched
-        label = target_label(meta)
-        write_metadata(live, meta, record, remove=(K_MODE_PHASE, K_MODE_TARGET))
-        if stagings:
-            return f"The swap of {name!r} to {label} had not switched.", None
-        return "", f"The swap of {name!r} to {label} had not started; {name!r} is unchanged."
-    history = previous_records(meta)
-    if not history:  # unreadable: forget it, undo what the collections say
-        write_metadata(live, meta, record, remove=MODE_KEYS)
-        return "", None
-    from autoembedding.retrieval.store import build_index, drop_index
-
-    last = history.pop()
-    prev = last.record
-    if prev.retrieval == "dense" or last.reembedded:
-        drop_index(live, client=client)
-        what = "its BM25 index was dropped"
-    else:
-        build_index(live, prev.tokenizer, client=client)
-        what = f"its BM25 index was rebuilt with {prev.tokenizer or 'detected'} tokens"
-    rest = {K_MODE_PREV: dump_previous(history)} if history else {}
-    write_metadata(live, meta, prev, rest, remove=MODE_KEYS)
-    was = record.describe() if record is not None else "?"
-    if last.reembedded and journal.backup:  # the caller undoes the dense swap too
-        return f"Undid the swap of {name!r} to {was}: {what}.", None
-    message = f"Restored {name!r} to {prev.describe()} (it served {was}); {what}."
-    if last.reembedded:
-        message += " Its re-embedding cannot be undone: the original was dropped (--drop-old)."
-    return "", message
-
-
-def clear_reembed_mark(client: Any, name: str) -> None:
-    """After an undo: remove a hybrid's dense-swap mark from the restored original."""
-    _clear_reembed_mark(client, name)

@@ -109,9 +109,9 @@ class Encoder:
     """
 
     def __init__(self, model: Any, options: dict[str, Any], record: ModelRecord) -> None:
-        from autoembedding.selector.swapping import _resolve_model
+        from autoembedding.selector.swapping.model import resolve_model
 
-        self.adapter, found = _resolve_model(model, options)
+        self.adapter, found = resolve_model(model, options)
         if found != record:
             raise SwapError(
                 f"A Ray worker resolved the model to {found.describe()}, the driver to "

@@ -137,35 +137,9 @@ def swap_status(collection: Any, *, client: Any, connection: str | None = None) 
     if others:
         extra = f" Other unfinished staging copies of {name!r}: {', '.join(others)}."
         state = SwapState(**{**state.to_dict(), "message": state.message + extra, "others": others})
-    return _running(client, name, state)
+    from autoembedding.selector.swapping.lock import running_state
 
-
-def _running(client: Any, name: str, state: SwapState) -> SwapState:
-    """``state`` as seen while another process runs a swap, undo or sync of ``name``.
-
-    The journal then shows the running swap's progress, not a stopped one: its message is
-    replaced by who runs it and how far it got, and there is no command to run.
-    """
-    from autoembedding.selector.swapping.lock import running_swap
-
-    holder = running_swap(client, name)
-    if holder is None:
-        return state
-    done = ""
-    if state.staging and state.model:
-        done = f" (to {state.model}"
-        if state.offset is not None and state.total is not None:
-            done += f"; {state.offset} of {state.total} records copied to {state.staging!r}"
-        done += ")"
-    stop = f"kill {holder.pid}" if holder.pid is not None else "stop that process"
-    message = (
-        f"{holder.describe()[0].upper()}{holder.describe()[1:]} of {name!r} is running now"
-        f"{done}; its journal reads {state.state!r}. Wait for it to end (rerun --status to "
-        f"follow it). There is no stale lock to break: the lock ({holder.path}) is released "
-        f"when that process ends, even when it is killed; if it hangs, stop it ({stop}), then "
-        "--status says how to finish or resume what it left."
-    )
-    return SwapState(**{**state.to_dict(), "state": "running", "message": message, "command": None})
+    return running_state(client, name, state)
 
 
 def _state(  # noqa: PLR0911 - one return per state, in the order of STATES

@@ -187,7 +187,7 @@ def _carry_deletes(backup: Any, live: Any, baseline: Any, page_size: int) -> tup
 
 def _adapter_for(live: Any, model: Any, options: dict[str, Any]) -> Any:
     """The new model: ``model`` if given (checked against the record), else the record's."""
-    from autoembedding.selector.swapping import _resolve_model
+    from autoembedding.selector.swapping.model import resolve_model
 
     record = get_record(live)
     if model is None:
@@ -199,7 +199,7 @@ def _adapter_for(live: Any, model: Any, options: dict[str, Any]) -> Any:
         from autoembedding.adapters import get_adapter
 
         return get_adapter(record.model_id, **{**record.to_options(), **options})
-    adapter, given = _resolve_model(model, options)
+    adapter, given = resolve_model(model, options)
     if record is not None and not record.same_vectors_as(given):
         raise ModelMismatchError(
             f"{live.name!r} holds vectors of {record.describe()}, not {given.describe()}; "

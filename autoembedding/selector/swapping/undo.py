@@ -85,7 +85,7 @@ def undo(collection: Any, *, client: Any = None, drop_new: bool = False) -> Undo
     if client is None:
         raise CollectionError("undo_swap() needs the Chroma client: undo_swap(name, client=...).")
     name = collection if isinstance(collection, str) else str(collection.name)
-    from autoembedding.selector.swapping.mode import clear_reembed_mark, undo_mode
+    from autoembedding.selector.swapping.mode_undo import clear_reembed_mark, undo_mode
 
     before, final = undo_mode(client, name)
     if final is not None:
@@ -199,7 +199,7 @@ def drop_staging(collection: Any, *, client: Any) -> list[str]:
                 drop(client, other)
                 dropped.append(other)
     if current is not None:
-        from autoembedding.selector.swapping.mode import clear_reembed_mark
+        from autoembedding.selector.swapping.mode_undo import clear_reembed_mark
 
         clear_reembed_mark(client, name)
     return dropped
