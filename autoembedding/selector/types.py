@@ -226,6 +226,10 @@ class CandidateResult:
             fusion and convex weight; ``not_picked`` when the selection refused it.
         part_ndcg: For a hybrid, each part's per-query nDCG@10 on the same queries (the
             selection's paired test of the hybrid against its better part).
+        latency: JSON-able facts of the query latency as served on the whole collection: the
+            p95's interval, queries timed, each part's median and how it was timed (measured
+            or extrapolated), whether a timing ran beside an abandoned worker (``contended``)
+            and whether it was re-measured (``retimed``).
     """
 
     candidate: Candidate
@@ -245,6 +249,7 @@ class CandidateResult:
     error: str | None = None
     lexical: dict[str, Any] = field(default_factory=dict)
     part_ndcg: dict[str, Any] = field(default_factory=dict)
+    latency: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

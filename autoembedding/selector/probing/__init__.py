@@ -222,6 +222,8 @@ def probe(
             t0=start,
             progress=reporter,
             notes=notes,
+            collection=collection,
+            collection_docs=total,
         )
         reporter.set("done", 1.0)
     finally:

@@ -241,7 +241,7 @@ class Engine:
                 self._fail(variants, exc, first=first)
                 continue
             seconds = time.perf_counter() - began - (run.load_s if first else 0.0)
-            model.stage_s = max(seconds - sum(run.latencies_ms) / 1000, 0.0)
+            model.stage_s = max(seconds - run.latency_s, 0.0)
             model.stage_docs = len(stage.pool)
             runs.append((model, variants, run))
         if cut and not first:
@@ -362,9 +362,7 @@ class Engine:
                 result.load_s = run.load_s
                 result.dim = view.dim
                 result.bytes_per_vector = view.bytes_per_vector
-            if model.latencies_ms:
-                result.query_p50_ms = float(np.percentile(model.latencies_ms, 50))
-                result.query_p95_ms = float(np.percentile(model.latencies_ms, 95))
+            self.lexical.serving.dense(result, model, view.dim)  # as served: measure.Serving
             if model.doc_seconds > 0:
                 result.docs_per_s = model.docs_encoded / model.doc_seconds
             if cand.label in run.contradiction:

@@ -18,7 +18,6 @@ the hybrid is significantly better than its better part.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -42,8 +41,6 @@ FUSION_DEPTH = 50
 RRF_K = 60
 #: Folds of the convex weight's cross-validation.
 CV_FOLDS = 5
-#: Queries whose fusion is timed (added to the parts' query latency).
-_TIMED = 15
 
 
 @dataclass
@@ -54,13 +51,17 @@ class HybridScore:
         per_query: Metric name -> per-query values (out of fold for a convex hybrid).
         part_ndcg: Part label -> its per-query nDCG@10 on the same queries.
         details: JSON-able facts for the report (fusion, weight, folds, depth).
-        fusion_ms: Time of fusing one query's rankings, a few queries.
+        fusion_ms: Time of fusing one query's two rankings, after a warm-up, for
+            :data:`~.measure.N_LATENCY_QUERIES` queries (cycled when there are fewer).
+        missing: The most documents of a fused top ``SERVE_K`` that its dense ranking did not
+            hold: what a served hybrid reads from the store after fusing.
     """
 
     per_query: dict[str, np.ndarray]
     part_ndcg: dict[str, np.ndarray]
     details: dict[str, Any] = field(default_factory=dict)
     fusion_ms: list[float] = field(default_factory=list)
+    missing: int = 0
 
 
 def top_rankings(
@@ -182,7 +183,13 @@ def score_hybrid(
     }
     if weights is not None:
         details["mean_fold_weight"] = float(np.mean(weights))
-    return HybridScore(per_query, part_ndcg, details, fusion_ms)
+    from autoembedding.selector.probing.measure import SERVE_K
+
+    missing = max(
+        (sum(i not in d for i in list(f)[:SERVE_K]) for f, d in zip(fused, dense, strict=True)),
+        default=0,
+    )
+    return HybridScore(per_query, part_ndcg, details, fusion_ms, missing)
 
 
 def _time_fusion(
@@ -191,15 +198,19 @@ def _time_fusion(
     lexical: Sequence[dict[str, float]],
     weight: float,
 ) -> list[float]:
-    """Milliseconds to fuse one query's two rankings, for the first few queries."""
+    """Milliseconds to fuse one query's two rankings (:func:`~.measure.timed`, queries cycled)."""
     from autoembedding.lexical import convex, rrf
+    from autoembedding.selector.probing.measure import timed
 
-    out = []
-    for d, lx in list(zip(dense, lexical, strict=True))[:_TIMED]:
-        start = time.perf_counter()
+    pairs = list(zip(dense, lexical, strict=True))
+    if not pairs:
+        return []
+
+    def fuse(i: int) -> None:
+        d, lx = pairs[i % len(pairs)]
         if fusion == "rrf":
             rrf([d, lx], k=RRF_K)
         else:
             convex(d, lx, weight)
-        out.append((time.perf_counter() - start) * 1000.0)
-    return out
+
+    return timed(fuse, wait_s=0.0).ms  # microseconds: not worth waiting for abandoned workers

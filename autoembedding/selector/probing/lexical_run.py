@@ -8,7 +8,11 @@ term with it, as a BM25 retriever serves them.
 
 What the report's columns mean for it:
 
-* query p50/p95: one query, tokenized and scored over the pool (after a warm-up);
+* query p50/p95: one query as ``AutoRetriever`` serves it on the whole collection: the
+  collection's count, a BM25 search of an index as large as the collection (its documents
+  resampled from the pool: the pool's term statistics at the collection's size; over
+  :data:`BM25_DOCS_CAP` documents, extrapolated from two sizes and labelled so), and reading the
+  ``k`` documents (:class:`~.measure.Serving`);
 * docs/s: the index build rate (tokenizing and indexing the pool);
 * load s: making the tokenizer (stemmer, stopwords, jieba dictionary);
 * B/vec: the index size per document (the BM25 score matrix's bytes over the pool).
@@ -25,10 +29,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoembedding.selector.probing.hybrid import (
-    HybridScore,
     lexical_rankings,
     ranking_metrics,
     score_hybrid,
+)
+from autoembedding.selector.probing.measure import (
+    HYBRID_DEPTH,
+    SERVE_K,
+    Serving,
+    Timing,
+    scaled_timing,
+    timed,
 )
 from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
 from autoembedding.selector.probing.stages import Stage
@@ -38,10 +49,11 @@ from autoembedding.selector.types import Candidate, CandidateResult
 if TYPE_CHECKING:
     from autoembedding.lexical import BM25Index, Tokenizer
 
-__all__ = ["LexicalRun", "LexicalSide", "lexical_available"]
+__all__ = ["BM25_DOCS_CAP", "LexicalRun", "LexicalSide", "lexical_available"]
 
-#: Single queries timed for latency (after one warm-up): BM25 queries cost microseconds.
-N_LATENCY_QUERIES = 15
+#: Largest BM25 index built to time a served query (about a second to build on 2 cores); a
+#: larger collection's query time is extrapolated from this size and a quarter of it.
+BM25_DOCS_CAP = 10_000
 _WARM_UP = "warm-up 预热"
 
 
@@ -65,7 +77,8 @@ class LexicalRun:
         texts: Pool texts so far.
         index: The index over them.
         scores: ``(n_queries, n_docs)`` BM25 scores of every query so far.
-        latencies_ms: Single-query times on the current index.
+        served: Search depth -> milliseconds of one query's BM25 search on an index as large
+            as the collection (timed once, in the first stage).
         detected_from: Documents the language was detected from (0 when forced).
     """
 
@@ -77,15 +90,24 @@ class LexicalRun:
     texts: list[str] = field(default_factory=list)
     index: BM25Index | None = None
     scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
-    latencies_ms: list[float] = field(default_factory=list)
+    served: dict[int, Timing] = field(default_factory=dict)
     detected_from: int = 0
 
-    def run_stage(self, pool: Sequence[ProbeDoc], queries: Sequence[ProbeQuery]) -> None:
-        """Add a stage's pool documents, rebuild the index, time and score every query so far.
+    def run_stage(
+        self,
+        pool: Sequence[ProbeDoc],
+        queries: Sequence[ProbeQuery],
+        serving: Serving | None = None,
+    ) -> None:
+        """Add a stage's pool documents, rebuild the index, score every query so far.
+
+        The first time (with ``serving``), a query is also timed as served on the collection
+        (:meth:`time_served`).
 
         Args:
             pool: The documents this stage adds (the first stage's also pick the language).
             queries: Every query so far.
+            serving: The collection served (its size), for the latency.
         """
         from autoembedding.lexical import BM25Index, Tokenizer
 
@@ -102,19 +124,62 @@ class LexicalRun:
         self.texts += [d.text for d in pool]
         self.index = BM25Index.build(self.ids, self.texts, self.tokenizer)
         texts = [q.text for q in queries]
-        self.latencies_ms = _latencies(self.index, texts[: N_LATENCY_QUERIES + 1])
+        if serving is not None and not self.served and texts:
+            self.time_served(texts, serving.docs or len(self.ids))
         self.scores = (
             np.stack([self.index.scores(t) for t in texts])
             if texts
             else np.zeros((0, len(self.ids)), dtype=np.float32)
         )
 
+    def time_served(self, texts: Sequence[str], docs: int) -> None:
+        """Time one query's BM25 search on an index of ``docs`` documents (at both depths).
+
+        The index holds the pool's tokenized documents, repeated round-robin up to ``docs``
+        (so each term's share of documents is the pool's, its posting lists the collection's
+        length); over :data:`BM25_DOCS_CAP` documents the time is extrapolated
+        (:func:`~.measure.scaled_timing`). The indexes are dropped once timed.
+
+        Args:
+            texts: Query texts (cycled).
+            docs: Documents of the collection served.
+        """
+        built: dict[int, BM25Index] = {}
+
+        def time_at(n: int, k: int) -> Timing:
+            index = built.get(n) or built.setdefault(n, self._resampled(n))
+            return timed(lambda i: index.search(texts[i % len(texts)], k))
+
+        for k in (SERVE_K, HYBRID_DEPTH):
+            self.served[k] = scaled_timing(
+                lambda n, k=k: time_at(n, k),  # type: ignore[misc]
+                docs,
+                BM25_DOCS_CAP,
+                f"BM25 documents (the pool's, repeated: top-{k})",
+            )
+
+    def _resampled(self, n: int) -> BM25Index:
+        """A BM25 index of ``n`` documents: the pool's tokens, repeated round-robin."""
+        from autoembedding.lexical import BM25Index
+
+        assert self.index is not None and self.tokenizer is not None
+        tokens = self.index._tokens or [[]]
+        index = BM25Index(self.tokenizer)
+        index.ids = [f"served-{i}" for i in range(n)]
+        index._tokens = [tokens[i % len(tokens)] for i in range(n)]
+        index._reindex(time.perf_counter())
+        return index
+
     def rankings(self) -> list[dict[str, float]]:
         """Each query's BM25 ranking (documents sharing a term with it), best first."""
         return lexical_rankings(self.scores, self.ids)
 
     def measure(
-        self, result: CandidateResult, relevant: Sequence[frozenset[str]], seed: int = 0
+        self,
+        result: CandidateResult,
+        relevant: Sequence[frozenset[str]],
+        seed: int = 0,
+        serving: Serving | None = None,
     ) -> None:
         """Write the candidate's metrics and costs into its result.
 
@@ -122,6 +187,7 @@ class LexicalRun:
             result: The candidate's result.
             relevant: Relevant ids of every query so far.
             seed: Seed of the bootstrap intervals.
+            serving: The collection served (its store's count and reads), for the latency.
         """
         from autoembedding.selector.probing.metrics import bootstrap_ci
 
@@ -130,15 +196,23 @@ class LexicalRun:
         result.per_query = per_query
         result.metrics = {k: float(np.mean(v)) for k, v in per_query.items()}
         result.intervals = {k: bootstrap_ci(v, seed=seed) for k, v in per_query.items()}
-        if self.latencies_ms:
-            result.query_p50_ms = float(np.percentile(self.latencies_ms, 50))
-            result.query_p95_ms = float(np.percentile(self.latencies_ms, 95))
+        self.apply_latency(result, serving or Serving(seed=seed))
         n = self.index.count
         build_s = max(self.index.build_seconds, 1e-6)
         result.docs_per_s = n / build_s
         result.load_s = self.load_s
         result.bytes_per_vector = self.index.index_bytes / max(n, 1)
         result.lexical = self.details()
+
+    def apply_latency(self, result: CandidateResult, serving: Serving) -> None:
+        """The served query's latency: the count, the BM25 search, reading ``k`` documents."""
+        if SERVE_K in self.served:
+            parts = {
+                "count": serving.count(),
+                "bm25 search": self.served[SERVE_K],
+                "fetch": serving.fetch(SERVE_K),
+            }
+            serving.assemble(result, parts)
 
     def details(self) -> dict[str, Any]:
         """JSON-able facts for the report: tokenizer, where its language came from, index."""
@@ -154,17 +228,6 @@ class LexicalRun:
             "index_bytes_per_doc": self.index.index_bytes / max(n, 1),
             "build_s": self.index.build_seconds,
         }
-
-
-def _latencies(index: BM25Index, texts: list[str]) -> list[float]:
-    """Milliseconds per single query (tokenize and score the pool); the first is a warm-up."""
-    out = []
-    for position, text in enumerate(texts):
-        start = time.perf_counter()
-        index.scores(text)
-        if position:
-            out.append((time.perf_counter() - start) * 1000.0)
-    return out
 
 
 class LexicalSide:
@@ -196,6 +259,10 @@ class LexicalSide:
         self.auto_hybrids = auto_hybrids
         self.runs: dict[str, LexicalRun] = {}
         self.hybrids: list[Candidate] = []
+        #: The collection served: what a query's latency is timed on (:class:`~.measure.Serving`).
+        self.serving = Serving(seed=seed)
+        #: Hybrid label -> its fusion's timing and documents read after fusing (re-assembly).
+        self._fused: dict[str, tuple[list[float], int]] = {}
         for cand in lexical:
             if cand.label not in results:
                 self.runs[cand.label] = LexicalRun(cand)
@@ -257,7 +324,8 @@ class LexicalSide:
             if result.error is not None or not (_in_race(result) or label in used):
                 continue
             try:
-                run_with_timeout(partial(run.run_stage, stage.pool, queries), self.timeout)
+                work = partial(run.run_stage, stage.pool, queries, self.serving)
+                run_with_timeout(work, self.timeout)
             except Exception as exc:  # noqa: BLE001 - a failing BM25 must not stop the probe
                 result.error = f"{type(exc).__name__}: {exc}"
 
@@ -279,7 +347,7 @@ class LexicalSide:
         for label, run in self.runs.items():
             result = self.results[label]
             if _in_race(result) and run.index is not None and len(run.scores) == len(relevant):
-                run.measure(result, relevant, self.seed)
+                run.measure(result, relevant, self.seed, self.serving)
         for hybrid in self._live_hybrids():
             self._score_hybrid(hybrid, relevant, pool_ids, dense_scores, dense_latencies)
 
@@ -324,9 +392,9 @@ class LexicalSide:
         result.metrics = {k: float(np.mean(v)) for k, v in scored.per_query.items()}
         result.intervals = {k: bootstrap_ci(v, seed=self.seed) for k, v in scored.per_query.items()}
         result.part_ndcg = scored.part_ndcg
-        _hybrid_costs(
-            result, self.results[dense.label], run, dense_latencies.get(dense.label, []), scored
-        )
+        self._fused[hybrid.label] = (list(scored.fusion_ms), scored.missing)
+        _hybrid_costs(result, self.results[dense.label], run)
+        self.hybrid_latency(hybrid, dense_latencies.get(dense.label, []))
         result.lexical = {
             "kind": "hybrid",
             "dense": dense.label,
@@ -334,27 +402,58 @@ class LexicalSide:
             **scored.details,
         }
 
+    def hybrid_latency(self, hybrid: Candidate, dense_ms: Sequence[float] = ()) -> None:
+        """A hybrid's served latency, from its parts' timings (as ``Searcher.search`` runs it).
+
+        The dense query (``embed_query``, a vector search and reading of
+        :data:`~.measure.HYBRID_DEPTH` documents), the collection's count, the BM25 search at
+        that depth, the fusion, and reading the fused top documents the dense side lacked.
+
+        Args:
+            hybrid: The hybrid candidate (scored: its fusion was timed).
+            dense_ms: Its dense model's ``embed_query`` times, when the serving has none.
+        """
+        result = self.results[hybrid.label]
+        dense, lexical = hybrid.parts
+        run = self.runs.get(lexical.label)
+        fused = self._fused.get(hybrid.label)
+        if run is None or fused is None or HYBRID_DEPTH not in run.served:
+            return
+        embed = self.serving.parts.get(dense.label, {}).get("embed") or Timing(list(dense_ms))
+        if not embed.ms:
+            return
+        dim = result.dim or self.results[dense.label].dim or 1
+        fusion_ms, missing = fused
+        parts = {
+            "embed": embed,
+            "vector search": self.serving.vector(dim, HYBRID_DEPTH, len(run.ids)),
+            "fetch": self.serving.fetch(HYBRID_DEPTH),
+            "count": self.serving.count(),
+            "bm25 search": run.served[HYBRID_DEPTH],
+            "fusion": Timing(fusion_ms),
+            "fetch missing": self.serving.fetch(missing),
+        }
+        self.serving.assemble(result, parts)
+
+    def reassemble(self) -> None:
+        """Assemble every measured lexical and hybrid latency again (after a re-measurement)."""
+        for label, run in self.runs.items():
+            result = self.results[label]
+            if result.error is None and run.served:
+                run.apply_latency(result, self.serving)
+        for hybrid in self.hybrids:
+            if self.results[hybrid.label].error is None:
+                self.hybrid_latency(hybrid)
+
 
 def _in_race(result: CandidateResult) -> bool:
     return result.error is None and result.dropped is None
 
 
-def _hybrid_costs(
-    result: CandidateResult,
-    dense: CandidateResult,
-    run: LexicalRun,
-    dense_ms: Sequence[float],
-    scored: HybridScore,
-) -> None:
-    """A hybrid's costs: both queries and the fusion, both indexes, both loads."""
+def _hybrid_costs(result: CandidateResult, dense: CandidateResult, run: LexicalRun) -> None:
+    """A hybrid's costs but latency (:meth:`LexicalSide.hybrid_latency`): indexes, loads."""
     assert run.index is not None
-    n = min(len(dense_ms), len(run.latencies_ms))
-    if n:
-        fusion = list(scored.fusion_ms)
-        fusion += [float(np.mean(fusion or [0.0]))] * n
-        total = [dense_ms[i] + run.latencies_ms[i] + fusion[i] for i in range(n)]
-        result.query_p50_ms = float(np.percentile(total, 50))
-        result.query_p95_ms = float(np.percentile(total, 95))
+    result.dim = dense.dim
     lexical_docs_per_s = run.index.count / max(run.index.build_seconds, 1e-6)
     if dense.docs_per_s:
         result.docs_per_s = 1.0 / (1.0 / dense.docs_per_s + 1.0 / lexical_docs_per_s)
@@ -364,4 +463,3 @@ def _hybrid_costs(
         result.bytes_per_vector = dense.bytes_per_vector + run.index.index_bytes / max(
             run.index.count, 1
         )
-    result.dim = dense.dim

@@ -15,6 +15,12 @@ the race ends there, with a note that says what was cut.
 
 Hybrid candidates (a dense model fused with BM25) join after the first stage, one RRF and one
 convex per dense candidate still in the race, when the probe has a BM25 candidate.
+
+Latency is timed as served on the whole collection (:class:`~.measure.Serving`, configured here
+with the collection's size and handle). A ``max_query_ms`` target drops a candidate in the race
+only when its p95's interval lies wholly above the target and no timing ran beside an abandoned
+worker (:func:`~.selection.latency_verdict`); an undecided one stays and, after the last stage,
+is re-measured once (:func:`retime_latency`) before the final judgement.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +44,7 @@ __all__ = [
     "behind_leader",
     "budget_reason",
     "drop_losers",
+    "retime_latency",
     "run_race",
     "stop_reason",
     "target_undecided",
@@ -48,6 +57,8 @@ _CORRECTNESS = (("min_hit_at_5", "hit@5"), ("min_ndcg_at_10", "ndcg@10"))
 #: A stage's predicted time is scaled by this before it is compared with the time left
 #: (predictions come from the stage before, on a machine whose load may change).
 _SAFETY = 1.1
+#: Seconds of budget a re-measurement of latencies needs at least.
+_RETIME_S = 3.0
 
 
 def run_race(
@@ -60,6 +71,8 @@ def run_race(
     t0: float,
     progress: Progress,
     notes: list[str],
+    collection: Any = None,
+    collection_docs: int | None = None,
 ) -> None:
     """Run the stages on the engine's models until every stage ran or a stop rule holds.
 
@@ -73,7 +86,14 @@ def run_race(
         t0: ``time.perf_counter()`` when the probe started.
         progress: The probe's progress reporter (``total=100``).
         notes: The report's notes; gets the contradiction and stop notes.
+        collection: The Chroma collection probed (its reads are timed as served), if any.
+        collection_docs: Documents a served query searches (default: the sample's).
     """
+    store = collection if callable(getattr(collection, "get", None)) else None
+    engine.lexical.serving.configure(
+        collection_docs or len(docs), store=store, ids=[d.id for d in docs]
+    )
+    engine.lexical.serving.deadline = engine.deadline
     pairs = contradiction_pairs(docs, engine.seed, notes)
     count = len(stages)
     engine.sample_docs = sum(len(s.pool) for s in stages)
@@ -110,6 +130,7 @@ def run_race(
         if why:
             notes.append(f"Stopped after stage {index + 1} of {count}: {why}.")
             break
+    retime_latency(engine, targets, notes)
 
 
 def drop_losers(
@@ -126,10 +147,13 @@ def drop_losers(
         n_queries: Queries measured so far (for the message).
         looks: The race's stages (the family-wise error is split over them).
     """
-    from autoembedding.selector.probing.selection import check_targets
+    from autoembedding.selector.probing.selection import check_targets, latency_verdict
 
     for result in contenders:
         failed = {k: v for k, v in check_targets(result, targets).items() if k in HARD_TARGETS}
+        limit = targets.max_query_ms
+        if limit is not None and latency_verdict(result, limit) == "undecided":
+            failed.pop("max_query_ms", None)  # re-measured once after the race
         if failed:
             result.dropped = "misses a hard target: " + "; ".join(failed.values())
             continue
@@ -192,6 +216,76 @@ def behind_leader(
                 )
             )
     return out
+
+
+def retime_latency(engine: Engine, targets: Targets, notes: list[str]) -> list[str]:
+    """Re-measure, once, the latency of candidates whose ``max_query_ms`` verdict is undecided.
+
+    Undecided (:func:`~.selection.latency_verdict`): the p95 is over the target but its
+    interval reaches it, or a timing ran beside an abandoned worker. The candidate's model
+    (still loaded) times its queries again, its BM25 search and the shared parts (vector
+    search, reads) are timed again, and its latency is assembled from the new timings; the
+    final selection judges that p95. Skipped, with a note, when the budget has no time left.
+
+    Returns:
+        The labels re-measured.
+    """
+    from autoembedding.selector.probing.measure import timed
+    from autoembedding.selector.probing.selection import latency_verdict
+
+    limit = targets.max_query_ms
+    if limit is None:
+        return []
+    labels = {
+        label
+        for label, r in engine.results.items()
+        if r.error is None
+        and r.dropped is None
+        and not r.latency.get("retimed")
+        and latency_verdict(r, limit) == "undecided"
+    }
+    if not labels:
+        return []
+    if engine.deadline is not None and engine.deadline - time.perf_counter() < _RETIME_S:
+        notes.append(
+            f"The latency of {', '.join(sorted(labels))} was not re-measured: budget_s has no "
+            "time left (judged on the first timing)."
+        )
+        return []
+    serving = engine.lexical.serving
+    serving.forget()
+    hybrids = {h.label: h for h in engine.lexical.hybrids}
+    dense = {h.parts[0].label for lb, h in hybrids.items() if lb in labels} | labels
+    lexical = {h.parts[1].label for lb, h in hybrids.items() if lb in labels} | labels
+    texts = [q.text for q in engine.queries]
+    for model in engine.models.values():
+        if model.base is None or not texts or not any(c.label in dense for c in model.variants):
+            continue
+        timing = timed(partial(_embed_one, model.base, texts), wait_s=serving.wait_s())
+        model.latencies_ms[:] = timing.ms
+        model.latency_contended = timing.contended
+    for label, run in engine.lexical.runs.items():
+        if label in lexical and run.served and texts:
+            run.served.clear()
+            run.time_served(texts, serving.docs)
+    for model in engine.models.values():  # every dense latency, from the new shared parts
+        for cand in model.variants:
+            result = engine.results[cand.label]
+            if result.error is None and cand.label in model.views:
+                serving.dense(result, model, model.views[cand.label].dim)
+    engine.lexical.reassemble()
+    for label in labels:
+        engine.results[label].latency["retimed"] = True
+    notes.append(
+        f"Re-measured the latency of {', '.join(sorted(labels))} once: its query p95 was over "
+        f"max_query_ms={limit:g} but not clearly (its interval reached the target, or it was "
+        "timed beside an abandoned worker)."
+    )
+    return sorted(labels)
+
+
+def _embed_one(adapter: Any, texts: Sequence[str], i: int) -> object:
+    return adapter.embed_query(texts[i % len(texts)])
 
 
 def stop_reason(contenders: Sequence[CandidateResult], targets: Targets) -> str | None:

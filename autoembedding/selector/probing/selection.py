@@ -52,6 +52,7 @@ from autoembedding.selector.types import CandidateResult, Targets
 __all__ = [
     "ALPHA",
     "LATENCY_SLACK",
+    "latency_verdict",
     "MARGIN",
     "check_targets",
     "paired_p",
@@ -125,6 +126,26 @@ def check_targets(result: CandidateResult, targets: Targets) -> dict[str, str]:
         "min_contradiction", result.contradiction, targets.min_contradiction, "contradiction", ""
     )
     return failed
+
+
+def latency_verdict(result: CandidateResult, limit: float) -> str:
+    """Whether a query p95 meets ``max_query_ms``: ``"meets"``, ``"misses"`` or ``"undecided"``.
+
+    ``misses`` only when the p95's bootstrap 95% interval lies wholly above ``limit`` and no
+    part was timed beside an abandoned worker (``contended``); a p95 over the limit whose
+    interval reaches it (one spike among the timed queries), or a contended timing, is
+    ``undecided``: the race keeps the candidate and re-measures it once
+    (:func:`~.race.retime_latency`) before the final judgement on the p95 itself.
+    """
+    p95 = result.query_p95_ms
+    if p95 is None:
+        return "misses"
+    if p95 <= limit:
+        return "meets"
+    low = (result.latency.get("p95_interval_ms") or [p95])[0]
+    if low > limit and not result.latency.get("contended"):
+        return "misses"
+    return "undecided"
 
 
 def _ndcg(result: CandidateResult) -> float:
