@@ -4,8 +4,10 @@
    (the model is recorded in the collection's metadata).
 2. Probe the candidate models that load offline on that collection (label-free queries) and show
    the report (``--report DIR`` also writes a page with a Pareto chart).
-3. Swap the collection to the winner (resumable, the original kept as a backup).
-4. Answer the bundled questions with the collection's recorded model, and check the answers.
+3. Swap the collection to the winner, dense, BM25 or hybrid (resumable, the original kept as a
+   backup; the summary names the backup and the undo command).
+4. Answer the bundled questions as the collection's record says (``AutoRetriever``'s search),
+   and check the answers. ``--path DIR`` keeps the database for a look afterwards.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from typing import Any
 from autoembedding.adapters import get_adapter
 from autoembedding.arguments import output_dir
 from autoembedding.catalog import OFFLINE_DEFAULT
-from autoembedding.chroma.client import connect, open_collection
+from autoembedding.chroma.client import connect, connection_flags, open_collection
 from autoembedding.chroma.errors import chroma_errors
 from autoembedding.chroma.records import read_record, write_record
 from autoembedding.cli._args import positive
 from autoembedding.data import demo_corpus, demo_queries
 from autoembedding.errors import InvalidArgumentError, UnknownModelError
+from autoembedding.retrieval.search import Searcher
 
 __all__ = ["add_parser", "run"]
 
@@ -99,33 +102,23 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.no_probe:
             from autoembedding.selector import probe, swap
-            from autoembedding.selector.report import format_table, write_report
+            from autoembedding.selector.report import format_table, swap_command, write_report
             from autoembedding.selector.types import Candidate
 
             _step("2. Probe the candidates on this collection (label-free queries)")
             candidates = [Candidate.parse(c) for c in labels] if labels else None
-            # dense models only: the demo swaps to the winner, and a swap to bm25 or a hybrid is
-            # not supported yet (issue 12's serving part)
-            report = probe(
-                collection,
-                candidates=candidates,
-                budget_s=args.budget_s,
-                progress=True,
-                lexical=False,
-            )
+            # BM25 and hybrids compete too: step 4 serves whatever the record says.
+            report = probe(collection, candidates=candidates, budget_s=args.budget_s, progress=True)
             print(format_table(report))
             if args.report:
                 page = write_report(report, Path(args.report))
                 print(f"   report written to {page}")
             winner = report.winner
-            current = read_record(collection)
-            if (
-                winner is not None
-                and current is not None
-                and winner.candidate.label != (adapter.name)
-            ):
-                _step(f"3. Swap the collection to {winner.candidate.label}")
-                swap(collection, winner.candidate, client=client, progress=True)
+            if winner is not None and winner.candidate.label != adapter.name:
+                command = swap_command(report, connection_flags(client))
+                _step(f"3. Swap the collection to {winner.candidate.label} ({command})")
+                result = swap(collection, winner, client=client, progress=True)
+                print(f"   {result.summary()}")
                 collection = open_collection(client, COLLECTION, embedding_function=None)
             else:
                 _step("3. No swap needed: the collection already uses the winner")
@@ -133,18 +126,24 @@ def run(args: argparse.Namespace) -> int:
         record = read_record(collection)
         assert record is not None  # written in step 1 or by swap
         _step(f"4. Answer questions with the recorded model {record.describe()}")
-        query_adapter = get_adapter(record.model_id, **record.to_options())
+        searcher = Searcher(collection, client=client)  # dense, BM25 or hybrid: the record's
         titles = {doc["id"]: doc["title"] for doc in corpus}
         found = 0
         for question, relevant in demo_queries():
-            hits = collection.query(
-                query_embeddings=[query_adapter.embed_query(question)], n_results=3
-            )["ids"][0]
+            hits = [hit.id for hit in searcher.search(question, 3)]
             ok = bool(set(hits) & set(relevant))
             found += ok
-            print(f"   [{'ok' if ok else '--'}] {question}\n        -> {titles[hits[0]]}")
+            top = titles[hits[0]] if hits else "(nothing found)"
+            print(f"   [{'ok' if ok else '--'}] {question}\n        -> {top}")
         total = len(demo_queries())
         print(f"\n{found}/{total} questions found their passage in the top 3.")
+        if not owned:
+            flags = connection_flags(client)
+            print(
+                f"The database is kept at {path}: autoembed swap --status {flags} --collection "
+                f"{COLLECTION} tells what it serves; autoembed probe {flags} --collection "
+                f"{COLLECTION} probes it again."
+            )
         return 0 if found == total else 1
     finally:
         if owned:
