@@ -175,7 +175,9 @@ def test_retrievers_follow_a_swap_to_a_hybrid_and_its_undo(language, test_data, 
     fused = app()
     assert fused["mode"] == "hybrid" and fused["langchain"] == fused["llama_index"]
     assert fused["langchain"] != dense["langchain"]  # the fusion changed some ranking
-    assert _hits(fused["langchain"], judged) >= dense_hits - 1, (dense, fused)
+    # Measured here (hits in the top K of the 10 judged queries): en dense 8, hybrid 9; zh dense
+    # 10, hybrid 10. The hybrid must keep what it measurably reaches, not lose one to dense.
+    assert _hits(fused["langchain"], judged) >= {"en": 9, "zh": 10}[language], (dense, fused)
 
     _autoembed("swap", "--undo", "--chroma-path", path, "--collection", name, cwd=tmp_path)
     again = app()
