@@ -454,12 +454,13 @@ def scaled_timing(time_at: Callable[[int], Timing], docs: int, cap: int, what: s
     )
 
 
-def _vector_search_ms(rows: int, dim: int, k: int, seed: int, wait_s: float) -> Timing:
-    """Exact top-``k`` inner-product search over ``rows`` random ``dim``-d float32 vectors."""
-    rng = np.random.default_rng(seed)
-    matrix = rng.standard_normal((rows, dim), dtype=np.float32)
-    queries = rng.standard_normal((N_LATENCY_QUERIES + WARM_UP_QUERIES, dim), dtype=np.float32)
-    k = min(k, rows)
+def _vector_search_ms(matrix: np.ndarray, k: int, seed: int, wait_s: float) -> Timing:
+    """Exact top-``k`` inner-product search over the rows of ``matrix`` (random vectors)."""
+    rng = np.random.default_rng(seed + 1)
+    queries = rng.standard_normal(
+        (N_LATENCY_QUERIES + WARM_UP_QUERIES, matrix.shape[1]), dtype=np.float32
+    )
+    k = min(k, len(matrix))
 
     def search(i: int) -> None:
         scores = matrix @ queries[i % len(queries)]
@@ -508,6 +509,7 @@ class Serving:
         self._vector: dict[tuple[int, int, int], Timing] = {}
         self._fetch: dict[int, Timing] = {}
         self._count: Timing | None = None
+        self._matrix: np.ndarray | None = None
 
     def configure(self, docs: int, store: Any = None, ids: Sequence[str] = ()) -> None:
         """Set the collection served (its size, its handle, ids to read) and forget timings."""
@@ -520,8 +522,17 @@ class Serving:
             return ABANDONED_WAIT_S
         return min(ABANDONED_WAIT_S, max(self.deadline - time.perf_counter(), 0.0) / 4)
 
+    def _random(self, rows: int, dim: int) -> np.ndarray:
+        """``rows`` random ``dim``-d float32 vectors (the last made is kept: both depths)."""
+        if self._matrix is None or self._matrix.shape != (rows, dim):
+            self._matrix = None  # free the old one first
+            rng = np.random.default_rng(self.seed)
+            self._matrix = rng.standard_normal((rows, dim), dtype=np.float32)
+        return self._matrix
+
     def forget(self) -> None:
         """Drop the cached part timings (they are taken again on next use: a re-measurement)."""
+        self._matrix = None
         self._vector.clear()
         self._fetch.clear()
         self._count = None
@@ -539,7 +550,9 @@ class Serving:
         if key not in self._vector:
             cap = max(VECTOR_FLOATS_CAP // max(int(dim), 1), 1)
             self._vector[key] = scaled_timing(
-                lambda rows: _vector_search_ms(rows, key[0], key[1], self.seed, self.wait_s()),
+                lambda rows: _vector_search_ms(
+                    self._random(rows, key[0]), key[1], self.seed, self.wait_s()
+                ),
                 docs,
                 cap,
                 f"random {key[0]}-d float32 vectors (exact top-{key[1]})",
