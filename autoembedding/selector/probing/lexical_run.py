@@ -124,13 +124,13 @@ class LexicalRun:
         self.texts += [d.text for d in pool]
         self.index = BM25Index.build(self.ids, self.texts, self.tokenizer)
         texts = [q.text for q in queries]
-        if serving is not None and not self.served and texts:
-            self.time_served(texts, serving.docs or len(self.ids))
         self.scores = (
             np.stack([self.index.scores(t) for t in texts])
             if texts
             else np.zeros((0, len(self.ids)), dtype=np.float32)
         )
+        if serving is not None and not self.served and texts:
+            self.time_served(texts, serving.docs or len(self.ids))
 
     def time_served(self, texts: Sequence[str], docs: int) -> None:
         """Time one query's BM25 search on an index of ``docs`` documents (at both depths).
@@ -145,18 +145,22 @@ class LexicalRun:
             docs: Documents of the collection served.
         """
         built: dict[int, BM25Index] = {}
-
-        def time_at(n: int, k: int) -> Timing:
-            index = built.get(n) or built.setdefault(n, self._resampled(n))
-            return timed(lambda i: index.search(texts[i % len(texts)], k))
-
         for k in (SERVE_K, HYBRID_DEPTH):
             self.served[k] = scaled_timing(
-                lambda n, k=k: time_at(n, k),  # type: ignore[misc]
+                partial(self._time_search, built, texts, k),
                 docs,
                 BM25_DOCS_CAP,
                 f"BM25 documents (the pool's, repeated: top-{k})",
             )
+
+    def _time_search(
+        self, built: dict[int, BM25Index], texts: Sequence[str], k: int, n: int
+    ) -> Timing:
+        """Time a top-``k`` search of the ``n``-document index (built once, kept in ``built``)."""
+        if n not in built:
+            built[n] = self._resampled(n)
+        index = built[n]
+        return timed(lambda i: index.search(texts[i % len(texts)], k))
 
     def _resampled(self, n: int) -> BM25Index:
         """A BM25 index of ``n`` documents: the pool's tokens, repeated round-robin."""
