@@ -177,3 +177,13 @@ def test_an_ict_sentence_another_pool_document_holds_verbatim_is_not_asked():
     overlap = ProbeDoc("a-next", " ".join(a.text.split(". ")[1:4]) + ". Then more words here.")
     made = build_label_free([a, overlap, *base[1:]], n_queries=24, seed=0)
     assert made.queries and not [q for q in made.queries if q.text in overlap.text]
+
+
+def test_chunks_sharing_a_title_each_give_a_query():
+    title = {"title": "Annual report of the cohort"}
+    docs = [ProbeDoc(d.id, d.text, title) for d in _short_docs(6, 2)]
+    made = build_label_free(docs, n_queries=6, seed=0, title_share=1.0)
+    assert len(made.queries) == 6  # one title query, then the siblings' next kind
+    assert made.kinds == {"title": 1, "keyphrase": 5}
+    (title_query,) = [q for q in made.queries if q.kind == "title"]
+    assert title_query.relevant == {d.id for d in docs}

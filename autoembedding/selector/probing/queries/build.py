@@ -50,7 +50,9 @@ def build_label_free(
     order) cut one more ICT sentence from each document that still has three or more; every
     query cut from a document has it as its answer. Duplicate ids and duplicate texts are
     dropped first, and a query text already asked for another document is not asked again
-    (it could not single out its answer).
+    (it could not single out its answer): the document tries its next kind instead (a chunk
+    whose sibling asked their shared title gives an ICT or keyphrase query). Title queries are
+    answered by every pool document of that title.
 
     Args:
         docs: Sampled documents (the pool). More documents than queries makes the probe harder
@@ -102,10 +104,11 @@ def build_label_free(
             made = kind.make(doc, context)
             if made is None:
                 continue
-            if made[0].text not in asked:  # else the document gives no query this round
-                query, texts[doc.id] = made
-                queries.append(query)
-                asked.add(query.text)
+            if made[0].text in asked:  # a sibling's title: try the document's next kind
+                continue
+            query, texts[doc.id] = made
+            queries.append(query)
+            asked.add(query.text)
             break
     while len(queries) < n_queries:  # more queries than documents: more ICT sentences
         before = len(queries)
