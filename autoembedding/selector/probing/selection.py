@@ -25,8 +25,10 @@ statistics: BM25 takes a dense model's place only by a higher nDCG@10, or by bei
 non-inferior and faster. A hybrid must also beat its better part (the higher-scoring of its dense
 model and BM25 on the same queries) significantly (paired sign-flip test, ``p < ALPHA``, gain
 above 0); otherwise it cannot win and the cheaper part competes in its place (see
-:func:`refuse_hybrids`). A hybrid's latency is its dense query plus its BM25 query, so latency
-targets count the lexical query time.
+:func:`refuse_hybrids`). Every latency is the query as served on the whole collection
+(:class:`~.measure.Serving`): a hybrid's is its dense query, its BM25 search, the fusion and the
+reads, so latency targets count all of them. ``max_query_ms`` is judged on the p95 (after the
+race re-measured an undecided one once: :func:`latency_verdict`).
 
 When nothing is eligible the winner is ``None`` and the reason says, per candidate, which targets
 failed and by how much.
