@@ -38,7 +38,7 @@ Example:
     >>> r = CandidateResult(Candidate("m"), metrics={"ndcg@10": 0.5, "hit@5": 0.6},
     ...                     query_p95_ms=30.0, bytes_per_vector=1536.0)
     >>> check_targets(r, Targets(max_query_ms=20))
-    {'max_query_ms': 'query p95 30.0 ms > 20 ms (by 10.0 ms)'}
+    {'max_query_ms': 'query p95 30 ms > 20 ms (by 10 ms)'}
 
 """
 
