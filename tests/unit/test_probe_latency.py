@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
-from autoembedding.selector.probing import lexical_run, probe
+from autoembedding.selector.probing import probe, serving
 from autoembedding.selector.probing.measure import Model, measure
 from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
 from autoembedding.selector.probing.stages import Stage
@@ -67,13 +67,13 @@ def test_dense_latency_is_embed_plus_a_vector_search_over_the_whole_collection()
 def test_bm25_is_timed_on_an_index_as_large_as_the_collection(monkeypatch) -> None:
     # today: a search over the 40-document pool
     sizes: list[int] = []
-    real = lexical_run.LexicalRun._resampled
+    real = serving._resampled
 
-    def record(self: Any, n: int) -> Any:
+    def record(pool: Any, n: int) -> Any:
         sizes.append(n)
-        return real(self, n)
+        return real(pool, n)
 
-    monkeypatch.setattr(lexical_run.LexicalRun, "_resampled", record)
+    monkeypatch.setattr(serving, "_resampled", record)
     report = quiet_probe(documents=docs(3000), candidates=["fake/a", "bm25"], sample_size=40)
     bm25 = next(r for r in report.results if r.candidate.label == "bm25")
     assert sizes == [3000]  # one index, the collection's size, built once
@@ -82,7 +82,7 @@ def test_bm25_is_timed_on_an_index_as_large_as_the_collection(monkeypatch) -> No
     assert bm25.latency["n_queries"] >= 30
 
     sizes.clear()  # a collection over the cap: two sizes, extrapolated and labelled
-    monkeypatch.setattr(lexical_run, "BM25_DOCS_CAP", 400)
+    monkeypatch.setattr(serving, "BM25_DOCS_CAP", 400)
     report = quiet_probe(documents=docs(3000), candidates=["fake/a", "bm25"], sample_size=40)
     bm25 = next(r for r in report.results if r.candidate.label == "bm25")
     assert sizes == [100, 400]

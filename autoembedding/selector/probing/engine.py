@@ -362,7 +362,7 @@ class Engine:
                 result.load_s = run.load_s
                 result.dim = view.dim
                 result.bytes_per_vector = view.bytes_per_vector
-            self.lexical.serving.dense(result, model, view.dim)  # as served: measure.Serving
+            self.lexical.serving.dense(result, model, view.dim)  # as served: serving.Serving
             if model.doc_seconds > 0:
                 result.docs_per_s = model.docs_encoded / model.doc_seconds
             if cand.label in run.contradiction:

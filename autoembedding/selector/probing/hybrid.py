@@ -52,7 +52,7 @@ class HybridScore:
         part_ndcg: Part label -> its per-query nDCG@10 on the same queries.
         details: JSON-able facts for the report (fusion, weight, folds, depth).
         fusion_ms: Time of fusing one query's two rankings, after a warm-up, for
-            :data:`~.measure.N_LATENCY_QUERIES` queries (cycled when there are fewer).
+            :data:`~.latency.N_LATENCY_QUERIES` queries (cycled when there are fewer).
         missing: The most documents of a fused top ``SERVE_K`` that its dense ranking did not
             hold: what a served hybrid reads from the store after fusing.
     """
@@ -183,7 +183,7 @@ def score_hybrid(
     }
     if weights is not None:
         details["mean_fold_weight"] = float(np.mean(weights))
-    from autoembedding.selector.probing.measure import SERVE_K
+    from autoembedding.selector.probing.latency import SERVE_K
 
     missing = max(
         (sum(i not in d for i in list(f)[:SERVE_K]) for f, d in zip(fused, dense, strict=True)),
@@ -198,9 +198,9 @@ def _time_fusion(
     lexical: Sequence[dict[str, float]],
     weight: float,
 ) -> list[float]:
-    """Milliseconds to fuse one query's two rankings (:func:`~.measure.timed`, queries cycled)."""
+    """Milliseconds to fuse one query's two rankings (:func:`~.latency.timed`, queries cycled)."""
     from autoembedding.lexical import convex, rrf
-    from autoembedding.selector.probing.measure import timed
+    from autoembedding.selector.probing.latency import timed
 
     pairs = list(zip(dense, lexical, strict=True))
     if not pairs:

@@ -8,11 +8,9 @@ term with it, as a BM25 retriever serves them.
 
 What the report's columns mean for it:
 
-* query p50/p95: one query as ``AutoRetriever`` serves it on the whole collection: the
-  collection's count, a BM25 search of an index as large as the collection (its documents
-  resampled from the pool: the pool's term statistics at the collection's size; over
-  :data:`BM25_DOCS_CAP` documents, extrapolated from two sizes and labelled so), and reading the
-  ``k`` documents (:class:`~.measure.Serving`);
+* query p50/p95: one query as ``AutoRetriever`` serves it on the whole collection: its count,
+  a BM25 search of an index as large as it (the pool's documents repeated; extrapolated past
+  :data:`~.serving.BM25_DOCS_CAP`), reading ``k`` documents (:mod:`.serving`);
 * docs/s: the index build rate (tokenizing and indexing the pool);
 * load s: making the tokenizer (stemmer, stopwords, jieba dictionary);
 * B/vec: the index size per document (the BM25 score matrix's bytes over the pool).
@@ -33,15 +31,9 @@ from autoembedding.selector.probing.hybrid import (
     ranking_metrics,
     score_hybrid,
 )
-from autoembedding.selector.probing.measure import (
-    HYBRID_DEPTH,
-    SERVE_K,
-    Serving,
-    Timing,
-    scaled_timing,
-    timed,
-)
+from autoembedding.selector.probing.latency import SERVE_K, Timing
 from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
+from autoembedding.selector.probing.serving import HYBRID_DEPTH, Serving, bm25_timings
 from autoembedding.selector.probing.stages import Stage
 from autoembedding.selector.probing.timebox import run_with_timeout
 from autoembedding.selector.types import Candidate, CandidateResult
@@ -49,11 +41,7 @@ from autoembedding.selector.types import Candidate, CandidateResult
 if TYPE_CHECKING:
     from autoembedding.lexical import BM25Index, Tokenizer
 
-__all__ = ["BM25_DOCS_CAP", "LexicalRun", "LexicalSide", "lexical_available"]
-
-#: Largest BM25 index built to time a served query (about a second to build on 2 cores); a
-#: larger collection's query time is extrapolated from this size and a quarter of it.
-BM25_DOCS_CAP = 10_000
+__all__ = ["LexicalRun", "LexicalSide", "lexical_available"]
 _WARM_UP = "warm-up 预热"
 
 
@@ -133,46 +121,9 @@ class LexicalRun:
             self.time_served(texts, serving.docs or len(self.ids))
 
     def time_served(self, texts: Sequence[str], docs: int) -> None:
-        """Time one query's BM25 search on an index of ``docs`` documents (at both depths).
-
-        The index holds the pool's tokenized documents, repeated round-robin up to ``docs``
-        (so each term's share of documents is the pool's, its posting lists the collection's
-        length); over :data:`BM25_DOCS_CAP` documents the time is extrapolated
-        (:func:`~.measure.scaled_timing`). The indexes are dropped once timed.
-
-        Args:
-            texts: Query texts (cycled).
-            docs: Documents of the collection served.
-        """
-        built: dict[int, BM25Index] = {}
-        for k in (SERVE_K, HYBRID_DEPTH):
-            self.served[k] = scaled_timing(
-                partial(self._time_search, built, texts, k),
-                docs,
-                BM25_DOCS_CAP,
-                f"BM25 documents (the pool's, repeated: top-{k})",
-            )
-
-    def _time_search(
-        self, built: dict[int, BM25Index], texts: Sequence[str], k: int, n: int
-    ) -> Timing:
-        """Time a top-``k`` search of the ``n``-document index (built once, kept in ``built``)."""
-        if n not in built:
-            built[n] = self._resampled(n)
-        index = built[n]
-        return timed(lambda i: index.search(texts[i % len(texts)], k))
-
-    def _resampled(self, n: int) -> BM25Index:
-        """A BM25 index of ``n`` documents: the pool's tokens, repeated round-robin."""
-        from autoembedding.lexical import BM25Index
-
-        assert self.index is not None and self.tokenizer is not None
-        tokens = self.index._tokens or [[]]
-        index = BM25Index(self.tokenizer)
-        index.ids = [f"served-{i}" for i in range(n)]
-        index._tokens = [tokens[i % len(tokens)] for i in range(n)]
-        index._reindex(time.perf_counter())
-        return index
+        """Time a served BM25 search on an index of ``docs`` documents (:func:`bm25_timings`)."""
+        assert self.index is not None
+        self.served = bm25_timings(self.index, texts, docs)
 
     def rankings(self) -> list[dict[str, float]]:
         """Each query's BM25 ranking (documents sharing a term with it), best first."""
@@ -200,23 +151,14 @@ class LexicalRun:
         result.per_query = per_query
         result.metrics = {k: float(np.mean(v)) for k, v in per_query.items()}
         result.intervals = {k: bootstrap_ci(v, seed=seed) for k, v in per_query.items()}
-        self.apply_latency(result, serving or Serving(seed=seed))
+        if SERVE_K in self.served:
+            (serving or Serving(seed=seed)).lexical(result, self.served[SERVE_K])
         n = self.index.count
         build_s = max(self.index.build_seconds, 1e-6)
         result.docs_per_s = n / build_s
         result.load_s = self.load_s
         result.bytes_per_vector = self.index.index_bytes / max(n, 1)
         result.lexical = self.details()
-
-    def apply_latency(self, result: CandidateResult, serving: Serving) -> None:
-        """The served query's latency: the count, the BM25 search, reading ``k`` documents."""
-        if SERVE_K in self.served:
-            parts = {
-                "count": serving.count(),
-                "bm25 search": self.served[SERVE_K],
-                "fetch": serving.fetch(SERVE_K),
-            }
-            serving.assemble(result, parts)
 
     def details(self) -> dict[str, Any]:
         """JSON-able facts for the report: tokenizer, where its language came from, index."""
@@ -263,7 +205,7 @@ class LexicalSide:
         self.auto_hybrids = auto_hybrids
         self.runs: dict[str, LexicalRun] = {}
         self.hybrids: list[Candidate] = []
-        #: The collection served: what a query's latency is timed on (:class:`~.measure.Serving`).
+        #: The collection served: what a query's latency is timed on (:class:`~.serving.Serving`).
         self.serving = Serving(seed=seed)
         #: Hybrid label -> its fusion's timing and documents read after fusing (re-assembly).
         self._fused: dict[str, tuple[list[float], int]] = {}
@@ -407,11 +349,7 @@ class LexicalSide:
         }
 
     def hybrid_latency(self, hybrid: Candidate, dense_ms: Sequence[float] = ()) -> None:
-        """A hybrid's served latency, from its parts' timings (as ``Searcher.search`` runs it).
-
-        The dense query (``embed_query``, a vector search and reading of
-        :data:`~.measure.HYBRID_DEPTH` documents), the collection's count, the BM25 search at
-        that depth, the fusion, and reading the fused top documents the dense side lacked.
+        """A hybrid's served latency from its parts' timings (:meth:`Serving.hybrid`).
 
         Args:
             hybrid: The hybrid candidate (scored: its fusion was timed).
@@ -424,27 +362,17 @@ class LexicalSide:
         if run is None or fused is None or HYBRID_DEPTH not in run.served:
             return
         embed = self.serving.parts.get(dense.label, {}).get("embed") or Timing(list(dense_ms))
-        if not embed.ms:
-            return
         dim = result.dim or self.results[dense.label].dim or 1
-        fusion_ms, missing = fused
-        parts = {
-            "embed": embed,
-            "vector search": self.serving.vector(dim, HYBRID_DEPTH, len(run.ids)),
-            "fetch": self.serving.fetch(HYBRID_DEPTH),
-            "count": self.serving.count(),
-            "bm25 search": run.served[HYBRID_DEPTH],
-            "fusion": Timing(fusion_ms),
-            "fetch missing": self.serving.fetch(missing),
-        }
-        self.serving.assemble(result, parts)
+        if embed.ms:
+            bm25 = run.served[HYBRID_DEPTH]
+            self.serving.hybrid(result, embed, dim, bm25, *fused, pool=len(run.ids))
 
     def reassemble(self) -> None:
         """Assemble every measured lexical and hybrid latency again (after a re-measurement)."""
         for label, run in self.runs.items():
             result = self.results[label]
-            if result.error is None and run.served:
-                run.apply_latency(result, self.serving)
+            if result.error is None and SERVE_K in run.served:
+                self.serving.lexical(result, run.served[SERVE_K])
         for hybrid in self.hybrids:
             if self.results[hybrid.label].error is None:
                 self.hybrid_latency(hybrid)

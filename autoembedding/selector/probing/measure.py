@@ -5,76 +5,37 @@ documents, queries and contradiction pairs to raw vectors, and builds one view p
 Encoding stops between steps of two batches once the time box gives up (``cancel`` is set), so an
 abandoned run does not keep a native library busy (:mod:`.timebox`).
 
-Latency is the served retriever's (:class:`Serving`): what ``AutoRetriever`` would spend on one
-query over the user's whole collection, not the model's ``embed_query`` alone. Each part is
-timed on its own, after a warm-up, on :data:`N_LATENCY_QUERIES` queries, and a query's latency
-is the sum of its parts (see :meth:`Serving.assemble` and ``docs/selector.md``). A timing waits
-for abandoned time-boxed workers to return first, and is marked ``contended`` when one still
-runs (:func:`~.timebox.wait_abandoned`).
+Single queries are timed with :func:`~.latency.timed` (the embedding part of a served query's
+latency, :mod:`.latency`).
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from autoembedding.adapters.base import BaseAdapter, Precision
+from autoembedding.selector.probing.latency import Timing, check_cancel, timed
 from autoembedding.selector.probing.stages import Stage
-from autoembedding.selector.probing.timebox import abandoned_running, wait_abandoned
-from autoembedding.selector.types import Candidate, CandidateResult
+from autoembedding.selector.types import Candidate
 
 if TYPE_CHECKING:
     from autoembedding.selector.probing.contradiction import ContradictionPair
 
 __all__ = [
-    "ABANDONED_WAIT_S",
     "CALIBRATION_DOCS",
-    "HYBRID_DEPTH",
-    "LATENCY_TIME_S",
-    "MIN_LATENCY_QUERIES",
-    "N_LATENCY_QUERIES",
-    "SERVE_K",
-    "VECTOR_FLOATS_CAP",
-    "WARM_UP_QUERIES",
     "Model",
     "ModelRun",
-    "Serving",
-    "Timing",
     "TooSlowForBudget",
     "check_vectors",
     "measure",
-    "p95_interval",
     "predict_doc_s",
-    "scaled_timing",
-    "timed",
 ]
-
-#: Single queries timed for latency (after the warm-up; the stage's queries are cycled when it
-#: has fewer) ...
-N_LATENCY_QUERIES = 30
-#: ... but a slow part stops after this many once LATENCY_TIME_S seconds are spent on it.
-MIN_LATENCY_QUERIES = 10
-LATENCY_TIME_S = 3.0
-#: Untimed calls before the timed ones (lazy kernels, allocators, caches).
-WARM_UP_QUERIES = 2
-#: Seconds a timing waits for abandoned time-boxed workers to return before it times beside
-#: them (and is marked ``contended``).
-ABANDONED_WAIT_S = 5.0
-#: Results of one served query (``AutoRetriever``'s default ``k``).
-SERVE_K = 10
-#: Documents each side of a served hybrid contributes (``Searcher``'s ``max(50, 5 * k)``).
-HYBRID_DEPTH = 50
-#: The vector search is timed exactly over at most this many random float32 values (32 MiB);
-#: a larger collection's search time is extrapolated (:func:`scaled_timing`).
-VECTOR_FLOATS_CAP = 8_000_000
-#: Bootstrap resamples of the p95's interval.
-_BOOTSTRAP = 1000
 
 
 @dataclass
@@ -141,10 +102,6 @@ class ModelRun:
     latency_s: float = 0.0
 
 
-class _Cancelled(Exception):
-    """The time box gave up on this work (nobody waits for the result any more)."""
-
-
 #: First-stage documents timed before a model commits to the stage under a budget.
 CALIBRATION_DOCS = 4
 
@@ -196,11 +153,6 @@ def predict_doc_s(
     return head_s / cost(head) * cost(pool) / len(pool)
 
 
-def _check(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise _Cancelled
-
-
 def _encode(
     adapter: BaseAdapter, texts: list[str], *, is_query: bool, cancel: threading.Event | None
 ) -> np.ndarray:
@@ -215,7 +167,7 @@ def _encode(
     step = 2 * max(int(getattr(adapter, "batch_size", 32) or 32), 1)
     out: np.ndarray | None = None
     for start in range(0, len(order), step):
-        _check(cancel)
+        check_cancel(cancel)
         idx = order[start : start + step]
         vectors = adapter.encode_raw([texts[i] for i in idx], is_query=is_query)
         if out is None:
@@ -259,7 +211,7 @@ def measure(
     )
     query_texts = [q.text for q in stage.queries]
     texts = [d.text for d in stage.pool]
-    _check(cancel)
+    check_cancel(cancel)
     head, head_raw, head_s = 0, None, 0.0
     if afford_s is not None and sample_docs > len(texts) > CALIBRATION_DOCS:
         head = CALIBRATION_DOCS
@@ -282,7 +234,7 @@ def measure(
     if head_raw is not None:
         doc_raw = np.concatenate([head_raw, doc_raw])
     query_raw = _encode(adapter, query_texts, is_query=True, cancel=cancel)
-    _check(cancel)
+    check_cancel(cancel)
     name = variants[0].model_id
     check_vectors(name, doc_raw, "document", texts)
     check_vectors(name, query_raw, "query", query_texts)
@@ -347,290 +299,6 @@ def _latencies(
     if not texts:
         return Timing([])
     return timed(lambda i: adapter.embed_query(texts[i % len(texts)]), cancel=cancel)
-
-
-@dataclass
-class Timing:
-    """Milliseconds of one part of a served query, one value per timed query.
-
-    Attributes:
-        ms: The timed calls, in order (warm-up calls left out).
-        contended: Whether an abandoned time-boxed worker still ran while they were timed.
-        basis: How they were taken, for the report (e.g. ``"exact over 5,000 random 384-d
-            vectors"`` or ``"extrapolated ..."``); empty when they are the thing itself.
-    """
-
-    ms: list[float]
-    contended: bool = False
-    basis: str = ""
-
-
-def timed(
-    call: Callable[[int], object],
-    n: int = N_LATENCY_QUERIES,
-    *,
-    cancel: threading.Event | None = None,
-    budget_s: float = LATENCY_TIME_S,
-    wait_s: float = ABANDONED_WAIT_S,
-) -> Timing:
-    """Time ``call(i)`` for ``n`` queries after :data:`WARM_UP_QUERIES` untimed calls.
-
-    First waits up to ``wait_s`` for abandoned time-boxed workers to return
-    (:func:`~.timebox.wait_abandoned`): a worker still inside a native call competes for the
-    CPU, so timings taken beside one are marked ``contended``. Stops early, after at least
-    :data:`MIN_LATENCY_QUERIES`, once ``budget_s`` seconds are spent (a slow part: enough to
-    know it is slow; the p95's interval is wider).
-
-    Args:
-        call: One query's work; ``i`` is the query's index (warm-up calls get ``0``, ``1``...).
-        n: Timed calls wanted.
-        cancel: Stops the timing at the next call once set (the time box gave up).
-        budget_s: Seconds of timed calls after which a slow part stops early.
-        wait_s: Seconds to wait for abandoned workers first.
-
-    Returns:
-        The timed milliseconds and whether they were contended.
-    """
-    quiet = wait_abandoned(wait_s)
-    for index in range(WARM_UP_QUERIES):
-        _check(cancel)
-        call(index)
-    out: list[float] = []
-    spent = 0.0
-    for index in range(n):
-        _check(cancel)
-        start = time.perf_counter()
-        call(WARM_UP_QUERIES + index)
-        out.append((time.perf_counter() - start) * 1000.0)
-        spent += out[-1] / 1000.0
-        if len(out) >= MIN_LATENCY_QUERIES and spent > budget_s:
-            break
-    return Timing(out, contended=not quiet or abandoned_running() > 0)
-
-
-def p95_interval(ms: Sequence[float], seed: int = 0) -> tuple[float, float]:
-    """Bootstrap 95% interval of the p95 of ``ms`` (percentile method, seeded)."""
-    values = np.asarray(ms, dtype=np.float64)
-    if values.size == 0:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    draws = values[rng.integers(0, values.size, size=(_BOOTSTRAP, values.size))]
-    p95 = np.percentile(draws, 95, axis=1)
-    return float(np.percentile(p95, 2.5)), float(np.percentile(p95, 97.5))
-
-
-def scaled_timing(time_at: Callable[[int], Timing], docs: int, cap: int, what: str) -> Timing:
-    """Time a search over ``docs`` documents, or extrapolate it when ``docs`` exceeds ``cap``.
-
-    Over ``cap``, the search is timed at ``cap // 4`` and ``cap`` documents and each quantile of
-    the timed values is extended linearly to ``docs`` (a search that scans its index grows
-    linearly; one that does not grows slower, so this is an upper bound). The basis says so.
-
-    Args:
-        time_at: Times the search over an index of the given size.
-        docs: Documents of the collection served.
-        cap: Largest index that is built and timed.
-        what: The index, for the basis (e.g. ``"random 384-d float32 vectors"``).
-    """
-    docs = max(int(docs), 1)
-    if docs <= cap:
-        got = time_at(docs)
-        got.basis = f"timed over {docs:,} {what}"
-        return got
-    small, big = max(cap // 4, 1), cap
-    low, high = time_at(small), time_at(big)
-    n = min(len(low.ms), len(high.ms))
-    q = np.linspace(0, 100, n)
-    a, b = np.percentile(low.ms, q), np.percentile(high.ms, q)
-    slope = np.maximum(b - a, 0.0) / (big - small)
-    ms = [float(v) for v in b + slope * (docs - big)]
-    return Timing(
-        ms,
-        contended=low.contended or high.contended,
-        basis=(
-            f"extrapolated (linear) to {docs:,} from {small:,} and {big:,} {what}: an upper "
-            "bound for an index that does not scan every document"
-        ),
-    )
-
-
-def _vector_search_ms(matrix: np.ndarray, k: int, seed: int, wait_s: float) -> Timing:
-    """Exact top-``k`` inner-product search over the rows of ``matrix`` (random vectors)."""
-    rng = np.random.default_rng(seed + 1)
-    queries = rng.standard_normal(
-        (N_LATENCY_QUERIES + WARM_UP_QUERIES, matrix.shape[1]), dtype=np.float32
-    )
-    k = min(k, len(matrix))
-
-    def search(i: int) -> None:
-        scores = matrix @ queries[i % len(queries)]
-        top = np.argpartition(-scores, k - 1)[:k]
-        top[np.argsort(-scores[top])]
-
-    return timed(search, wait_s=wait_s)
-
-
-class Serving:
-    """What a served query costs around the model, on the whole collection, as the probe times it.
-
-    ``AutoRetriever`` (:class:`~autoembedding.retrieval.search.Searcher`) serves a query as:
-
-    * dense: ``embed_query``, then the collection's vector query of ``k`` results (a top-``k``
-      search and reading those documents);
-    * BM25: the collection's count (the index is checked against it), a BM25 search of the
-      collection's index, then reading the ``k`` documents;
-    * hybrid: the dense query and the BM25 search at depth :data:`HYBRID_DEPTH`, the fusion,
-      then reading the fused top-``k`` documents the dense side did not return.
-
-    The vector search is timed as an exact top-``k`` over random vectors of the candidate's
-    dimension, as many as the collection holds (over :data:`VECTOR_FLOATS_CAP` values,
-    extrapolated: :func:`scaled_timing`). Reading documents and the count are timed on the
-    collection itself when the probe reads one; for ``documents=[...]`` there is no store and
-    they cost nothing. Each part is timed once per probe (cached) and shared by candidates.
-
-    Args:
-        docs: Documents of the collection served (``0``: unknown, set by :meth:`configure`).
-        store: The Chroma collection probed, or ``None``.
-        ids: Ids of documents in ``store`` (read when timing a fetch).
-        seed: Seed of the random vectors and the p95 intervals.
-    """
-
-    def __init__(
-        self, docs: int = 0, store: Any = None, ids: Sequence[str] = (), seed: int = 0
-    ) -> None:
-        self.docs = int(docs)
-        self.store = store
-        self.ids = list(ids)
-        self.seed = seed
-        #: ``time.perf_counter()`` of the probe's hard deadline (bounds waits), or ``None``.
-        self.deadline: float | None = None
-        #: Candidate label -> the parts its latency was assembled from (hybrids reuse them).
-        self.parts: dict[str, dict[str, Timing]] = {}
-        self._vector: dict[tuple[int, int, int], Timing] = {}
-        self._fetch: dict[int, Timing] = {}
-        self._count: Timing | None = None
-        self._matrix: np.ndarray | None = None
-
-    def configure(self, docs: int, store: Any = None, ids: Sequence[str] = ()) -> None:
-        """Set the collection served (its size, its handle, ids to read) and forget timings."""
-        self.docs, self.store, self.ids = max(int(docs), 1), store, list(ids)
-        self.forget()
-
-    def wait_s(self) -> float:
-        """Seconds a timing may wait for abandoned workers: a quarter of the budget left."""
-        if self.deadline is None:
-            return ABANDONED_WAIT_S
-        return min(ABANDONED_WAIT_S, max(self.deadline - time.perf_counter(), 0.0) / 4)
-
-    def _random(self, rows: int, dim: int) -> np.ndarray:
-        """``rows`` random ``dim``-d float32 vectors (the last made is kept: both depths)."""
-        if self._matrix is None or self._matrix.shape != (rows, dim):
-            self._matrix = None  # free the old one first
-            rng = np.random.default_rng(self.seed)
-            self._matrix = rng.standard_normal((rows, dim), dtype=np.float32)
-        return self._matrix
-
-    def forget(self) -> None:
-        """Drop the cached part timings (they are taken again on next use: a re-measurement)."""
-        self._matrix = None
-        self._vector.clear()
-        self._fetch.clear()
-        self._count = None
-
-    def vector(self, dim: int, k: int = SERVE_K, pool: int = 0) -> Timing:
-        """Milliseconds of a top-``k`` vector search over the collection at ``dim``.
-
-        Args:
-            dim: The vectors' dimension.
-            k: Results.
-            pool: Documents to search when the collection's size is unknown (not configured).
-        """
-        docs = self.docs or max(int(pool), 1)
-        key = (int(dim), int(k), docs)
-        if key not in self._vector:
-            cap = max(VECTOR_FLOATS_CAP // max(int(dim), 1), 1)
-            self._vector[key] = scaled_timing(
-                lambda rows: _vector_search_ms(
-                    self._random(rows, key[0]), key[1], self.seed, self.wait_s()
-                ),
-                docs,
-                cap,
-                f"random {key[0]}-d float32 vectors (exact top-{key[1]})",
-            )
-        return self._vector[key]
-
-    def fetch(self, k: int = SERVE_K) -> Timing:
-        """Milliseconds of reading ``k`` documents and their metadata from the store."""
-        k = max(int(k), 0)
-        if k == 0 or self.store is None or not self.ids:
-            return Timing([], basis="no store" if self.store is None else "")
-        if k not in self._fetch:
-            ids, store = self.ids, self.store
-
-            def read(i: int) -> None:
-                some = [ids[(i * k + j) % len(ids)] for j in range(min(k, len(ids)))]
-                store.get(ids=some, include=["documents", "metadatas"])
-
-            self._fetch[k] = self._store_timing(read, f"read {k} documents from the collection")
-        return self._fetch[k]
-
-    def count(self) -> Timing:
-        """Milliseconds of the collection's count (a BM25 query checks its index against it)."""
-        if self.store is None:
-            return Timing([], basis="no store")
-        if self._count is None:
-            store = self.store
-            self._count = self._store_timing(lambda i: store.count(), "the collection's count")
-        return self._count
-
-    def _store_timing(self, call: Callable[[int], object], what: str) -> Timing:
-        try:
-            got = timed(call, wait_s=self.wait_s())
-        except Exception as exc:  # noqa: BLE001 - a store that cannot be timed: say so
-            return Timing([], basis=f"{what} not timed ({type(exc).__name__}: {exc})")
-        got.basis = what
-        return got
-
-    def dense(self, result: CandidateResult, model: Model, dim: int) -> None:
-        """A dense candidate's served latency: its model's queries, the search, the read."""
-        if not model.latencies_ms:
-            return
-        embed = Timing(list(model.latencies_ms), model.latency_contended, "embed_query")
-        self.assemble(
-            result,
-            {
-                "embed": embed,
-                "vector search": self.vector(dim, SERVE_K, model.docs_encoded),
-                "fetch": self.fetch(SERVE_K),
-            },
-        )
-
-    def assemble(self, result: CandidateResult, parts: dict[str, Timing]) -> None:
-        """Write a candidate's query p50/p95 and latency facts from its parts' timings.
-
-        Query ``i``'s latency is the sum of each part's ``i``-th timed value (a part with fewer
-        values is cycled; one with none costs nothing). ``result.latency`` gets the p95's
-        bootstrap interval, the number of queries, each part's median and basis, the
-        collection size and whether any part was ``contended``.
-        """
-        timed_parts = {name: t for name, t in parts.items() if t.ms}
-        if not timed_parts:
-            return
-        n = max(len(t.ms) for t in timed_parts.values())
-        total = [sum(t.ms[i % len(t.ms)] for t in timed_parts.values()) for i in range(n)]
-        self.parts[result.candidate.label] = dict(parts)
-        result.query_p50_ms = float(np.percentile(total, 50))
-        result.query_p95_ms = float(np.percentile(total, 95))
-        low, high = p95_interval(total, self.seed)
-        result.latency = {
-            "n_queries": n,
-            "p95_interval_ms": [low, high],
-            "collection_docs": self.docs,
-            "parts_p50_ms": {k: float(np.median(t.ms)) for k, t in timed_parts.items()},
-            "basis": {k: t.basis for k, t in parts.items() if t.basis},
-            "contended": any(t.contended for t in parts.values()),
-            "retimed": bool(result.latency.get("retimed")),
-        }
 
 
 def _encode_pairs(

@@ -16,7 +16,7 @@ the race ends there, with a note that says what was cut.
 Hybrid candidates (a dense model fused with BM25) join after the first stage, one RRF and one
 convex per dense candidate still in the race, when the probe has a BM25 candidate.
 
-Latency is timed as served on the whole collection (:class:`~.measure.Serving`, configured here
+Latency is timed as served on the whole collection (:class:`~.serving.Serving`, configured here
 with the collection's size and handle). A ``max_query_ms`` target drops a candidate in the race
 only when its p95's interval lies wholly above the target and no timing ran beside an abandoned
 worker (:func:`~.selection.latency_verdict`); an undecided one stays and, after the last stage,
@@ -230,8 +230,7 @@ def retime_latency(engine: Engine, targets: Targets, notes: list[str]) -> list[s
     Returns:
         The labels re-measured.
     """
-    from autoembedding.selector.probing.measure import timed
-    from autoembedding.selector.probing.selection import latency_verdict
+    from autoembedding.selector.probing.latency import latency_verdict, timed
 
     limit = targets.max_query_ms
     if limit is None:

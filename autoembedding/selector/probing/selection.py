@@ -26,7 +26,7 @@ non-inferior and faster. A hybrid must also beat its better part (the higher-sco
 model and BM25 on the same queries) significantly (paired sign-flip test, ``p < ALPHA``, gain
 above 0); otherwise it cannot win and the cheaper part competes in its place (see
 :func:`refuse_hybrids`). Every latency is the query as served on the whole collection
-(:class:`~.measure.Serving`): a hybrid's is its dense query, its BM25 search, the fusion and the
+(:class:`~.serving.Serving`): a hybrid's is its dense query, its BM25 search, the fusion and the
 reads, so latency targets count all of them. ``max_query_ms`` is judged on the p95 (after the
 race re-measured an undecided one once: :func:`latency_verdict`).
 
@@ -48,6 +48,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from autoembedding.selector.probing.latency import latency_verdict
 from autoembedding.selector.probing.paired import holm
 from autoembedding.selector.types import CandidateResult, Targets
 
@@ -128,26 +129,6 @@ def check_targets(result: CandidateResult, targets: Targets) -> dict[str, str]:
         "min_contradiction", result.contradiction, targets.min_contradiction, "contradiction", ""
     )
     return failed
-
-
-def latency_verdict(result: CandidateResult, limit: float) -> str:
-    """Whether a query p95 meets ``max_query_ms``: ``"meets"``, ``"misses"`` or ``"undecided"``.
-
-    ``misses`` only when the p95's bootstrap 95% interval lies wholly above ``limit`` and no
-    part was timed beside an abandoned worker (``contended``); a p95 over the limit whose
-    interval reaches it (one spike among the timed queries), or a contended timing, is
-    ``undecided``: the race keeps the candidate and re-measures it once
-    (:func:`~.race.retime_latency`) before the final judgement on the p95 itself.
-    """
-    p95 = result.query_p95_ms
-    if p95 is None:
-        return "misses"
-    if p95 <= limit:
-        return "meets"
-    low = (result.latency.get("p95_interval_ms") or [p95])[0]
-    if low > limit and not result.latency.get("contended"):
-        return "misses"
-    return "undecided"
 
 
 def _ndcg(result: CandidateResult) -> float:
