@@ -37,7 +37,11 @@ def test_catalog_int8_entry_loads_the_export_for_this_cpu(cache):
     assert adapter.model_path == cache / "model.onnx"
     assert cache.parent.name == cpu_kind()
     reference = get_adapter(MINILM).embed_documents(TEXTS)
-    assert np.sum(vectors * reference, axis=1).min() >= 0.98
+    cosine = np.sum(vectors * reference, axis=1)
+    # Measured on these 4 texts (format 3 export, one text per run, AMD EPYC avx512_vnni,
+    # onnxruntime 1.32): min 0.9935, mean 0.9952 (0.9962 0.9935 0.9956 0.9957). The bars leave
+    # ~0.002 for another CPU's integer kernels; 0.98 is only the exporter's refusal point.
+    assert cosine.min() >= 0.991 and cosine.mean() >= 0.993, cosine
     pinned = get_adapter(INT8, int8_export=False)
     pinned.embed_query("x")
     assert pinned.source == "pinned" and pinned.model_path != adapter.model_path
