@@ -92,6 +92,8 @@ def run_once(texts: list[str], mode: str, via: str, timeout_s: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="zero-config-") as work:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOEMBEDDING_")}
         env.update(HF_HUB_OFFLINE="1", ZC_VIA=via, ZC_DB=str(Path(work) / "db"))
+        # saved choices live in the user cache (issue 24.6): a fresh folder, so none is reused
+        env["AUTOEMBEDDING_CHOICE_DIR"] = str(Path(work) / "choices")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         if mode == "pinned":
             from autoembedding.catalog import OFFLINE_DEFAULT

@@ -9,6 +9,8 @@
   ``from conftest import free_port``, and a fixture of the same name returning it).
 * ``chroma_server``: a real ``chroma run`` on 127.0.0.1 (see :class:`ChromaServer`), stopped at the
   end of the test.
+* Every test gets its own ``$AUTOEMBEDDING_CHOICE_DIR`` (autouse), so no test saves an
+  auto-selected choice in the user's cache.
 * In CI (``CI=true``), a skip because a dependency cannot be imported (``pytest.importorskip``)
   fails the run instead: a missing extra must not turn whole modules green. Locally it stays a skip.
 """
@@ -82,6 +84,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     _fail_import_skip(report)
     return report
+
+
+# ------------------------------------------------------------------------------------ choices
+@pytest.fixture(autouse=True)
+def _private_choice_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: Any) -> Path:
+    """Every test saves auto-selected choices in its own folder, never the user's cache."""
+    folder = tmp_path_factory.mktemp("choices")
+    monkeypatch.setenv("AUTOEMBEDDING_CHOICE_DIR", str(folder))
+    monkeypatch.delenv("AUTOEMBEDDING_CHOICE_PATH", raising=False)
+    return folder
 
 
 # ------------------------------------------------------------------------------------ data

@@ -19,6 +19,7 @@ from autoembedding.adapters import get_adapter
 from autoembedding.adapters.base import BaseAdapter
 from autoembedding.integrations.choice import (
     ModelChoice,
+    choice_key,
     load_choice,
     resolve_choice_path,
     save_choice,
@@ -108,8 +109,16 @@ class AdapterHolder:
         options = dict(options)
         self._pin(get_adapter(model_id, **options), source, reason, (model_id, options))
         if save and self.save and self.choice is not None:
-            path = save_choice(self.choice, self.choice_path)
+            path = save_choice(self.choice, self.choice_path, self._choice_key())
             logger.info("AutoEmbedding saved its choice to %s", path)
+
+    def _choice_key(self) -> str:
+        """The key its choice is saved under (:func:`~.choice.choice_key`; never the folder)."""
+        return choice_key(
+            self._binding if self._binding is not None else self._collection,
+            getattr(self, "candidates", None),
+            getattr(self, "targets", None),
+        )
 
     def _pin_record(self, record: ModelRecord, source: str, reason: str) -> None:
         options = {**record.to_options(), **self._non_vector_options()}
@@ -121,8 +130,9 @@ class AdapterHolder:
     def _load_saved(self) -> ModelChoice | None:
         if not self.save:
             return None
-        saved = load_choice(self.choice_path)
+        key = self._choice_key()
+        saved = load_choice(self.choice_path, key)
         if saved is not None:
-            reason = f"reused {resolve_choice_path(self.choice_path)}"
+            reason = f"reused {resolve_choice_path(self.choice_path, key)}"
             self._pin_record(saved.record, "saved", reason)
         return saved

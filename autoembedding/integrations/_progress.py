@@ -5,12 +5,21 @@ only), ``True`` (a bar, forced: printed as plain lines when stderr is not a term
 also reaches logs and notebooks' captured output; batch embedding shows one too), ``False``
 (nothing) or a callable ``fn(message, fraction_done)`` (called for the probe and for batch
 embedding). Everything goes through :class:`autoembedding.selector.progress.Progress`.
+
+Whatever ``show_progress`` says, a probe inside ``AutoEmbedding`` also logs a line on the
+``autoembedding`` logger (``INFO``) when it starts, every :data:`PROBE_LOG_EVERY_S` seconds while
+it runs (its stage and model, share done, seconds so far) and when it ends (:func:`probe_log`),
+so a service's logs show what its first ``add_texts`` is doing.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -18,7 +27,12 @@ import numpy as np
 from autoembedding.adapters.base import BaseAdapter
 from autoembedding.selector.progress import Progress, ProgressFn
 
-__all__ = ["ShowProgress", "embed_documents", "progress_arg"]
+__all__ = ["PROBE_LOG_EVERY_S", "ShowProgress", "embed_documents", "probe_log", "progress_arg"]
+
+logger = logging.getLogger("autoembedding")
+
+#: Seconds between two progress lines of a running probe in the log.
+PROBE_LOG_EVERY_S = 5.0
 
 #: The type of the ``show_progress`` field.
 ShowProgress = bool | Callable[[str, float], None] | None
@@ -88,3 +102,51 @@ class _LinePrinter:
         if key != self._last:
             self._last = key
             print(f"[{self.desc} {fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def probe_log(progress: bool | ProgressFn, desc: str) -> Iterator[bool | ProgressFn]:
+    """Log a probe's progress (see the module) while the ``with`` body runs it.
+
+    Args:
+        progress: What the probe was to get (``progress_arg``'s result).
+        desc: What is probed (``"the first 200 documents"``), for the lines.
+
+    Yields:
+        The ``progress=`` to hand the probe: a callable that records the probe's messages and
+        passes them on to ``progress`` when that is a callable; ``progress`` itself when it is
+        ``True`` (the bar; the log lines then say the seconds and the share done only).
+    """
+    state: dict[str, Any] = {"message": "starting", "fraction": 0.0}
+
+    def record(message: str, fraction: float) -> None:
+        state["message"], state["fraction"] = message, fraction
+        if callable(progress):
+            progress(message, fraction)
+
+    start = time.perf_counter()
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(PROBE_LOG_EVERY_S):
+            logger.info(
+                "AutoEmbedding auto-selection on %s: %s (%.0f%%, %.0f s)",
+                desc,
+                state["message"],
+                100.0 * float(state["fraction"]),
+                time.perf_counter() - start,
+            )
+
+    logger.info("AutoEmbedding auto-selection on %s: started", desc)
+    thread = threading.Thread(target=beat, name="autoembedding-probe-log", daemon=True)
+    thread.start()
+    try:
+        yield progress if progress is True else record
+    finally:
+        done.set()
+        thread.join()
+        logger.info(
+            "AutoEmbedding auto-selection on %s: ended after %.1f s",
+            desc,
+            time.perf_counter() - start,
+        )

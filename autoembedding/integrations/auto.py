@@ -12,12 +12,14 @@ are the same everywhere:
    turns auto-selection off (the offline default, no probe, one warning); see
    :mod:`autoembedding.integrations.env`.
 4. ``collection=...`` with documents and no record is probed; the winner is used.
-5. No collection (or an empty one): a choice saved earlier (``./.autoembedding/choice.json`` by
-   default) is reused; otherwise the first batch of at least ``min_probe_docs`` documents is probed
-   (a seeded sample of at most :data:`PROBE_SAMPLE_SIZE`, within ``probe_budget_s``) and the
-   winner pinned and saved. A smaller first batch, a query before any document, a failed
-   probe or a probe that finds nothing meeting the targets all fall back to
-   :data:`~autoembedding.catalog.OFFLINE_DEFAULT` with a :class:`AutoSelectionWarning`.
+5. No collection (or an empty one): a choice saved earlier is reused (a file in the user's cache
+   keyed by the collection, candidates and targets, never by the working directory; see
+   :mod:`autoembedding.integrations.choice`); otherwise the first batch of at least
+   ``min_probe_docs`` documents is probed (a seeded sample of at most
+   :data:`PROBE_SAMPLE_SIZE`, within ``probe_budget_s``) and the winner pinned and saved. A
+   smaller first batch, a query before any document, a failed probe or a probe that finds
+   nothing meeting the targets all fall back to :data:`~autoembedding.catalog.OFFLINE_DEFAULT`
+   with a :class:`AutoSelectionWarning`.
    The saved file is a cache: a collection's record always wins over it, and the first write
    through a given collection records the model there.
 6. ``collection=`` a :class:`~autoembedding.integrations.stores.CollectionBinding` (what the store
@@ -57,12 +59,15 @@ from autoembedding.errors import (
     UnknownModelError,
 )
 from autoembedding.integrations._pinning import AdapterHolder
+from autoembedding.integrations._progress import probe_log
 from autoembedding.integrations._reads import count, has_no_documents, moved_error
 from autoembedding.integrations._warn import warn_user
+from autoembedding.integrations._zero_config import plan_zero_config
 from autoembedding.integrations.choice import (
     CHOICE_PATH_ENV,
     DEFAULT_CHOICE_PATH,
     ModelChoice,
+    choice_key,
     load_choice,
     resolve_choice_path,
     save_choice,
@@ -78,6 +83,7 @@ __all__ = [
     "AutoSelectionWarning",
     "ModelChoice",
     "ModelResolver",
+    "choice_key",
     "load_choice",
     "resolve_choice_path",
     "save_choice",
@@ -103,7 +109,8 @@ class ModelResolver(AdapterHolder):
             ``Candidate`` objects or ready adapters; ``None`` uses the probe's default set.
         targets: A :class:`~autoembedding.selector.Targets` for the probe.
         choice_path: Where the auto-selected choice is saved and read back; ``None`` uses
-            ``$AUTOEMBEDDING_CHOICE_PATH`` or ``./.autoembedding/choice.json``.
+            ``$AUTOEMBEDDING_CHOICE_PATH``, else a file in the user's cache keyed by the
+            collection, ``candidates`` and ``targets`` (:func:`~.choice.resolve_choice_path`).
         save: Save and reuse auto-selected choices (default ``True``).
         min_probe_docs: The first batch of documents must have this many to be probed.
         probe_budget_s: Time budget handed to the probe (``None``: the probe's default).
@@ -320,17 +327,27 @@ class ModelResolver(AdapterHolder):
         """Probe and pin the winner (or the default); ``save=False`` leaves saving to the caller."""
         from autoembedding.selector.probing import probe
 
+        candidates: Sequence[Any] | None = self.candidates
+        sample_size = PROBE_SAMPLE_SIZE if n_docs >= PROBE_SAMPLE_SIZE else None
         try:
-            report = probe(
-                collection=collection,
-                candidates=self.candidates,
-                targets=self.targets,
-                budget_s=self.probe_budget_s,
-                documents=documents,
-                progress=self.progress,
-                sample_size=PROBE_SAMPLE_SIZE if n_docs >= PROBE_SAMPLE_SIZE else None,
-                lexical=False,  # an embedding needs an embedding model, not BM25
-            )
+            if candidates is None:  # zero config: what is raced is fixed now, not by the clock
+                plan = plan_zero_config(n_docs)
+                if plan.candidates:  # none available: the probe says what to install
+                    logger.info(
+                        "AutoEmbedding auto-selection on %s: %s", source_desc, plan.describe()
+                    )
+                    candidates, sample_size = plan.candidates, plan.sample_size
+            with probe_log(self.progress, source_desc) as progress:
+                report = probe(
+                    collection=collection,
+                    candidates=candidates,
+                    targets=self.targets,
+                    budget_s=self.probe_budget_s,
+                    documents=documents,
+                    progress=progress,
+                    sample_size=sample_size,
+                    lexical=False,  # an embedding needs an embedding model, not BM25
+                )
         except (CollectionError, ModelMismatchError):
             raise
         except Exception as exc:  # noqa: BLE001 - any probe failure falls back, with a warning
@@ -341,6 +358,7 @@ class ModelResolver(AdapterHolder):
         finally:
             gc.collect()  # release the candidates' models before the winner loads
         self.report = report
+        _warn_if_budget_decided(report)
         if report.winner is None:
             self._pin_default(
                 f"no candidate met the targets on {source_desc}: {report.reason}", save=save
@@ -365,7 +383,7 @@ class ModelResolver(AdapterHolder):
     def _save_choice(self) -> None:
         """Save the choice made (when saving is on), so a restart reuses it."""
         if self.save and self.choice is not None:
-            path = save_choice(self.choice, self.choice_path)
+            path = save_choice(self.choice, self.choice_path, self._choice_key())
             logger.info("AutoEmbedding saved its choice to %s", path)
 
     def _given_adapter(self, candidate: Any) -> BaseAdapter | None:
@@ -431,6 +449,21 @@ class ModelResolver(AdapterHolder):
             self._pin_record(recorded, "collection", f"collection {binding.name!r} records a model")
         self._seen_generation = binding.generation
         self._record_written = False
+
+
+def _warn_if_budget_decided(report: Any) -> None:
+    """Warn when ``probe_budget_s`` cut or stopped the probe: a rerun may then pick another."""
+    cut = [n for n in report.notes if "budget" in n or n.startswith(("Stage ", "Before stage "))]
+    timed_out = [r.candidate.label for r in report.results if "timed out" in str(r.error or "")]
+    if not cut and not timed_out:
+        return
+    what = "; ".join(cut + [f"{label} timed out" for label in timed_out])
+    warn_user(
+        f"AutoEmbedding's probe was stopped by its time budget (probe_budget_s): {what}. The "
+        "pick is then the clock's, and a rerun may pick another model; raise probe_budget_s, "
+        "or pin the model with model=... .",
+        AutoSelectionWarning,
+    )
 
 
 def _checked_env_model(options: dict[str, Any]) -> str | None:

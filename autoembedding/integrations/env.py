@@ -7,7 +7,8 @@
 * ``AUTOEMBEDDING_AUTO``: ``0`` (or ``false``/``no``/``off``) turns auto-selection off: the
   offline default is used without probing, with one :class:`AutoSelectionWarning`.
 
-``AUTOEMBEDDING_CHOICE_PATH`` (see :mod:`autoembedding.integrations.choice`) and
+``AUTOEMBEDDING_CHOICE_PATH`` and ``AUTOEMBEDDING_CHOICE_DIR`` (where an auto-selected choice
+is saved, never the working directory; see :mod:`autoembedding.integrations.choice`) and
 ``AUTOEMBEDDING_CACHE`` (see :func:`autoembedding.offline.cache_dir`) are read where they are used.
 
 Example:

@@ -1,12 +1,12 @@
 """Issue 11, "Done when" bullet 2: a swap reaches the app the README shows.
 
 Process A builds and queries a zero-config LangChain app (``chroma_store``) on 100 bundled SciFact
-abstracts with real offline models; its directory holds a ``choice.json`` naming the old model (an
-earlier probe's choice, so the test does not spend its time probing), which the first write
-records in the collection. Process B moves the collection with ``autoembed swap``; A's next query,
-and a fresh process C running the same unchanged code from the same directory (whose
-``choice.json`` still names the old model), both use the new model, and their hit@3 equals the new
-model's own (brute force, computed here).
+abstracts with real offline models; the user's cache holds a saved choice for its collection
+naming the old model (an earlier probe's choice, keyed by the collection, issue 24.6; so the test
+does not spend its time probing), which the first write records in the collection. Process B
+moves the collection with ``autoembed swap``; A's next query, and a fresh process C running the
+same unchanged code from another directory (the saved choice still names the old model), both
+use the new model, and their hit@3 equals the new model's own (brute force, computed here).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 from scifact_subset import scifact_subset
 
 from autoembedding.adapters import get_adapter
-from autoembedding.integrations.choice import ModelChoice, save_choice
+from autoembedding.integrations.choice import ModelChoice, choice_key, load_choice, save_choice
 
 pytestmark = [
     pytest.mark.integration,
@@ -120,10 +120,15 @@ def test_a_cli_swap_reaches_the_running_app_and_a_fresh_one(tmp_path, test_data)
     data.write_text(json.dumps({"docs": docs, "claims": judged, "k": K}))
     script = tmp_path / "app.py"
     script.write_text(APP)
-    db, cwd = tmp_path / "db", tmp_path / "app"
+    db, cwd, other_cwd = tmp_path / "db", tmp_path / "app", tmp_path / "elsewhere"
     cwd.mkdir()
+    other_cwd.mkdir()
     cached = ModelChoice(get_adapter(OLD).record(), "probe", "an earlier probe picked it")
-    choice_file = save_choice(cached, cwd / ".autoembedding" / "choice.json")
+    import chromadb
+
+    empty = chromadb.PersistentClient(path=str(db)).get_or_create_collection("scifact")
+    key = choice_key(empty)  # where chroma_store("scifact", persist_directory=db) looks
+    save_choice(cached, key=key)
 
     app = App(script, db, data, cwd)
     try:
@@ -144,11 +149,12 @@ def test_a_cli_swap_reaches_the_running_app_and_a_fresh_one(tmp_path, test_data)
         app.close()
     fresh = subprocess.run(
         [sys.executable, str(script), str(db), str(data)],
-        input="query\n", capture_output=True, text=True, timeout=300, cwd=cwd,
+        input="query\n", capture_output=True, text=True, timeout=300, cwd=other_cwd,
     )  # fmt: skip
     assert fresh.returncode == 0, fresh.stderr
     fresh_answer = json.loads(fresh.stdout.strip().splitlines()[-1])
-    assert json.loads(choice_file.read_text())["model_id"] == OLD  # the stale cache is still there
+    stale = load_choice(key=key)
+    assert stale is not None and stale.record.model_id == OLD  # the stale cache is still there
 
     expected = _reference_hit(docs, judged)
     assert after == {"hit": pytest.approx(expected), "model": NEW}

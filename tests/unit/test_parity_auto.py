@@ -21,6 +21,7 @@ from autoembedding.errors import AutoSelectionWarning, InvalidArgumentError, Unk
 from autoembedding.integrations import langchain as lc
 from autoembedding.integrations import llama_index as li
 from autoembedding.integrations._progress import progress_arg
+from autoembedding.integrations._zero_config import plan_zero_config
 from autoembedding.integrations.auto import PROBE_SAMPLE_SIZE, ModelResolver
 from autoembedding.integrations.chroma import AutoEmbeddingFunction, get_or_create_collection
 from autoembedding.integrations.env import AUTO_ENV, MODEL_ENV
@@ -72,7 +73,8 @@ def test_probe_gets_the_default_budget_a_capped_sample_and_no_bm25(cls, spy):
     _embed_docs(emb, [f"{d} copy {k}" for k in range(3) for d in DOCS])  # 240 documents
     (call,) = spy.calls
     assert call["budget_s"] == 120.0
-    assert call["sample_size"] == PROBE_SAMPLE_SIZE == 200
+    # issue 24.7: the zero-config sample is sized up front from the catalog's cost figures
+    assert call["sample_size"] == plan_zero_config(240).sample_size <= PROBE_SAMPLE_SIZE == 200
     assert call["lexical"] is False  # an embedding cannot use a BM25 winner
     assert emb.adapter.model_id == "fake/winner"
 
@@ -80,7 +82,7 @@ def test_probe_gets_the_default_budget_a_capped_sample_and_no_bm25(cls, spy):
 def test_probe_budget_is_configurable_and_small_batches_are_not_oversampled(spy):
     emb = lc.AutoEmbedding(probe_budget_s=15)
     emb.embed_documents(DOCS)
-    assert spy.calls[0]["budget_s"] == 15 and spy.calls[0]["sample_size"] is None
+    assert spy.calls[0]["budget_s"] == 15 and spy.calls[0]["sample_size"] <= len(DOCS)
 
 
 def test_candidate_models_are_released_after_the_probe(monkeypatch):
@@ -121,7 +123,9 @@ def test_show_progress_callable_watches_the_probe_and_batch_embedding():
 def test_show_progress_reaches_the_probe(spy):
     lc.AutoEmbedding(show_progress=False, save_choice=False).embed_documents(DOCS)
     lc.AutoEmbedding(save_choice=False).embed_documents(DOCS)
-    assert [c["progress"] for c in spy.calls] == [False, True]  # default: a bar on a terminal
+    quiet, default = (c["progress"] for c in spy.calls)
+    assert default is True  # default: a bar on a terminal
+    assert callable(quiet) and quiet("stage 1", 0.5) is None  # records for the log, shows nothing
 
 
 def test_show_progress_true_forces_lines_when_not_a_terminal(capsys):
