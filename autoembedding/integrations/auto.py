@@ -16,7 +16,10 @@ are the same everywhere:
    keyed by the collection, candidates and targets, never by the working directory; see
    :mod:`autoembedding.integrations.choice`); otherwise the first batch of at least
    ``min_probe_docs`` documents is probed (a seeded sample of at most
-   :data:`PROBE_SAMPLE_SIZE`, within ``probe_budget_s``) and the winner pinned and saved. A
+   :data:`PROBE_SAMPLE_SIZE`, within ``probe_budget_s``) and the winner pinned and saved.
+   Without ``candidates=``, what is raced and the sample size are fixed before the probe from
+   the catalog's cost figures (:mod:`autoembedding.integrations._zero_config`), so the clock
+   does not decide the pick; a probe the budget cut anyway is reported with a warning. A
    smaller first batch, a query before any document, a failed probe or a probe that finds
    nothing meeting the targets all fall back to :data:`~autoembedding.catalog.OFFLINE_DEFAULT`
    with a :class:`AutoSelectionWarning`.
