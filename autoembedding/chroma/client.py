@@ -8,7 +8,6 @@ not there or a collection that does not exist always gives the same clear error.
 from __future__ import annotations
 
 import os
-import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from autoembedding.chroma.errors import chroma_errors, is_not_found
+from autoembedding.chroma.flags import location_flags
 from autoembedding.errors import CollectionError, MissingExtraError
 
 __all__ = [
@@ -169,15 +169,7 @@ def connection_flags(client: Any) -> str:
         where = describe_client(client)
     except Exception:  # noqa: BLE001 - a client that cannot say: a placeholder
         where = None
-    if not where:
-        return "--chroma-path DB"
-    if "://" not in where:
-        return f"--chroma-path {shlex.quote(where)}"
-    parts = urlsplit(where)
-    if parts.scheme == "https" or parts.hostname is None:
-        return f"--chroma-url {shlex.quote(where)}"
-    port = f" --chroma-port {parts.port}" if parts.port else ""
-    return f"--chroma-host {shlex.quote(parts.hostname)}{port}"
+    return location_flags(where)
 
 
 def open_collection(client: Any, name: str, *, where: str | None = None, **kwargs: Any) -> Any:

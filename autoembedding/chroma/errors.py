@@ -14,11 +14,13 @@ that raised it (:func:`is_function_conflict`), not by its text.
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
+from autoembedding.chroma.flags import location_flags
 from autoembedding.errors import (
     AutoEmbeddingError,
     ChromaUnavailableError,
@@ -145,7 +147,8 @@ def translate(
         return ModelMismatchError(
             f"Could not {action} {what}{place}: it was made with another embedding function "
             f"({detail}), so its vectors came from another model. Open it without an embedding "
-            "function, or migrate it: autoembed swap --collection <name> --model <id>."
+            f"function, or migrate it: autoembed swap {location_flags(where)} --collection "
+            f"{shlex.quote(collection or '<name>')} --model <id>."
         )
     types = _chroma_error_types()
     if types and isinstance(exc, types[1]):

@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Any
 
+from autoembedding.chroma.client import connection_flags
 from autoembedding.chroma.errors import chroma_errors, is_not_found
 from autoembedding.errors import CollectionError
 
@@ -106,5 +108,7 @@ class HandleCheck:
             f"{holds} (e.g. after autoembed swap), and the handle still points at the old one "
             f"({now_called}), so the write would be stranded there. Reopen it: "
             f"get_collection(client, {name!r}) (or client.get_collection({name!r})). Writes "
-            f"already made through old handles: autoembed swap --sync --collection {name}."
+            f"already made through old handles: autoembed swap --sync "
+            f"{connection_flags(self.client or getattr(self.collection, '_client', None))} "
+            f"--collection {shlex.quote(name)}."
         )

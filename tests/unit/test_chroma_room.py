@@ -160,6 +160,10 @@ def test_open_collection_with_a_conflicting_function_is_a_model_mismatch(tmp_pat
             client, "made-by-default", embedding_function=AutoEmbeddingFunction("fake/c")
         )
     assert is_function_conflict(info.value.__cause__)
+    # The migration hint is a command that runs as printed: where the database is, which one.
+    assert f"autoembed swap --chroma-path {tmp_path / 'db'} --collection made-by-default" in str(
+        info.value
+    )
 
 
 def test_function_conflict_is_told_by_origin_not_by_text():

@@ -77,7 +77,7 @@ def test_every_write_through_a_pre_swap_handle_is_refused(chroma_client, method,
     message = str(err.value)
     assert "'docs'" in message and "Reopen it" in message and "get_collection" in message
     assert repr(backup) in message  # where the handle points now
-    assert "autoembed swap --sync" in message
+    assert "autoembed swap --sync --chroma-path " in message  # a command that runs as printed
     # Nothing reached the backup (the stale handle's collection) or the live one.
     old = chroma_client.get_collection(backup, embedding_function=None)
     live = chroma_client.get_collection("docs", embedding_function=None)
@@ -111,8 +111,9 @@ def test_a_handle_built_without_the_client_is_checked_too(chroma_client):
     stale = GuardedCollection(raw, AutoEmbeddingFunction("fake/old"), recheck_s=0)
     stale.add(ids=["before"], documents=["a cat before the swap"])  # current: allowed
     moved(chroma_client)
-    with pytest.raises(CollectionError, match="Reopen it"):
+    with pytest.raises(CollectionError, match="Reopen it") as err:
         stale.add(ids=["after"], documents=["a cat after the swap"])
+    assert "--chroma-path DB" not in str(err.value)  # the handle's own client says where
 
 
 def test_undo_makes_the_old_handle_current_again(chroma_client):
