@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from autoembedding.selector.probing import probe
     from autoembedding.selector.swapping import (
+        SwapLockedError,
         SwapResult,
         SwapState,
         SyncResult,
@@ -31,6 +32,7 @@ __all__ = [
     "Candidate",
     "CandidateResult",
     "ProbeReport",
+    "SwapLockedError",
     "SwapResult",
     "SwapState",
     "SyncResult",
@@ -49,6 +51,7 @@ _LAZY = {
     "ProbeReport": "autoembedding.selector.types",
     "Targets": "autoembedding.selector.types",
     "probe": "autoembedding.selector.probing",
+    "SwapLockedError": "autoembedding.selector.swapping",
     "SwapResult": "autoembedding.selector.swapping",
     "swap": "autoembedding.selector.swapping",
     "undo_swap": "autoembedding.selector.swapping",
