@@ -16,7 +16,7 @@ safety stop (a probe it cut is reported with a warning).
   the plan (and logged); pass ``candidates=[...]`` to race them.
 * **Sample**: as many documents as keep the probe's encoding within :data:`PROBE_SHARE` of what
   embedding the first batch with the default costs, between :data:`MIN_SAMPLE` and
-  :data:`~autoembedding.integrations.auto.PROBE_SAMPLE_SIZE`.
+  :data:`PROBE_SAMPLE_SIZE`.
 
 Example:
     >>> from autoembedding.selector.types import Candidate
@@ -36,12 +36,16 @@ from autoembedding.selector.types import Candidate
 __all__ = [
     "COST_CAP",
     "MIN_SAMPLE",
+    "PROBE_SAMPLE_SIZE",
     "PROBE_SHARE",
     "ZeroConfigPlan",
     "plan_zero_config",
     "relative_cost",
 ]
 
+#: At most this many documents are probed (a seeded sample); the probe cuts each one at the
+#: longest candidate's input window, so memory does not grow with the first batch.
+PROBE_SAMPLE_SIZE = 200
 #: A zero-config probe races only models at most this many times as costly per document as the
 #: offline default (the goal: a zero-config first batch within 1.5x of a pinned one).
 COST_CAP = 1.5
@@ -107,8 +111,6 @@ def plan_zero_config(n_docs: int, available: Sequence[Candidate] | None = None) 
         The plan; its candidates are never empty when ``available`` is not (the cheapest model
         is kept even when every model is over the cap).
     """
-    from autoembedding.integrations.auto import PROBE_SAMPLE_SIZE
-
     if available is None:
         from autoembedding.selector.probing.candidates import default_candidates
 

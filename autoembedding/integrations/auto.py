@@ -45,7 +45,6 @@ Example:
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -58,14 +57,12 @@ from autoembedding.chroma.records import check_dimension, check_record, read_rec
 from autoembedding.errors import (
     AutoSelectionWarning,
     CollectionError,
-    ModelMismatchError,
     UnknownModelError,
 )
-from autoembedding.integrations._pinning import AdapterHolder
-from autoembedding.integrations._progress import probe_log
+from autoembedding.integrations._auto_probe import Prober
 from autoembedding.integrations._reads import count, has_no_documents, moved_error
 from autoembedding.integrations._warn import warn_user
-from autoembedding.integrations._zero_config import plan_zero_config
+from autoembedding.integrations._zero_config import PROBE_SAMPLE_SIZE
 from autoembedding.integrations.choice import (
     CHOICE_PATH_ENV,
     DEFAULT_CHOICE_PATH,
@@ -94,12 +91,8 @@ __all__ = [
 
 logger = logging.getLogger("autoembedding")
 
-#: At most this many documents are probed (a seeded sample); the probe cuts each one at the
-#: longest candidate's input window, so memory does not grow with the first batch.
-PROBE_SAMPLE_SIZE = 200
 
-
-class ModelResolver(AdapterHolder):
+class ModelResolver(Prober):
     """Decides, once, which adapter an ``AutoEmbedding`` uses, and guards its collection.
 
     Args:
@@ -318,89 +311,6 @@ class ModelResolver(AdapterHolder):
         desc = f"the first {len(texts)} documents"
         self._probe(documents=list(texts), n_docs=len(texts), source_desc=desc)
 
-    def _probe(
-        self,
-        *,
-        source_desc: str,
-        n_docs: int,
-        collection: Any = None,
-        documents: Any = None,
-        save: bool = True,
-    ) -> None:
-        """Probe and pin the winner (or the default); ``save=False`` leaves saving to the caller."""
-        from autoembedding.selector.probing import probe
-
-        candidates: Sequence[Any] | None = self.candidates
-        sample_size = PROBE_SAMPLE_SIZE if n_docs >= PROBE_SAMPLE_SIZE else None
-        try:
-            if candidates is None:  # zero config: what is raced is fixed now, not by the clock
-                plan = plan_zero_config(n_docs)
-                if plan.candidates:  # none available: the probe says what to install
-                    logger.info(
-                        "AutoEmbedding auto-selection on %s: %s", source_desc, plan.describe()
-                    )
-                    candidates, sample_size = plan.candidates, plan.sample_size
-            with probe_log(self.progress, source_desc) as progress:
-                report = probe(
-                    collection=collection,
-                    candidates=candidates,
-                    targets=self.targets,
-                    budget_s=self.probe_budget_s,
-                    documents=documents,
-                    progress=progress,
-                    sample_size=sample_size,
-                    lexical=False,  # an embedding needs an embedding model, not BM25
-                )
-        except (CollectionError, ModelMismatchError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - any probe failure falls back, with a warning
-            self._pin_default(
-                f"the probe on {source_desc} failed ({type(exc).__name__}: {exc})", save=save
-            )
-            return
-        finally:
-            gc.collect()  # release the candidates' models before the winner loads
-        self.report = report
-        _warn_if_budget_decided(report)
-        if report.winner is None:
-            self._pin_default(
-                f"no candidate met the targets on {source_desc}: {report.reason}", save=save
-            )
-            return
-        reason = f"probe on {source_desc} picked it: {report.reason}"
-        winner = report.winner.candidate
-        given = self._given_adapter(winner)
-        if given is not None:
-            self._pin(given, "probe", reason, None)
-            if save:
-                self._save_choice()
-            return
-        options = {
-            "truncate_dim": winner.truncate_dim,
-            "precision": winner.precision,
-            **self._non_vector_options(),
-            **dict(winner.options),
-        }
-        self._pin_built(winner.model_id, options, "probe", reason, save=save)
-
-    def _save_choice(self) -> None:
-        """Save the choice made (when saving is on), so a restart reuses it."""
-        if self.save and self.choice is not None:
-            path = save_choice(self.choice, self.choice_path, self._choice_key())
-            logger.info("AutoEmbedding saved its choice to %s", path)
-
-    def _given_adapter(self, candidate: Any) -> BaseAdapter | None:
-        """The adapter instance passed as a candidate, if the winner is one (keeps its options)."""
-        for item in self.candidates or []:
-            if (
-                isinstance(item, BaseAdapter)
-                and item.model_id == candidate.model_id
-                and item.truncate_dim == candidate.truncate_dim
-                and item.precision == candidate.precision
-            ):
-                return item
-        return None
-
     # ------------------------------------------------------------------ the collection
     def _guard_collection(self, *, write: bool) -> None:
         if self.collection is None or self._adapter is None:
@@ -452,21 +362,6 @@ class ModelResolver(AdapterHolder):
             self._pin_record(recorded, "collection", f"collection {binding.name!r} records a model")
         self._seen_generation = binding.generation
         self._record_written = False
-
-
-def _warn_if_budget_decided(report: Any) -> None:
-    """Warn when ``probe_budget_s`` cut or stopped the probe: a rerun may then pick another."""
-    cut = [n for n in report.notes if "budget" in n or n.startswith(("Stage ", "Before stage "))]
-    timed_out = [r.candidate.label for r in report.results if "timed out" in str(r.error or "")]
-    if not cut and not timed_out:
-        return
-    what = "; ".join(cut + [f"{label} timed out" for label in timed_out])
-    warn_user(
-        f"AutoEmbedding's probe was stopped by its time budget (probe_budget_s): {what}. The "
-        "pick is then the clock's, and a rerun may pick another model; raise probe_budget_s, "
-        "or pin the model with model=... .",
-        AutoSelectionWarning,
-    )
 
 
 def _checked_env_model(options: dict[str, Any]) -> str | None:
