@@ -117,7 +117,7 @@ def probe_log(progress: bool | ProgressFn, desc: str) -> Iterator[bool | Progres
         passes them on to ``progress`` when that is a callable; ``progress`` itself when it is
         ``True`` (the bar; the log lines then say the seconds and the share done only).
     """
-    state: dict[str, Any] = {"message": "starting", "fraction": 0.0}
+    state: dict[str, Any] = {"message": "running", "fraction": 0.0}
 
     def record(message: str, fraction: float) -> None:
         state["message"], state["fraction"] = message, fraction
