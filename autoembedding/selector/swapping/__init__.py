@@ -94,7 +94,7 @@ from autoembedding.selector.swapping.store import get_or_none
 from autoembedding.selector.swapping.switch import finish_switch, switch_names
 from autoembedding.selector.swapping.sync import SyncResult, sync_swap
 from autoembedding.selector.swapping.undo import UndoResult, drop_staging, undo, undo_swap
-from autoembedding.selector.swapping.verify import verify_copy
+from autoembedding.selector.swapping.verify import self_check, verify_copy
 
 __all__ = [
     "K_BACKUP",
@@ -305,6 +305,9 @@ def swap_vectors(
 
     with chroma_errors("count the records of", collection=name):
         total = int(source.count())
+    # Before anything is written: can the model reproduce its own vectors? (the tolerance)
+    checked_model = self_check(source, adapter, page_size=page_size, sample=verify_sample,
+                               resume=resume)  # fmt: skip
     function = function_for(adapter, adapter_options)
     sync = sync_name(name, record)
     staging_col, journal = open_staging(
@@ -345,6 +348,7 @@ def swap_vectors(
     done = catch_up_and_switch(
         client, name, staging, sync, adapter, journal, page_size=page_size,
         sample=verify_sample, drop_old=drop_old, resume=resume,
+        tolerance=checked_model.tolerance,
     )  # fmt: skip
     if not keep_retrieval and done.backup:  # a dense swap that finished a hybrid's copy
         from autoembedding.selector.swapping.mode_undo import clear_reembed_mark
@@ -353,4 +357,4 @@ def swap_vectors(
     result = result_of(
         name, record, done, total, embedded, resumed, start_time, flags, copy_seconds
     )
-    return replace(result, batch_size=batch_size)
+    return replace(result, batch_size=batch_size, notes=(*result.notes, checked_model.note()))

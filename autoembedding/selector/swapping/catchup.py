@@ -11,7 +11,8 @@ fingerprints), which is much smaller to read.
 
 Each round also keeps the baseline collection equal to the fingerprints of the staging copy, and
 the first round verifies the copy: every vector must have the model's dimension, and a sample of
-records re-embedded must match the stored vectors (cosine > :data:`MIN_COSINE`).
+records re-embedded must match the stored vectors (cosine above the tolerance the swap's
+self-check derived, :func:`~.verify.tolerance_from`; at most :data:`MIN_COSINE`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def catch_up(
     page_size: int = 256,
     sample: int = 64,
     max_rounds: int = MAX_ROUNDS,
+    tolerance: float = MIN_COSINE,
 ) -> CatchUp:
     """Run rounds until one finds at most a page of differences, or ``max_rounds`` have run.
 
@@ -80,6 +82,7 @@ def catch_up(
         page_size: Records read at a time.
         sample: Vectors to re-embed and compare in the first round.
         max_rounds: At most this many rounds.
+        tolerance: A sampled vector must match a fresh embedding above this cosine.
 
     Raises:
         SwapError: If a record cannot be moved (no document, duplicate ids) or a stored vector
@@ -88,8 +91,9 @@ def catch_up(
     total = CatchUp()
     for n in range(1, max_rounds + 1):
         result = catch_up_round(
-            source, staging, baseline, adapter, page_size=page_size, sample=sample, verify=n == 1
-        )
+            source, staging, baseline, adapter, page_size=page_size, sample=sample,
+            verify=n == 1, tolerance=tolerance,
+        )  # fmt: skip
         total = CatchUp(
             rounds=n,
             upserted=total.upserted + result.upserted,
@@ -111,6 +115,7 @@ def catch_up_round(
     page_size: int = 256,
     sample: int = 0,
     verify: bool = False,
+    tolerance: float = MIN_COSINE,
 ) -> CatchUp:
     """One pass over the source and the staging copy; see the module docstring."""
     source_name = str(source.name)
@@ -143,7 +148,7 @@ def catch_up_round(
         if per_page:
             stored = {i: content[2] for i, content in have.items()}
             drawn.draw(page, stored, per_page, skip=set(changed))
-    checked = drawn.check(adapter)
+    checked = drawn.check(adapter, tolerance)
     gone = _gone(source, staging, page_size)
     if gone:
         delete_records(staging, gone)

@@ -37,7 +37,7 @@ from autoembedding.selector.swapping.store import (
 )
 from autoembedding.selector.swapping.switch import switch_names
 from autoembedding.selector.swapping.sync import SyncResult, reconcile, retire_backup
-from autoembedding.selector.swapping.verify import VerificationError
+from autoembedding.selector.swapping.verify import MIN_COSINE, VerificationError
 
 __all__ = [
     "Finished",
@@ -83,6 +83,7 @@ def catch_up_and_switch(
     sample: int,
     drop_old: bool,
     resume: str,
+    tolerance: float = MIN_COSINE,
 ) -> Finished:
     """Catch up, switch, reconcile and (with ``drop_old``) retire the backup.
 
@@ -97,6 +98,8 @@ def catch_up_and_switch(
         sample: Vectors to re-embed and compare.
         drop_old: Drop the backup once writes in it are carried over.
         resume: The command that resumes this swap (quoted in errors).
+        tolerance: A sampled vector must match a fresh embedding above this cosine (from the
+            swap's self-check, :func:`~.verify.tolerance_from`).
 
     Raises:
         SwapError: If a phase fails; the message says what was kept and how to resume.
@@ -118,12 +121,13 @@ def catch_up_and_switch(
             replace_metadata(copy, kept, old.metadata)
         try:
             caught: CatchUp = catch_up(
-                source, copy, base, adapter, page_size=page_size, sample=sample
-            )
+                source, copy, base, adapter, page_size=page_size, sample=sample,
+                tolerance=tolerance,
+            )  # fmt: skip
         except VerificationError as exc:  # kept for a look, journaled for --status
             Journal.of(copy).write(copy, {K_VERIFY_FAILED: str(exc)})
             raise VerificationError(
-                verification_advice(str(exc), name, staging, connection_flags(client))
+                verification_advice(str(exc), name, staging, connection_flags(client), resume)
             ) from exc
         except AutoEmbeddingError as exc:  # the model failed: say what is kept
             if isinstance(exc, (SwapError, CollectionError)):
@@ -182,14 +186,27 @@ def missing_collection_error(client: Any, name: str) -> Exception:
     return SwapError(state.message)
 
 
-def verification_advice(reason: str, name: str, staging: str, flags: str) -> str:
-    """What a failed verification of ``staging`` (the copy of ``name``) means, and what to do."""
+def verification_advice(
+    reason: str, name: str, staging: str, flags: str, resume: str | None = None
+) -> str:
+    """What a failed verification of ``staging`` (the copy of ``name``) means, and what to do.
+
+    Args:
+        reason: The verification's message (names the records that differ).
+        name: The collection.
+        staging: The kept copy.
+        flags: The ``--chroma-*`` options of the commands.
+        resume: The swap's own command (re-verifies the kept copy); ``None``: not said.
+    """
     drop = f"autoembed swap {flags} --collection {name} --drop-staging"
+    again = resume or "the same swap"
     return (
         f"{reason.rstrip('.')}. Nothing was renamed: {name!r} is untouched, and the copy is "
-        f"kept in {staging!r} for a look. Remove it with: {drop} ; then swap again (it copies "
-        "afresh) once the model gives the same vector for the same text (a rerun of this swap "
-        "would verify the same copy again)."
+        f"kept in {staging!r} for a look. Re-verify the kept copy (it re-embeds only the "
+        f"verification sample and records changed since, then switches if it passes): {again} "
+        f"; to start over (a corrupt copy), remove it with: {drop} and swap again (it copies "
+        f"afresh) once the model gives the same vector for the same text; to undo, {drop} is "
+        "all it takes (the original was never changed)."
     )
 
 

@@ -103,10 +103,12 @@ class SwapResult:
             )
         if self.switch_window_s:
             moved += f"; switch window {self.switch_window_s * 1000:.0f} ms"
+        notes = "".join(f" {note}" for note in self.notes)
         return (
             f"Swapped {self.name!r} to {self.record.describe()}: {self.docs} docs, "
             f"{self.embedded} embedded in {self.seconds:.1f} s ({self.docs_per_s:.1f} docs/s"
-            f"{resumed}); {self.verified_vectors} vectors re-checked{moved}; {kept}. {after}"
+            f"{resumed}); {self.verified_vectors} vectors re-checked{moved}; {kept}.{notes} "
+            f"{after}"
         )
 
     def _already_summary(self) -> str:

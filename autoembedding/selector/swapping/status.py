@@ -270,9 +270,11 @@ def _staging_state(name: str, client: Any, live: Any, staging: Any, cmd: Any) ->
             "verify-failed",
             f"A swap of {name!r} to {said} copied every record to {sname!r}, but the "
             f"verification of the copy failed: {reason}. Nothing "
-            f"was renamed: {name!r} is untouched. Remove the copy: {cmd('--drop-staging')} ; "
-            "then swap again (it copies afresh) once the model gives the same vector for the "
-            "same text (a rerun of the swap as it is would verify the same copy again).",
+            f"was renamed: {name!r} is untouched. Re-verify the kept copy (re-embeds only the "
+            f"verification sample, then switches if it passes): {finish} ; to start over (a "
+            f"corrupt copy), remove the copy: {cmd('--drop-staging')} and swap again (it copies "
+            "afresh) once the model gives the same vector for the same text; to undo, "
+            f"{cmd('--drop-staging')} is all it takes (the original was never changed).",
             cmd("--drop-staging"),
             offset=done,
             total=total,
