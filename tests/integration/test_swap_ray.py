@@ -230,6 +230,32 @@ def test_ray_swap_on_embedded_chroma_driver_writes(ray_cluster: str, chroma_clie
     check_fake_swap(chroma_client, "docs", 300)
 
 
+@pytest.mark.parametrize("target", ["minilm-int8", "hybrid:minilm-int8+bm25"])
+def test_ray_swap_to_the_int8_export_and_its_hybrid_verifies_and_serves(
+    ray_cluster: str, chroma_client: Any, target: str
+) -> None:
+    """The probe's usual CPU pick, on Ray, on a collection whose metadata is only the space
+    (issue 22.1/22.5: the batch-dependent int8 export failed verification on Ray too)."""
+    from autoembedding.integrations.langchain import AutoRetriever
+
+    ids, docs, _ = records(240)
+    docs = [f"{d} " + " ".join(WORDS[: 1 + i % 12]) for i, d in enumerate(docs)]  # varied lengths
+    col = chroma_client.create_collection(
+        "docs", metadata={"hnsw:space": "cosine"}, embedding_function=None
+    )
+    col.add(ids=ids, documents=docs, embeddings=FakeAdapter("old", dim=8).embed_documents(docs))
+    result = swap(
+        "docs", target, client=chroma_client, page_size=40, progress=False,
+        engine="ray", workers=2,
+    )  # fmt: skip
+    record = get_record(chroma_client.get_collection("docs"))
+    assert record is not None and record.model_id.endswith(":onnx-int8")
+    assert record.retrieval == ("hybrid" if target.startswith("hybrid") else "dense")
+    assert result.embedded == 240
+    hits = AutoRetriever(collection=chroma_client.get_collection("docs"), k=3).invoke(docs[17])
+    assert hits[0].id == ids[17]
+
+
 @pytest.mark.server
 def test_killed_encoder_worker_is_retried(ray_cluster: str, chroma_server: Any) -> None:
     client = chroma_server.client()
