@@ -92,8 +92,9 @@ def test_labelled_queries_are_counted_as_labelled():
     assert f"labelled {report.n_queries}]" in format_table(report)
 
 
-def _short_docs(n: int, sentences: int, seed: int = 0) -> list[ProbeDoc]:
-    """Documents of one or two sentences, each sentence over words of its own."""
+def _short_docs(n: int, sentences: int, seed: int = 0, shared: bool = False) -> list[ProbeDoc]:
+    """Documents of one or two sentences over words of their own (``shared``: each sentence
+    starts and ends with the document's topic word)."""
     rng = random.Random(seed)
     vocab = [f"word{i}" for i in range(5000)]
     rng.shuffle(vocab)
@@ -102,22 +103,25 @@ def _short_docs(n: int, sentences: int, seed: int = 0) -> list[ProbeDoc]:
         parts = []
         for s in range(sentences):
             start = (d * sentences + s) * 7
-            parts.append(" ".join(vocab[start : start + 7]).capitalize() + ".")
+            topic = [f"topic{d}"] if shared else []
+            words = topic + vocab[start : start + 7] + topic
+            parts.append(" ".join(words).capitalize() + ".")
         docs.append(ProbeDoc(f"s{d}", " ".join(parts)))
     return docs
 
 
 @pytest.mark.parametrize("sentences", [1, 2])
 def test_keyphrase_queries_are_cut_out_of_their_documents(sentences):
-    docs = _short_docs(30, sentences)
+    docs = _short_docs(30, sentences, shared=True)
     made = build_label_free(docs, n_queries=30, seed=0)
     assert made.kinds == {"keyphrase": 30}
     pool = {d.id: d.text for d in made.pool}
     originals = {d.id: d.text for d in docs}
     for query in made.queries:
         (doc_id,) = query.relevant
-        answer = set(terms(pool[doc_id]))
-        assert answer and not set(terms(query.text)) & answer, (query.text, pool[doc_id])
+        answer, asked = set(terms(pool[doc_id])), set(terms(query.text))
+        assert asked & answer  # answerable: the rest repeats a word of the cut piece ...
+        assert len(asked - answer) >= 2, (query.text, pool[doc_id])  # ... but not the query
         assert len(pool[doc_id]) < len(originals[doc_id])  # a piece was cut, the rest kept
 
 

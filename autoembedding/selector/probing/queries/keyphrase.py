@@ -5,9 +5,11 @@ it gives a keyword query instead, cut out of it the way ICT cuts its sentence: o
 document (a sentence of two; a clause, or half the words, of one) is taken out, its most
 distinctive terms (tf x in-sample idf) are the query, and the rest of the document is the
 answer. The answer shares with the query only the words the rest of the document happens to
-repeat. Asking a document for its own top tf-idf terms while leaving it whole (what this kind
-used to do) is BM25's own statistic: every such query was a lexical match by construction, and
-the probe favoured BM25 and its hybrids on collections of short chunks (issue 23, point 5).
+repeat (at least one, else the cut is not used). Asking a document for its own top tf-idf
+terms while leaving it whole (what this kind used to do) is BM25's own statistic: every such
+query was a lexical match by construction, and the probe favoured BM25 and its hybrids on
+collections of short chunks (issue 23, point 5). A one-line record that no cut leaves
+answerable (``"record 12 on theme 5"``) still gets that query: there is no other to ask.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from autoembedding.selector.probing.queries.text import (
     terms,
 )
 
-__all__ = ["KIND", "MIN_PIECE_TERMS", "MIN_REST_TERMS", "keyphrase_query", "pieces"]
+__all__ = ["KIND", "MIN_PIECE_TERMS", "MIN_REST_TERMS", "keyphrase_query", "splits"]
 
 #: Distinct terms the cut piece needs (at least two of them not numbers).
 MIN_PIECE_TERMS = 3
@@ -35,30 +37,35 @@ MIN_REST_TERMS = 3
 _CLAUSE_END = re.compile(r"(?<=[,;:，；：、])\s*")
 
 
-def pieces(text: str) -> list[str]:
-    """The pieces a keyphrase query may cut: sentences, else clauses, else two halves.
+def splits(text: str) -> list[list[str]]:
+    """The ways a keyphrase query may cut ``text``, in order of preference.
 
     Args:
         text: A document.
 
     Returns:
-        Its sentences when it has two or more; else its clauses (split after ``, ; :`` and the
-        CJK forms) when it has two or more; else its first and second half (by words, or by
-        characters for an unspaced script); ``[text]`` when it is a single word.
+        Its sentences when it has two or more; its clauses (split after ``, ; :`` and the CJK
+        forms) when it has two or more; its first and second half (by words, or by characters
+        for an unspaced script) when it has two words or more.
     """
+    out: list[list[str]] = []
     sentences = split_sentences(text)
     if len(sentences) >= 2:
-        return sentences
+        out.append(sentences)
     clauses = [c.strip() for c in _CLAUSE_END.split(text.strip()) if c.strip()]
     if len(clauses) >= 2:
-        return clauses
+        out.append(clauses)
     if is_unspaced(text):
         chars = text.strip()
         half = len(chars) // 2
-        return [chars[:half], chars[half:]] if half else [chars]
-    words = text.split()
-    half = len(words) // 2
-    return [" ".join(words[:half]), " ".join(words[half:])] if half else [text.strip()]
+        if half:
+            out.append([chars[:half], chars[half:]])
+    else:
+        words = text.split()
+        half = len(words) // 2
+        if half:
+            out.append([" ".join(words[:half]), " ".join(words[half:])])
+    return out
 
 
 def keyphrase_query(
@@ -66,42 +73,56 @@ def keyphrase_query(
 ) -> Made | None:
     """Cut one piece out of ``doc``; its ``k`` most distinctive terms are the query.
 
-    Numbers are terms like any other (a year or a part number that few documents share is
-    what a user would type).
+    The first way of cutting (:func:`splits`) with a usable piece is taken: a piece of
+    :data:`MIN_PIECE_TERMS` distinct terms (two of them words) whose rest keeps
+    :data:`MIN_REST_TERMS` terms and shares at least one term with the query (else no
+    retriever could answer it). A document that no cut leaves answerable (a one-line record,
+    ``"record 12 on theme 5"``) gives its own top terms with the text unchanged: such a query
+    is a lexical match by construction, but there is no other to ask. Numbers are terms like
+    any other (a year or a part number that few documents share is what a user would type).
 
     Args:
         doc: The document.
         df: In-sample document frequencies.
         n_docs: Documents in the sample.
-        rng: Picks the piece among those that can be cut (one draw).
+        rng: Picks the piece among the usable ones (one draw when there are several).
         k: Terms in the query (at most).
 
     Returns:
-        The ``"keyphrase"`` query and the document without the cut piece, or ``None`` when no
-        piece has :data:`MIN_PIECE_TERMS` distinct terms (two of them words) while the rest
-        keeps :data:`MIN_REST_TERMS` terms.
+        The ``"keyphrase"`` query and the document without the cut piece (or the unchanged
+        text, when no cut is usable), or ``None`` when the document has fewer than three
+        distinct words.
     """
-    parts = pieces(doc.text)
-    if len(parts) < 2:
+    doc_terms = terms(doc.text)
+    if len({t for t in doc_terms if not t.isdigit()}) < 3:
         return None
     sep = joiner(doc.text)
-    usable = []
-    for i, part in enumerate(parts):
-        part_terms = set(terms(part))
-        rest = sep.join(parts[:i] + parts[i + 1 :])
-        if (
-            len(part_terms) >= MIN_PIECE_TERMS
-            and len({t for t in part_terms if not t.isdigit()}) >= 2
-            and len(terms(rest)) >= MIN_REST_TERMS
-        ):
-            usable.append((i, rest))
-    if not usable:
-        return None
-    i, rest = usable[rng.randrange(len(usable))] if len(usable) > 1 else usable[0]
-    tf = Counter(terms(parts[i]))  # numbers compete on idf: a part number singles a document out
-    scored = sorted(tf, key=lambda t: (-tf[t] * idf(t, df, n_docs), t))
-    query = sep.join(scored[:k])
-    return ProbeQuery(query, frozenset({doc.id}), "keyphrase"), rest
+    for parts in splits(doc.text):
+        usable = []
+        for i, part in enumerate(parts):
+            part_terms = terms(part)
+            rest = sep.join(parts[:i] + parts[i + 1 :])
+            rest_terms = set(terms(rest))
+            query_terms = _top(part_terms, df, n_docs, k)
+            if (
+                len(set(part_terms)) >= MIN_PIECE_TERMS
+                and len({t for t in part_terms if not t.isdigit()}) >= 2
+                and len(rest_terms) >= MIN_REST_TERMS
+                and rest_terms & set(query_terms)
+            ):
+                usable.append((query_terms, rest))
+        if usable:
+            query_terms, rest = usable[rng.randrange(len(usable))] if len(usable) > 1 else usable[0]
+            query = ProbeQuery(sep.join(query_terms), frozenset({doc.id}), "keyphrase")
+            return query, rest
+    kept = ProbeQuery(sep.join(_top(doc_terms, df, n_docs, k)), frozenset({doc.id}), "keyphrase")
+    return kept, doc.text
+
+
+def _top(part_terms: list[str], df: Counter[str], n_docs: int, k: int) -> list[str]:
+    """The ``k`` terms with the highest tf x in-sample idf (numbers compete on idf)."""
+    tf = Counter(part_terms)
+    return sorted(tf, key=lambda t: (-tf[t] * idf(t, df, n_docs), t))[:k]
 
 
 def _make(doc: ProbeDoc, context: BuildContext) -> Made | None:
