@@ -84,8 +84,8 @@ class AutoEmbeddingFields(BaseModel):
     )
     choice_path: str | None = Field(
         default=None,
-        description="Where an auto-selected choice is saved (default "
-        "./.autoembedding/choice.json).",
+        description="Where an auto-selected choice is saved (default: the user cache, one "
+        "file per collection, candidates and targets; $AUTOEMBEDDING_CHOICE_DIR moves it).",
     )
     save_choice: bool = Field(
         default=True,
