@@ -167,7 +167,10 @@ def swap(
         page_size: Records read, embedded and written at a time; memory grows with it, not with
             the collection.
         drop_old: Delete the original after the switch instead of keeping it as a backup.
-        verify_sample: How many stored vectors to re-embed and compare (cosine > 0.999).
+        verify_sample: How many stored vectors to re-embed and compare; above the tolerance
+            the self-check derives before the copy (at most cosine 0.999, see
+            :func:`~.verify.self_check`: a model that cannot reproduce its own vectors is
+            refused before anything is written). 0: no verification, no self-check.
         progress: Show a progress bar on stderr (``True``), nothing (``False``), or call
             ``fn(message, fraction_done)`` after each page written.
         engine: ``"local"`` (this process) or ``"ray"``: the copy phase runs on Ray Data
