@@ -17,6 +17,7 @@ import pytest
 pytest.importorskip("chromadb")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
+from autoembedding.errors import SwapError  # noqa: E402
 from autoembedding.integrations.chroma import get_or_create_collection  # noqa: E402
 from autoembedding.selector.swapping import complete, swap, swap_status  # noqa: E402
 from autoembedding.selector.swapping.journal import staging_name  # noqa: E402
@@ -98,6 +99,17 @@ def test_a_model_whose_vectors_depend_on_the_batch_is_refused_before_copying(chr
     assert swap_status("docs", client=chroma_client).state == "idle"
     # only the self-check's texts were embedded (12 in a batch + 12 alone), no page
     assert model.texts == 2 * N
+
+
+def test_a_model_failing_in_the_self_check_says_nothing_was_copied(chroma_client):
+    fill(chroma_client)
+    model = BatchDependent("new", dim=16, fail_after_calls=2)
+    with pytest.raises(SwapError) as caught:
+        swap("docs", model, client=chroma_client, progress=False)
+    message = str(caught.value)
+    assert "while checking the model before the copy" in message and "failed on purpose" in message
+    assert "Nothing was copied; rerun: autoembed swap" in message
+    assert names(chroma_client) == {"docs"}
 
 
 def test_a_slightly_unstable_model_swaps_under_the_derived_tolerance(chroma_client):

@@ -51,7 +51,12 @@ from typing import Any
 
 from autoembedding.chroma.errors import chroma_errors
 from autoembedding.chroma.records import get_record
-from autoembedding.errors import CollectionError, InvalidArgumentError, SwapError
+from autoembedding.errors import (
+    AutoEmbeddingError,
+    CollectionError,
+    InvalidArgumentError,
+    SwapError,
+)
 from autoembedding.selector.progress import Progress, ProgressFn
 from autoembedding.selector.swapping.baseline import open_baseline
 from autoembedding.selector.swapping.batching import BatchTuner
@@ -90,7 +95,7 @@ from autoembedding.selector.swapping.status import (
     connection_flags,
     swap_status,
 )
-from autoembedding.selector.swapping.store import get_or_none
+from autoembedding.selector.swapping.store import failure_message, get_or_none, phase_errors
 from autoembedding.selector.swapping.switch import finish_switch, switch_names
 from autoembedding.selector.swapping.sync import SyncResult, sync_swap
 from autoembedding.selector.swapping.undo import UndoResult, drop_staging, undo, undo_swap
@@ -309,8 +314,15 @@ def swap_vectors(
     with chroma_errors("count the records of", collection=name):
         total = int(source.count())
     # Before anything is written: can the model reproduce its own vectors? (the tolerance)
-    checked_model = self_check(source, adapter, page_size=page_size, sample=verify_sample,
-                               resume=resume)  # fmt: skip
+    step, untouched = "checking the model before the copy", f"Nothing was copied; rerun: {resume}"
+    try:
+        with phase_errors(step, state=untouched):
+            checked_model = self_check(source, adapter, page_size=page_size,
+                                       sample=verify_sample, resume=resume)  # fmt: skip
+    except AutoEmbeddingError as exc:  # the model failed: say that nothing was written
+        if isinstance(exc, SwapError):
+            raise
+        raise SwapError(failure_message(step, exc, untouched)) from exc
     function = function_for(adapter, adapter_options)
     sync = sync_name(name, record)
     staging_col, journal = open_staging(
