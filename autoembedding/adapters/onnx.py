@@ -142,6 +142,15 @@ class OnnxAdapter(BaseAdapter):
         self._output_name = ""
         self._pooled_output = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (and deep-copy) without the ONNX Runtime session, which cannot travel.
+
+        The copy loads the model again on its first embed, like a fresh adapter.
+        """
+        state = self.__dict__.copy()
+        state.update(_session=None, _tokenizer=None, _loaded=False)
+        return state
+
     # ------------------------------------------------------------------ loading
     def _locate(self) -> tuple[Path, Path]:
         """Find the ``.onnx`` file and the ``tokenizer.json`` to use."""

