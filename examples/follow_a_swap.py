@@ -41,14 +41,18 @@ def autoembed(*args: str) -> None:
 
 def main() -> None:
     db = tempfile.mkdtemp()
-    store = chroma_store("notes", persist_directory=db, candidates=["minilm-l3", "minilm"])
+    # recheck_s=0: re-read the record on every call (the default, 1 s, follows a swap within
+    # a second; this example's swaps take less than that)
+    store = chroma_store(
+        "notes", persist_directory=db, candidates=["minilm-l3", "minilm"], recheck_s=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the probe's notes on a tiny collection
         store.add_texts(TEXTS)
     retriever = store.as_retriever(search_kwargs={"k": 1})
 
     def ask(step: str) -> None:
-        answer = retriever.invoke(QUESTION)[0].page_content  # re-reads the record (1 s at most)
+        answer = retriever.invoke(QUESTION)[0].page_content  # re-reads the record first
         record = store.binding.record()  # what that search served
         mode = record.retrieval if record else "?"
         print(f"{step}: serves {mode} ({record.model_id if record else '?'}): {answer}")
