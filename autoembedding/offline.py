@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from autoembedding.adapters.registry import backend_installed
+from autoembedding.backends import backend_installed
 from autoembedding.catalog import ModelSpec, OfflineFile, get_spec
 from autoembedding.errors import OfflineWeightsError, WeightsIntegrityError
 

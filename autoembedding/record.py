@@ -13,17 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "FUNCTION_MODEL_KEY",
     "FUNCTION_NAME",
     "FUSION_METHODS",
     "METADATA_PREFIX",
+    "ModelRecord",
+    "PRECISIONS",
+    "Precision",
     "RETRIEVAL_MODES",
     "VECTOR_OPTIONS",
-    "ModelRecord",
 ]
+
+#: How vectors are stored: float32, int8 codes, or the sign bit (the record's ``precision``).
+Precision = Literal["float32", "int8", "binary"]
+#: Every :data:`Precision`, in that order.
+PRECISIONS: tuple[str, ...] = ("float32", "int8", "binary")
 
 #: Prefix of the collection-metadata keys this package writes.
 METADATA_PREFIX = "autoembedding:"

@@ -42,12 +42,12 @@ from selection_quality import (  # noqa: E402
     load_corpus,
 )
 
-from autoembedding.selector.probing.contradiction import (  # noqa: E402
+from autoembedding.metrics import kendall_tau  # noqa: E402
+from autoembedding.probe.contradiction import (  # noqa: E402
     build_contradiction_pairs,
     contradiction_score_from_vectors,
 )
-from autoembedding.selector.probing.metrics import kendall_tau  # noqa: E402
-from autoembedding.selector.probing.queries import ProbeDoc  # noqa: E402
+from autoembedding.probe.queries import ProbeDoc  # noqa: E402
 
 
 def real_pairs(folder: Path) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, str]]:

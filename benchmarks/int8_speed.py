@@ -163,7 +163,7 @@ def speed(
 
 def quality(encoders: dict[str, Any], args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """nDCG@10 on both subsets and cosine to PyTorch (the first encoder) of each encoder."""
-    from autoembedding.selector.probing.metrics import per_query_metrics
+    from autoembedding.metrics import per_query_metrics
 
     out: dict[str, dict[str, float]] = {name: {} for name in encoders}
     for data in SETS:

@@ -54,7 +54,7 @@ def _args() -> argparse.Namespace:
 
 def short_copy(folder: Path, cache: Path) -> Path:
     """A BEIR folder of ``folder``'s documents cut into chunks of at most two sentences."""
-    from autoembedding.selector.probing.queries import split_sentences
+    from autoembedding.probe.queries import split_sentences
 
     out = cache / f"{folder.name}-short2"
     if (out / "qrels.tsv").exists():
@@ -132,8 +132,8 @@ def main() -> int:
 
     sys.path.append(str(here))
     sq = importlib.import_module("selection_quality")
+    from autoembedding.metrics import kendall_tau
     from autoembedding.selector import probe
-    from autoembedding.selector.probing.metrics import kendall_tau
 
     folder = short_copy(args.dataset, sq.CACHE) if args.short else args.dataset
     name = folder.name

@@ -63,7 +63,7 @@ def build_collection(corpus: Path, path: Path):
 
 
 def run_probe(col, args, max_doc_chars):
-    from autoembedding.selector.probing import probe
+    from autoembedding.probe import probe
 
     start = time.perf_counter()
 
@@ -100,7 +100,7 @@ def main() -> int:
     parser.add_argument("--compare-truncation", action="store_true")
     args = parser.parse_args()
 
-    from autoembedding.selector.report import format_table
+    from autoembedding.probe.report import format_table
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     print(

@@ -43,15 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import selection_quality as sq  # noqa: E402
 
-from autoembedding.selector.probing.metrics import kendall_tau  # noqa: E402
-from autoembedding.selector.probing.queries import (  # noqa: E402
+from autoembedding.metrics import kendall_tau  # noqa: E402
+from autoembedding.probe.queries import (  # noqa: E402
     ProbeDoc,
     build_label_free,
     split_sentences,
 )
-from autoembedding.selector.probing.queries.base import document_frequency  # noqa: E402
-from autoembedding.selector.probing.queries.ict import ict_query  # noqa: E402
-from autoembedding.selector.probing.queries.text import terms  # noqa: E402
+from autoembedding.probe.queries.base import document_frequency  # noqa: E402
+from autoembedding.probe.queries.ict import ict_query  # noqa: E402
+from autoembedding.probe.queries.text import terms  # noqa: E402
 
 KINDS = ("claims", "title", "ict", "ict-keep", "ict-masked", "lead", "last", "probe")
 

@@ -54,8 +54,8 @@ from selection_quality import (  # noqa: E402
 )
 
 from autoembedding.lexical import BM25Index, Tokenizer, detect_language  # noqa: E402
-from autoembedding.selector.probing.hybrid import lexical_rankings, ranking_metrics  # noqa: E402
-from autoembedding.selector.probing.queries import load_beir  # noqa: E402
+from autoembedding.probe.hybrid import lexical_rankings, ranking_metrics  # noqa: E402
+from autoembedding.probe.queries import load_beir  # noqa: E402
 
 
 def bm25_rows(

@@ -51,7 +51,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autoembedding.selector.probing.metrics import kendall_tau, per_query_metrics  # noqa: E402
+from autoembedding.metrics import kendall_tau, per_query_metrics  # noqa: E402
 
 CANDIDATES = (
     "sentence-transformers/all-MiniLM-L6-v2",
@@ -67,7 +67,7 @@ class Encoder:
     """Embeds documents and queries with one candidate, through the package's own adapter."""
 
     def __init__(self, model_id: str) -> None:
-        from autoembedding.selector.types import Candidate
+        from autoembedding.candidates import Candidate
 
         self.model_id = model_id
         adapter = Candidate(model_id).build()
@@ -188,7 +188,7 @@ def ground_truth_subset(
     judged queries drawn at random, all their relevant documents, and random other documents
     up to ``n_docs`` (a full-corpus ground truth is hours of CPU for the e5 model here).
     """
-    from autoembedding.selector.probing.queries import load_beir
+    from autoembedding.probe.queries import load_beir
 
     ids, _, _ = load_corpus(folder)
     judged = load_beir(folder / "queries.jsonl", folder / "qrels.tsv")
@@ -250,12 +250,12 @@ def score_candidates(
     """Per-query nDCG@10 of every candidate on one pool, as the probe scores them.
 
     Dense: cosine over the pool. ``bm25``: the documents sharing a term, tokenized for the
-    language detected from the pool. Hybrids: :func:`~autoembedding.selector.probing.hybrid.
+    language detected from the pool. Hybrids: :func:`~autoembedding.probe.hybrid.
     score_hybrid` (convex weight out of fold). ``weights``, when given, receives each model's
     served convex weight (the one chosen on all the queries).
     """
     from autoembedding.lexical import BM25Index, Tokenizer
-    from autoembedding.selector.probing.hybrid import (
+    from autoembedding.probe.hybrid import (
         lexical_rankings,
         ranking_metrics,
         score_hybrid,
@@ -366,7 +366,7 @@ def run_harness(
     documents reuse its cached vectors); only the queries and the documents the query builder
     changed are embedded anew.
     """
-    from autoembedding.selector.probing.queries import ProbeDoc, build_label_free
+    from autoembedding.probe.queries import ProbeDoc, build_label_free
 
     ids, texts, titles = load_corpus(folder)
     rng = np.random.default_rng(args.seed)

@@ -135,7 +135,7 @@ def start_ray(cpus: int) -> str:
 # ------------------------------------------------------------------------------ throughput
 def throughput(args: argparse.Namespace) -> dict[str, Any]:
     from autoembedding.adapters import get_adapter
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     docs = abstracts(args.docs)
     get_adapter(args.model).embed_documents(docs[:64])  # warm-up: weights on disk, caches
@@ -223,7 +223,7 @@ def driver(n: int, port: int, address: str, page_size: int, workers: int) -> Non
     """The measured process: one Ray swap; prints its peak RSS as JSON."""
     import chromadb
 
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     client = chromadb.HttpClient(host="127.0.0.1", port=port)
     before = rss_mb()

@@ -110,7 +110,7 @@ def throughput(args: argparse.Namespace) -> None:
     import chromadb
 
     from autoembedding.adapters import get_adapter
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     ids, docs = abstracts(args.docs)
     adapter = get_adapter(args.model)
@@ -254,7 +254,7 @@ def child(argv: list[str]) -> None:
         fill(client, "mem", args.n)
         return
     from autoembedding.adapters import get_adapter
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     adapter = hash_adapter(384) if args.model == "hash" else get_adapter(args.model)
     adapter.embed_documents(["warm up"])

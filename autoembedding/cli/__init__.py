@@ -34,7 +34,7 @@ _DEBUG_HELP = f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered."""
-    from autoembedding import __version__
+    from autoembedding._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="autoembed",

@@ -101,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
         )
 
         if not args.no_probe:
+            from autoembedding.candidates import Candidate
+            from autoembedding.probe.report import format_table, swap_command, write_report
             from autoembedding.selector import probe, swap
-            from autoembedding.selector.report import format_table, swap_command, write_report
-            from autoembedding.selector.types import Candidate
 
             _step("2. Probe the candidates on this collection (label-free queries)")
             candidates = [Candidate.parse(c) for c in labels] if labels else None

@@ -89,8 +89,8 @@ def _open_collection(args: argparse.Namespace) -> Any:
 
 def check_candidate_labels(text: str | None) -> list[str] | None:
     """The ``--candidates`` labels, each checked (unknown ids with close names) before any work."""
-    from autoembedding.selector.probing.arguments import check_candidate
-    from autoembedding.selector.types import Candidate
+    from autoembedding.candidates import Candidate
+    from autoembedding.probe.arguments import check_candidate
 
     if text is None:
         return None
@@ -147,16 +147,16 @@ def run(args: argparse.Namespace) -> int:
     Every option is checked before the collection is opened; ``--json -`` prints the JSON on
     stdout (and the table on stderr, so stdout stays valid JSON).
     """
+    from autoembedding.candidates import Targets
     from autoembedding.chroma.client import connection_flags
-    from autoembedding.selector.probing import probe
-    from autoembedding.selector.report import (
+    from autoembedding.probe import probe
+    from autoembedding.probe.report import (
         format_table,
         report_to_dict,
         swap_command,
         write_json,
         write_report,
     )
-    from autoembedding.selector.types import Targets
 
     _check_queries(args)
     candidates = check_candidate_labels(args.candidates)

@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         from autoembedding.arguments import output_file
 
         output_file(args.json, "--json")
-    from autoembedding.selector.swapping.function import register_function
+    from autoembedding.swap.function import register_function
 
     register_function()  # collections made with AutoEmbeddingFunction open from here on
     client = client_from_args(args)
@@ -225,14 +225,14 @@ def run(args: argparse.Namespace) -> int:
     if args.status is not None:
         return _status(client, name, connection, out=args.json)
     if args.undo:
-        from autoembedding.selector.swapping.undo import undo
+        from autoembedding.swap.undo import undo
 
         undone = undo(name, client=client, drop_new=args.drop_old)
         _print(undone.message, asdict(undone), args.json, done="The undo is done")
         return 0
     if args.drop_staging:
-        from autoembedding.selector.swapping.status import swap_status
-        from autoembedding.selector.swapping.undo import drop_staging
+        from autoembedding.swap.status import swap_status
+        from autoembedding.swap.undo import drop_staging
 
         dropped = drop_staging(name, client=client)
         what = ", ".join(dropped) if dropped else "none"
@@ -240,14 +240,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"Removed staging copies of {name!r}: {what}. Now: {now}", flush=True)
         return 0
     if args.sync:
-        from autoembedding.selector.swapping.sync import sync_swap
+        from autoembedding.swap.sync import sync_swap
 
         result = sync_swap(
             name, client=client, model=args.model, page_size=args.page_size, **options
         )
         _print(result.summary(), _as_json(result), args.json, done="The sync is done")
         return 0
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     swapped = swap(
         name,
@@ -339,7 +339,7 @@ def _as_json(result: Any) -> dict[str, Any]:
 
 
 def _status(client: Any, name: str, connection: str, *, out: str | None) -> int:
-    from autoembedding.selector.swapping.status import swap_status
+    from autoembedding.swap.status import swap_status
 
     state = swap_status(name, client=client, connection=connection)
     _print(state.message, state.to_dict(), out)

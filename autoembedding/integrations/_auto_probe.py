@@ -19,9 +19,9 @@ from autoembedding.adapters.base import BaseAdapter
 from autoembedding.errors import AutoSelectionWarning, CollectionError, ModelMismatchError
 from autoembedding.integrations._pinning import AdapterHolder
 from autoembedding.integrations._progress import probe_log
-from autoembedding.integrations._warn import warn_user
 from autoembedding.integrations._zero_config import PROBE_SAMPLE_SIZE, plan_zero_config
 from autoembedding.integrations.choice import save_choice
+from autoembedding.warn import warn_user
 
 __all__ = ["Prober", "warn_if_budget_decided"]
 
@@ -54,7 +54,7 @@ class Prober(AdapterHolder):
         save: bool = True,
     ) -> None:
         """Probe and pin the winner (or the default); ``save=False`` leaves saving to the caller."""
-        from autoembedding.selector.probing import probe
+        from autoembedding.probe import probe
 
         candidates: Sequence[Any] | None = self.candidates
         sample_size = PROBE_SAMPLE_SIZE if n_docs >= PROBE_SAMPLE_SIZE else None

@@ -20,11 +20,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_serializer, model_validator
 
 from autoembedding.adapters.base import BaseAdapter, validate_texts
+from autoembedding.env import MODEL_ENV, env_model
 from autoembedding.errors import AutoSelectionWarning, InvalidArgumentError
 from autoembedding.integrations._progress import ShowProgress, progress_arg
-from autoembedding.integrations._warn import warn_user
 from autoembedding.integrations.auto import ModelChoice, ModelResolver
-from autoembedding.integrations.env import MODEL_ENV, env_model
+from autoembedding.warn import warn_user
 
 __all__ = [
     "AutoEmbeddingFields",
@@ -53,7 +53,7 @@ class AutoEmbeddingFields(BaseModel):
     collection: Any = Field(
         default=None,
         description="A Chroma collection the vectors live in (its recorded model is used, or it "
-        "is probed), or a CollectionBinding from autoembedding.integrations.stores (followed "
+        "is probed), or a CollectionBinding from autoembedding.retrieval.binding (followed "
         "by name across swaps; what the store helpers pass).",
         exclude=True,
     )
@@ -339,7 +339,7 @@ def _refuse_unused_targets(fields: AutoEmbeddingFields) -> None:
 def _check_auto_fields(candidates: Iterable[Any] | None, targets: Any) -> None:
     """Check ``candidates`` and ``targets`` now, not at the first embed (loads nothing)."""
     if targets is not None:
-        from autoembedding.selector.types import Targets
+        from autoembedding.candidates import Targets
 
         if not isinstance(targets, Targets):
             raise InvalidArgumentError(
@@ -348,8 +348,8 @@ def _check_auto_fields(candidates: Iterable[Any] | None, targets: Any) -> None:
             )
     if candidates is None:
         return
-    from autoembedding.selector.probing.arguments import check_candidates
-    from autoembedding.selector.types import Candidate
+    from autoembedding.candidates import Candidate
+    from autoembedding.probe.arguments import check_candidates
 
     items = list(candidates)
     check_candidates(items)

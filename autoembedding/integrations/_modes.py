@@ -14,10 +14,10 @@ import threading
 from typing import TYPE_CHECKING
 
 from autoembedding.errors import AutoEmbeddingWarning
-from autoembedding.integrations._warn import warn_user
+from autoembedding.warn import warn_user
 
 if TYPE_CHECKING:
-    from autoembedding.integrations.stores import CollectionBinding
+    from autoembedding.retrieval.binding import CollectionBinding
     from autoembedding.retrieval.search import Searcher
 
 __all__ = ["RecordedMode"]

@@ -4,7 +4,7 @@
 only), ``True`` (a bar, forced: printed as plain lines when stderr is not a terminal, so it
 also reaches logs and notebooks' captured output; batch embedding shows one too), ``False``
 (nothing) or a callable ``fn(message, fraction_done)`` (called for the probe and for batch
-embedding). Everything goes through :class:`autoembedding.selector.progress.Progress`.
+embedding). Everything goes through :class:`autoembedding.progress.Progress`.
 
 Whatever ``show_progress`` says, a probe inside ``AutoEmbedding`` also logs a line on the
 ``autoembedding`` logger (``INFO``) when it starts, every :data:`PROBE_LOG_EVERY_S` seconds while
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from autoembedding.adapters.base import BaseAdapter
-from autoembedding.selector.progress import Progress, ProgressFn
+from autoembedding.progress import Progress, ProgressFn
 
 __all__ = ["PROBE_LOG_EVERY_S", "ShowProgress", "embed_documents", "probe_log", "progress_arg"]
 
@@ -42,7 +42,7 @@ _BATCHES_PER_STEP = 8
 
 
 def progress_arg(show_progress: Any, *, default: bool = True) -> bool | ProgressFn:
-    """The ``progress=`` to hand :class:`~autoembedding.selector.progress.Progress`.
+    """The ``progress=`` to hand :class:`~autoembedding.progress.Progress`.
 
     Args:
         show_progress: The field's value (see the module).

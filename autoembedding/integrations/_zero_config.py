@@ -19,7 +19,7 @@ safety stop (a probe it cut is reported with a warning).
   :data:`PROBE_SAMPLE_SIZE`.
 
 Example:
-    >>> from autoembedding.selector.types import Candidate
+    >>> from autoembedding.candidates import Candidate
     >>> plan = plan_zero_config(200, [Candidate("fake/a"), Candidate("fake/b")])
     >>> plan.labels, plan.sample_size
     (['fake/a', 'fake/b'], 50)
@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from autoembedding.candidates import Candidate
 from autoembedding.errors import AutoEmbeddingError
-from autoembedding.selector.types import Candidate
 
 __all__ = [
     "COST_CAP",
@@ -105,14 +105,14 @@ def plan_zero_config(n_docs: int, available: Sequence[Candidate] | None = None) 
     Args:
         n_docs: Documents in the first batch (or the collection).
         available: The models that can be loaded now (default: the probe's
-            :func:`~autoembedding.selector.probing.candidates.default_candidates`).
+            :func:`~autoembedding.probe.candidates.default_candidates`).
 
     Returns:
         The plan; its candidates are never empty when ``available`` is not (the cheapest model
         is kept even when every model is over the cap).
     """
     if available is None:
-        from autoembedding.selector.probing.candidates import default_candidates
+        from autoembedding.probe.candidates import default_candidates
 
         available = default_candidates()
     costs = {c.label: relative_cost(c.model_id) for c in available}

@@ -10,7 +10,7 @@ are the same everywhere:
    refused with :class:`~autoembedding.errors.ModelMismatchError`.
 3. Otherwise ``$AUTOEMBEDDING_MODEL`` pins a model (no probe), and ``$AUTOEMBEDDING_AUTO=0``
    turns auto-selection off (the offline default, no probe, one warning); see
-   :mod:`autoembedding.integrations.env`.
+   :mod:`autoembedding.env`.
 4. ``collection=...`` with documents and no record is probed; the winner is used.
 5. No collection (or an empty one): a choice saved earlier is reused (a file in the user's cache
    keyed by the collection, candidates and targets, never by the working directory; see
@@ -25,13 +25,13 @@ are the same everywhere:
    with a :class:`AutoSelectionWarning`.
    The saved file is a cache: a collection's record always wins over it, and the first write
    through a given collection records the model there.
-6. ``collection=`` a :class:`~autoembedding.integrations.stores.CollectionBinding` (what the store
+6. ``collection=`` a :class:`~autoembedding.retrieval.binding.CollectionBinding` (what the store
    helpers pass) is re-read by name at most once a second: when a swap gives the name a
    collection of another model, an auto-selected model follows it (logged once) and a pinned
    one is refused loudly.
 
 Warnings point at the user's line and are not also logged (see
-:mod:`autoembedding.integrations._warn`). A resolver pickles without its lock and its adapter
+:mod:`autoembedding.warn`). A resolver pickles without its lock and its adapter
 (rebuilt on unpickling; weights load again on first use); one bound to a collection deep-copies
 (sharing the collection) but does not pickle.
 
@@ -54,6 +54,7 @@ from autoembedding.adapters import get_adapter
 from autoembedding.adapters.base import BaseAdapter
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.chroma.records import check_dimension, check_record, read_record, write_record
+from autoembedding.env import AUTO_ENV, MODEL_ENV, auto_enabled, env_model
 from autoembedding.errors import (
     AutoSelectionWarning,
     CollectionError,
@@ -61,7 +62,6 @@ from autoembedding.errors import (
 )
 from autoembedding.integrations._auto_probe import Prober
 from autoembedding.integrations._reads import count, has_no_documents, moved_error
-from autoembedding.integrations._warn import warn_user
 from autoembedding.integrations._zero_config import PROBE_SAMPLE_SIZE
 from autoembedding.integrations.choice import (
     CHOICE_PATH_ENV,
@@ -72,9 +72,9 @@ from autoembedding.integrations.choice import (
     resolve_choice_path,
     save_choice,
 )
-from autoembedding.integrations.env import AUTO_ENV, MODEL_ENV, auto_enabled, env_model
-from autoembedding.integrations.stores import CollectionBinding
 from autoembedding.record import ModelRecord
+from autoembedding.retrieval.binding import CollectionBinding
+from autoembedding.warn import warn_user
 
 __all__ = [
     "CHOICE_PATH_ENV",
@@ -98,7 +98,7 @@ class ModelResolver(Prober):
     Args:
         model: A catalog id to pin (``None`` to auto-select, or ``$AUTOEMBEDDING_MODEL``).
         collection: A Chroma collection the vectors live in (optional), or a
-            :class:`~autoembedding.integrations.stores.CollectionBinding` (then the collection
+            :class:`~autoembedding.retrieval.binding.CollectionBinding` (then the collection
             holding that name is followed, see the module's rule 6). Its record decides the
             model; without a record it is probed (when it has documents).
         candidates: Candidates for the probe: labels (``"id[@dim][:precision]"``),

@@ -6,7 +6,7 @@ prompts, truncation, precision) is stored with the collection, and Chroma rebuil
 looks the function up by ``name()`` in its registry, so **this module must be imported before a
 collection made with it is reopened** (``import autoembedding.integrations.chroma``); importing
 it registers the function. ``import autoembedding`` alone does not, to stay cheap. (The function
-itself is defined in :mod:`autoembedding.integrations.chroma_function`; import it from here.)
+itself is defined in :mod:`autoembedding.chroma.function`; import it from here.)
 
 Chroma compares only the function's *name* when a collection is reopened, never its config, so it
 cannot tell two models apart. The helpers :func:`get_or_create_collection` and
@@ -33,6 +33,11 @@ from typing import Any
 from autoembedding.adapters import validate_texts
 from autoembedding.chroma.client import connect, describe_client, open_collection
 from autoembedding.chroma.errors import chroma_errors, is_connection_error
+from autoembedding.chroma.function import (
+    FUNCTION_NAME,
+    AutoEmbeddingFunction,
+    model_argument,
+)
 from autoembedding.chroma.handles import HandleCheck
 from autoembedding.chroma.records import (
     check_dimension,
@@ -51,13 +56,8 @@ from autoembedding.errors import (
     CollectionNotFoundError,
     ModelMismatchError,
 )
-from autoembedding.integrations._warn import warn_user
-from autoembedding.integrations.chroma_function import (
-    FUNCTION_NAME,
-    AutoEmbeddingFunction,
-    model_argument,
-)
 from autoembedding.record import ModelRecord
+from autoembedding.warn import warn_user
 
 __all__ = [
     "FUNCTION_NAME",

@@ -40,7 +40,7 @@ from autoembedding.integrations._fields import (
 )
 from autoembedding.integrations._progress import embed_documents
 from autoembedding.integrations.langchain_retriever import AutoRetriever
-from autoembedding.integrations.stores import bind_collection, client_for
+from autoembedding.retrieval.binding import bind_collection, client_for
 
 __all__ = ["AutoEmbedding", "AutoEmbeddings", "AutoRetriever", "chroma_store"]
 

@@ -2,7 +2,7 @@
 
 Built by :func:`autoembedding.integrations.langchain.chroma_store` (use that). Every operation of
 the store acts on the collection that holds its name now (through a
-:class:`~autoembedding.integrations.stores.FollowingCollection`), and its ``AutoEmbedding``
+:class:`~autoembedding.retrieval.binding.FollowingCollection`), and its ``AutoEmbedding``
 follows the same binding, so after ``autoembed swap`` the next query embeds with the new model and
 searches the new collection. Its text searches serve the retrieval mode the collection records
 (dense, BM25 or hybrid, through the same searcher as ``AutoRetriever``; see
@@ -16,7 +16,7 @@ from typing import Any
 
 from autoembedding.errors import MissingExtraError
 from autoembedding.integrations._modes import RecordedMode
-from autoembedding.integrations.stores import CollectionBinding, FollowingCollection
+from autoembedding.retrieval.binding import CollectionBinding, FollowingCollection
 
 try:
     from langchain_chroma import Chroma

@@ -45,7 +45,7 @@ from autoembedding.integrations._fields import (
     unknown_fields_message,
 )
 from autoembedding.integrations.llama_index_retriever import AutoRetriever
-from autoembedding.integrations.stores import bind_collection, client_for
+from autoembedding.retrieval.binding import bind_collection, client_for
 
 __all__ = ["AutoEmbedding", "AutoRetriever", "BoundVectorStore", "chroma_vector_store"]
 

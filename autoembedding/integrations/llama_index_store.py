@@ -2,7 +2,7 @@
 
 Built by :func:`autoembedding.integrations.llama_index.chroma_vector_store` (use that). Its
 collection is the one holding the bound name now (a
-:class:`~autoembedding.integrations.stores.FollowingCollection`), and a plain top-k query with a
+:class:`~autoembedding.retrieval.binding.FollowingCollection`), and a plain top-k query with a
 query text (what ``index.as_retriever()`` sends) is served in the mode the collection records:
 dense through Chroma as before, BM25 or hybrid through the same searcher as ``AutoRetriever``
 (see :mod:`autoembedding.integrations._modes`). Filters, MMR and queries without text are served
@@ -22,7 +22,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from pydantic import PrivateAttr
 
 from autoembedding.integrations._modes import RecordedMode
-from autoembedding.integrations.stores import CollectionBinding
+from autoembedding.retrieval.binding import CollectionBinding
 
 __all__ = ["BoundChromaVectorStore"]
 

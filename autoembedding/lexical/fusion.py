@@ -117,7 +117,7 @@ def per_query_ndcg(rankings: Sequence[Ranking], relevant: Sequence[AbstractSet[s
         ValueError: If the two sequences differ in length.
 
     """
-    from autoembedding.selector.probing.metrics import per_query_metrics
+    from autoembedding.metrics import per_query_metrics
 
     if len(rankings) != len(relevant):
         raise ValueError(f"got {len(rankings)} rankings but {len(relevant)} relevant sets.")

@@ -1,6 +1,6 @@
 """hit@k of a model on the plugin's corpus and queries, computed by the probe's own metrics.
 
-The ranking and the metric are :func:`autoembedding.selector.probing.metrics.per_query_metrics`,
+The ranking and the metric are :func:`autoembedding.metrics.per_query_metrics`,
 the function the probe reports with, so the plugin and ``autoembed probe`` agree on what a hit is
 (cosine similarity, ties broken by corpus order).
 """
@@ -49,7 +49,7 @@ def hit_at_k(
     import numpy as np
 
     from autoembedding.adapters.quantize import l2_normalize
-    from autoembedding.selector.probing.metrics import first_relevant_rank
+    from autoembedding.metrics import first_relevant_rank
 
     if k < 1:
         raise ValueError(f"k of hit@k must be at least 1, got {k}.")

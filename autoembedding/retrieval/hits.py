@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autoembedding.errors import CollectionError
-from autoembedding.integrations.stores import FollowingCollection
+from autoembedding.retrieval.binding import FollowingCollection
 
 __all__ = ["Hit", "client_of", "raw_collection", "similarity"]
 

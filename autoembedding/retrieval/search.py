@@ -1,7 +1,7 @@
 """One search for every retriever: dense, BM25 or hybrid, as the collection's model record says.
 
 :class:`Searcher` binds a Chroma collection by its name (a
-:class:`~autoembedding.integrations.stores.CollectionBinding`, re-read at most once per
+:class:`~autoembedding.retrieval.binding.CollectionBinding`, re-read at most once per
 ``recheck_s``), so it follows ``autoembed swap`` and a changed record in a running process. For
 each query it reads the record and serves:
 
@@ -34,9 +34,9 @@ from typing import Any
 
 from autoembedding.chroma.errors import chroma_errors
 from autoembedding.errors import CollectionError
-from autoembedding.integrations.stores import CollectionBinding, FollowingCollection
 from autoembedding.lexical import BM25Index, convex, rrf
 from autoembedding.record import ModelRecord
+from autoembedding.retrieval.binding import CollectionBinding, FollowingCollection
 from autoembedding.retrieval.hits import Hit, client_of, raw_collection, similarity
 from autoembedding.retrieval.store import (
     add_to_index,

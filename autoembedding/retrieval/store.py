@@ -112,7 +112,7 @@ def _read(collection: Any, page_size: int, progress: Any = False) -> tuple[list[
     texts: list[str] = []
     bar = None
     if progress:
-        from autoembedding.selector.progress import Progress
+        from autoembedding.progress import Progress
 
         with chroma_errors("count", collection=_name(collection)):
             total = int(collection.count())

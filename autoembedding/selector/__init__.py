@@ -14,8 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from autoembedding.selector.probing import probe
-    from autoembedding.selector.swapping import (
+    from autoembedding.candidates import Candidate, CandidateResult, ProbeReport, Targets
+    from autoembedding.probe import probe
+    from autoembedding.swap import (
         SwapLockedError,
         SwapResult,
         SwapState,
@@ -26,7 +27,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         sync_swap,
         undo_swap,
     )
-    from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport, Targets
 
 __all__ = [
     "Candidate",
@@ -46,20 +46,20 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Candidate": "autoembedding.selector.types",
-    "CandidateResult": "autoembedding.selector.types",
-    "ProbeReport": "autoembedding.selector.types",
-    "Targets": "autoembedding.selector.types",
-    "probe": "autoembedding.selector.probing",
-    "SwapLockedError": "autoembedding.selector.swapping",
-    "SwapResult": "autoembedding.selector.swapping",
-    "swap": "autoembedding.selector.swapping",
-    "undo_swap": "autoembedding.selector.swapping",
-    "SwapState": "autoembedding.selector.swapping",
-    "SyncResult": "autoembedding.selector.swapping",
-    "drop_staging": "autoembedding.selector.swapping",
-    "swap_status": "autoembedding.selector.swapping",
-    "sync_swap": "autoembedding.selector.swapping",
+    "Candidate": "autoembedding.candidates",
+    "CandidateResult": "autoembedding.candidates",
+    "ProbeReport": "autoembedding.candidates",
+    "Targets": "autoembedding.candidates",
+    "probe": "autoembedding.probe",
+    "SwapLockedError": "autoembedding.swap",
+    "SwapResult": "autoembedding.swap",
+    "swap": "autoembedding.swap",
+    "undo_swap": "autoembedding.swap",
+    "SwapState": "autoembedding.swap",
+    "SyncResult": "autoembedding.swap",
+    "drop_staging": "autoembedding.swap",
+    "swap_status": "autoembedding.swap",
+    "sync_swap": "autoembedding.swap",
 }
 
 

@@ -49,7 +49,7 @@ def test_catalog_int8_entry_loads_the_export_for_this_cpu(cache):
 
 def test_probe_candidates_use_the_same_fast_path(cache):
     """The probe builds adapters through Candidate.build -> get_adapter: same file, same vectors."""
-    from autoembedding.selector.types import Candidate
+    from autoembedding.candidates import Candidate
 
     for label_precision in ("float32", "int8"):
         built = Candidate(INT8, None, label_precision).build()

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from autoembedding.adapters import get_adapter
-from autoembedding.selector.probing import probe
-from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery, ProbeSet
+from autoembedding.probe import probe
+from autoembedding.probe.queries import ProbeDoc, ProbeQuery, ProbeSet
 
 pytestmark = pytest.mark.integration
 

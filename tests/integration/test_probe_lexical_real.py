@@ -13,8 +13,8 @@ import warnings
 import numpy as np
 import pytest
 
-from autoembedding.selector.probing import probe
-from autoembedding.selector.report import format_table, report_to_dict
+from autoembedding.probe import probe
+from autoembedding.probe.report import format_table, report_to_dict
 
 pytestmark = pytest.mark.integration
 

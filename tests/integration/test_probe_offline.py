@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from autoembedding.selector.probing import default_candidates, probe
-from autoembedding.selector.types import Targets
+from autoembedding.candidates import Targets
+from autoembedding.probe import default_candidates, probe
 
 pytestmark = pytest.mark.integration
 

@@ -40,7 +40,7 @@ def test_demo_probes_swaps_to_the_winner_and_answers_every_question(tmp_path):
 
     from autoembedding.chroma.records import read_record
     from autoembedding.data import demo_queries
-    from autoembedding.selector.swapping.journal import mode_label
+    from autoembedding.swap.journal import mode_label
 
     out = _run("-m", "autoembedding", "demo", "--path", str(tmp_path / "db"))
     total = len(demo_queries())

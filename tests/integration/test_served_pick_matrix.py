@@ -16,7 +16,7 @@ hybrids of the ONNX one, see :func:`_kinds`) — this module:
    (``chroma_store``), 20 claims, top 10;
 5. asserts every route returns the top 10 of the probe's own retriever — the probe's model,
    tokenizer and fusion (:func:`autoembedding.lexical.convex` / ``rrf`` over each part's best
-   :data:`~autoembedding.selector.probing.hybrid.FUSION_DEPTH`) applied to the whole collection,
+   :data:`~autoembedding.probe.hybrid.FUSION_DEPTH`) applied to the whole collection,
    computed here with numpy — order differing only on exact score ties.
 
 The work is shared: one probe, one fresh process for every collection; each kind is its own test.
@@ -199,7 +199,7 @@ _VECTORS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 def _dense_scores(label: str, docs: list[str], claims: list[str]) -> np.ndarray:
     """``(claims, docs)`` cosine of the candidate's own vectors (shared across kinds)."""
-    from autoembedding.selector.types import Candidate
+    from autoembedding.candidates import Candidate
 
     if label not in _VECTORS:
         adapter = Candidate.parse(label).build()
@@ -226,9 +226,9 @@ def _ranking(scores: np.ndarray, ids: list[str], *, positive: bool = False) -> d
 
 def reference(row: dict[str, Any], corpus: Any) -> list[dict[str, float]]:
     """The probe's retriever for ``row`` on the whole collection: one ranking per claim."""
+    from autoembedding.candidates import Candidate
     from autoembedding.lexical import convex, rrf
-    from autoembedding.selector.probing.hybrid import FUSION_DEPTH
-    from autoembedding.selector.types import Candidate
+    from autoembedding.probe.hybrid import FUSION_DEPTH
 
     ids, docs, claims = corpus
     cand = Candidate.parse(row["id"])

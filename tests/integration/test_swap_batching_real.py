@@ -1,6 +1,6 @@
 """A swap's written vectors do not depend on the batch sizes its tuner tried (real int8 model).
 
-The swap's batch-size search (:class:`~autoembedding.selector.swapping.batching.BatchTuner`)
+The swap's batch-size search (:class:`~autoembedding.swap.batching.BatchTuner`)
 embeds its first pages at four sizes. With the model users get for ``minilm-int8`` (the int8
 export ``get_adapter`` builds), every stored vector must equal the text's vector embedded alone:
 otherwise a swap writes vectors that its own verification, and every later query, disagree with.
@@ -28,7 +28,7 @@ def test_vectors_written_under_the_batch_size_search_equal_each_text_alone(
 ) -> None:
     from autoembedding.adapters import get_adapter
     from autoembedding.integrations.chroma import AutoEmbeddingFunction
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     # Texts of very different lengths, so a page's padding differs with its batch split.
     words = "cells protein expression tumour growth signalling pathway mice patients".split()

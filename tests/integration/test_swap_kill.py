@@ -23,7 +23,7 @@ chromadb = pytest.importorskip("chromadb")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma.records import get_record  # noqa: E402
-from autoembedding.selector.swapping import K_OFFSET, K_PHASE, staging_name, swap  # noqa: E402
+from autoembedding.swap import K_OFFSET, K_PHASE, staging_name, swap  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +36,9 @@ SCRIPT = """  # noqa: UP031 - a script template filled with %
 import sys
 import chromadb
 from autoembedding.adapters.fake import FakeAdapter
-import autoembedding.selector.swapping as sw
-import autoembedding.selector.swapping.switch as switch
+import autoembedding.swap as sw
+import autoembedding.swap.dense as sw_dense
+import autoembedding.swap.switch as switch
 
 path, mode = sys.argv[1], sys.argv[2]
 n, pause, latency, page = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
@@ -58,12 +59,12 @@ def marked(*args, **kwargs):
     print("SWITCH", flush=True)
     return finish(*args, **kwargs)
 switch.finish_switch = marked
-copy = sw.copy_records
+copy = sw_dense.copy_records
 def copied(*args, **kwargs):
     out = copy(*args, **kwargs)
     print("COPIED", flush=True)
     return out
-sw.copy_records = copied
+sw_dense.copy_records = copied
 print("START", flush=True)
 result = sw.swap("docs", FakeAdapter("new", dim=24, latency_ms=latency), client=client,
                  page_size=page, progress=False)

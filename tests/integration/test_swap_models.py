@@ -12,7 +12,7 @@ chromadb = pytest.importorskip("chromadb")
 from autoembedding.adapters import get_adapter  # noqa: E402
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma.records import get_record  # noqa: E402
-from autoembedding.selector.swapping import swap  # noqa: E402
+from autoembedding.swap import swap  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

@@ -27,9 +27,9 @@ chromadb = pytest.importorskip("chromadb")
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.errors import InvalidArgumentError, MissingExtraError, SwapError  # noqa: E402
-from autoembedding.selector.swapping import Journal, staging_name, swap  # noqa: E402
-from autoembedding.selector.swapping.journal import K_OFFSET  # noqa: E402
-from autoembedding.selector.swapping.ray_journal import (  # noqa: E402
+from autoembedding.swap import Journal, staging_name, swap  # noqa: E402
+from autoembedding.swap.journal import K_OFFSET  # noqa: E402
+from autoembedding.swap.ray.journal import (  # noqa: E402
     K_DONE,
     DoneRanges,
     split_pages,
@@ -284,7 +284,7 @@ def test_killed_encoder_worker_is_retried(ray_cluster: str, chroma_server: Any) 
 DRIVER = """
 import sys
 import chromadb
-from autoembedding.selector.swapping import swap
+from autoembedding.swap import swap
 address, port, page, latency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 client = chromadb.HttpClient(host="127.0.0.1", port=port)
 swap("docs", "fake/new", client=client, page_size=page, progress=False, verify_sample=0,

@@ -13,7 +13,7 @@ chromadb = pytest.importorskip("chromadb")
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
-from autoembedding.selector.swapping import (  # noqa: E402
+from autoembedding.swap import (  # noqa: E402
     K_OFFSET,
     SwapError,
     staging_name,

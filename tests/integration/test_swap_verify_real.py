@@ -36,9 +36,9 @@ def test_a_corrupted_vector_in_the_staging_copy_fails_the_verification_and_keeps
     from autoembedding.cli import main
     from autoembedding.errors import SwapError
     from autoembedding.integrations.chroma import get_or_create_collection
-    from autoembedding.selector.swapping import complete, swap
-    from autoembedding.selector.swapping.journal import staging_name
-    from autoembedding.selector.swapping.model import resolve_model
+    from autoembedding.swap import complete, swap
+    from autoembedding.swap.journal import staging_name
+    from autoembedding.swap.model import resolve_model
 
     words = "cells protein expression tumour growth signalling pathway mice patients".split()
     col = get_or_create_collection(chroma_client, "docs", model="fake/old")

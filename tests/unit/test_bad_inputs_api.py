@@ -15,6 +15,7 @@ import pytest
 from autoembedding import get_adapter, get_spec
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.arguments import output_dir, output_file
+from autoembedding.candidates import Candidate, Targets
 from autoembedding.errors import (
     AutoEmbeddingError,
     AutoEmbeddingWarning,
@@ -22,8 +23,7 @@ from autoembedding.errors import (
     NoCandidateError,
     UnknownModelError,
 )
-from autoembedding.selector.probing import probe
-from autoembedding.selector.types import Candidate, Targets
+from autoembedding.probe import probe
 
 
 class Untouchable:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import autoembedding.cli.probe as cli_probe
-import autoembedding.selector.probing as probing
+import autoembedding.probe as probing
 from autoembedding.cli import main
 
 

@@ -12,7 +12,7 @@ import autoembedding
 import autoembedding.cli.models as cli_models
 from autoembedding.cli import main
 from autoembedding.errors import CollectionError, ProbeWarning
-from autoembedding.selector.progress import Progress
+from autoembedding.progress import Progress
 
 chromadb = pytest.importorskip("chromadb")
 
@@ -135,6 +135,6 @@ def test_probe_progress_bar_shows_no_rate_or_eta(monkeypatch):
 
 def test_cli_sample_size_floor_is_the_probes():
     from autoembedding.cli.probe import MIN_DOCS
-    from autoembedding.selector.probing.sampling import MIN_DOCS as PROBE_MIN_DOCS
+    from autoembedding.probe.sampling import MIN_DOCS as PROBE_MIN_DOCS
 
     assert MIN_DOCS == PROBE_MIN_DOCS

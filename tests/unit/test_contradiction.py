@@ -7,12 +7,12 @@ import re
 import numpy as np
 import pytest
 
-from autoembedding.selector.probing.contradiction import (
+from autoembedding.probe.contradiction import (
     build_contradiction_pairs,
     contradiction_score_from_vectors,
     flip_sentence,
 )
-from autoembedding.selector.probing.queries import ProbeDoc
+from autoembedding.probe.queries import ProbeDoc
 
 CUES = {
     "increases",

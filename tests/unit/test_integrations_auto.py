@@ -11,6 +11,7 @@ import warnings
 import pytest
 
 from autoembedding.adapters import get_adapter
+from autoembedding.candidates import Candidate, CandidateResult, ProbeReport
 from autoembedding.catalog import OFFLINE_DEFAULT
 from autoembedding.chroma.records import get_record, write_record
 from autoembedding.errors import (
@@ -28,7 +29,6 @@ from autoembedding.integrations.auto import (
     resolve_choice_path,
     save_choice,
 )
-from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport
 
 DOCS = [f"document {i} about topic {i % 7} and colour {i % 5}" for i in range(60)]
 
@@ -78,16 +78,16 @@ class ProbeSpy:
 
 @pytest.fixture
 def install_probe(monkeypatch):
-    """Replace selector.probing.probe (the real module if it exists, else a stand-in module)."""
+    """Replace autoembedding.probe.probe (the real module if it exists, else a stand-in module)."""
 
     def install(spy: ProbeSpy) -> ProbeSpy:
         try:
-            module = importlib.import_module("autoembedding.selector.probing")
+            module = importlib.import_module("autoembedding.probe")
             monkeypatch.setattr(module, "probe", spy)
         except ImportError:
-            module = types.ModuleType("autoembedding.selector.probing")
+            module = types.ModuleType("autoembedding.probe")
             module.probe = spy
-            monkeypatch.setitem(sys.modules, "autoembedding.selector.probing", module)
+            monkeypatch.setitem(sys.modules, "autoembedding.probe", module)
         return spy
 
     return install

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from autoembedding.selector.probing.metrics import (
+from autoembedding.metrics import (
     METRIC_NAMES,
     bootstrap_ci,
     first_relevant_rank,
@@ -142,7 +142,7 @@ def test_kendall_tau_hand_values():
 
 
 def test_paired_upper_bound_widens_with_noise_and_needs_queries():
-    from autoembedding.selector.probing.metrics import paired_upper_bound
+    from autoembedding.metrics import paired_upper_bound
 
     a = np.linspace(0.2, 0.9, 100)
     steady = a - 0.01
@@ -157,7 +157,7 @@ def test_paired_upper_bound_widens_with_noise_and_needs_queries():
 
 
 def test_paired_upper_bound_uses_the_exact_t_quantile():
-    from autoembedding.selector.probing.metrics import paired_upper_bound
+    from autoembedding.metrics import paired_upper_bound
 
     # differences 0.1, 0.2, 0.3, 0.4: mean 0.25, sd 0.129099; t(0.95, 3 df) = 2.3534 (tables)
     bound = paired_upper_bound([0.1, 0.2, 0.3, 0.4], [0.0, 0.0, 0.0, 0.0])

@@ -32,9 +32,9 @@ from autoembedding.errors import (
 )
 from autoembedding.integrations import langchain as lc
 from autoembedding.integrations import llama_index as li
+from autoembedding.probe.arguments import check_queries
+from autoembedding.probe.queries import load_beir
 from autoembedding.selector import Targets
-from autoembedding.selector.probing.arguments import check_queries
-from autoembedding.selector.probing.queries import load_beir
 
 CLASSES = [lc.AutoEmbedding, li.AutoEmbedding]
 

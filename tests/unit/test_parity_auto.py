@@ -16,7 +16,9 @@ import pytest
 
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.candidates import Candidate, CandidateResult, ProbeReport
 from autoembedding.chroma.records import write_record
+from autoembedding.env import AUTO_ENV, MODEL_ENV
 from autoembedding.errors import AutoSelectionWarning, InvalidArgumentError, UnknownModelError
 from autoembedding.integrations import langchain as lc
 from autoembedding.integrations import llama_index as li
@@ -24,8 +26,6 @@ from autoembedding.integrations._progress import progress_arg
 from autoembedding.integrations._zero_config import plan_zero_config
 from autoembedding.integrations.auto import PROBE_SAMPLE_SIZE, ModelResolver
 from autoembedding.integrations.chroma import AutoEmbeddingFunction, get_or_create_collection
-from autoembedding.integrations.env import AUTO_ENV, MODEL_ENV
-from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport
 
 CLASSES = [lc.AutoEmbedding, li.AutoEmbedding]
 WORDS = ["alpha", "beta", "gamma", "delta", "omega"]
@@ -41,7 +41,7 @@ def _clean(monkeypatch, tmp_path):
 
 
 class ProbeSpy:
-    """Stands in for selector.probing.probe: records its keyword arguments, picks a winner."""
+    """Stands in for autoembedding.probe.probe: records its keyword arguments, picks a winner."""
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
@@ -56,7 +56,7 @@ class ProbeSpy:
 @pytest.fixture
 def spy(monkeypatch) -> ProbeSpy:
     probe = ProbeSpy()
-    monkeypatch.setattr(importlib.import_module("autoembedding.selector.probing"), "probe", probe)
+    monkeypatch.setattr(importlib.import_module("autoembedding.probe"), "probe", probe)
     return probe
 
 

@@ -17,11 +17,11 @@ import pytest
 from pydantic import ValidationError
 
 from autoembedding.catalog import OFFLINE_DEFAULT
+from autoembedding.env import AUTO_ENV, MODEL_ENV
 from autoembedding.errors import InvalidArgumentError, UnknownModelError
 from autoembedding.integrations import langchain as lc
 from autoembedding.integrations import llama_index as li
 from autoembedding.integrations.chroma import AutoEmbeddingFunction, get_or_create_collection
-from autoembedding.integrations.env import AUTO_ENV, MODEL_ENV
 
 CLASSES = [lc.AutoEmbedding, li.AutoEmbedding]
 TEXTS = ["red apple pie", "blue car engine", "green tree leaf"]

@@ -14,14 +14,14 @@ import pytest
 
 from autoembedding.adapters import get_adapter
 from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.candidates import Candidate, Targets
 from autoembedding.errors import CollectionError, NoCandidateError, UnknownModelError
-from autoembedding.selector.probing import CHARS_PER_TOKEN, ProbeWarning, probe
-from autoembedding.selector.probing.engine import Engine
-from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
-from autoembedding.selector.probing.sampling import auto_doc_chars, cut_doc
-from autoembedding.selector.probing.stages import Stage
-from autoembedding.selector.probing.timebox import THREAD_NAME, run_with_timeout
-from autoembedding.selector.types import Candidate, Targets
+from autoembedding.probe import CHARS_PER_TOKEN, ProbeWarning, probe
+from autoembedding.probe.engine import Engine
+from autoembedding.probe.queries import ProbeDoc, ProbeQuery
+from autoembedding.probe.sampling import auto_doc_chars, cut_doc
+from autoembedding.probe.stages import Stage
+from autoembedding.probe.timebox import THREAD_NAME, run_with_timeout
 
 chromadb = pytest.importorskip("chromadb")
 
@@ -228,7 +228,7 @@ def test_one_document_repeated(tmp_path):
 
 
 def test_no_candidate_available(collection, monkeypatch):
-    import autoembedding.selector.probing as probe_module
+    import autoembedding.probe as probe_module
 
     monkeypatch.setattr(probe_module, "default_candidates", lambda: [])
     with pytest.raises(NoCandidateError, match="No candidate model is available"):
@@ -289,7 +289,7 @@ def test_run_with_timeout_returns_raises_and_abandons():
 def test_an_abandoned_worker_does_not_block_process_exit():
     code = (
         "from autoembedding.adapters.fake import FakeAdapter\n"
-        "from autoembedding.selector.probing import probe\n"
+        "from autoembedding.probe import probe\n"
         "docs = [f'Alpha {i} beta {i} gamma. Delta {i} epsilon zeta {i}. Eta {i} theta.' "
         "for i in range(30)]\n"
         "r = probe(documents=docs, candidates=[FakeAdapter('h', hang_s=120.0), 'fake/a'],"
@@ -305,7 +305,7 @@ def test_an_abandoned_worker_does_not_block_process_exit():
 
 
 def test_bytes_target_adds_cheap_variants_to_default_candidates(collection, monkeypatch):
-    import autoembedding.selector.probing as probe_module
+    import autoembedding.probe as probe_module
 
     monkeypatch.setattr(probe_module, "default_candidates", lambda: [Candidate("fake/d")])
     report = probe(

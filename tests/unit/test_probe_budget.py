@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
-from autoembedding.selector.probing import probe
-from autoembedding.selector.probing.engine import Engine
-from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
-from autoembedding.selector.probing.stages import Stage
-from autoembedding.selector.types import Candidate
+from autoembedding.candidates import Candidate
+from autoembedding.probe import probe
+from autoembedding.probe.engine import Engine
+from autoembedding.probe.queries import ProbeDoc, ProbeQuery
+from autoembedding.probe.stages import Stage
 
 #: Slack on top of budget_s * 1.1 for a loaded machine (the probe itself is quick on fakes).
 SLACK_S = 3.0
@@ -228,7 +228,7 @@ def test_a_slow_model_not_significantly_behind_is_not_dropped_for_the_budget() -
 
 
 def test_the_leaders_model_is_never_dropped_for_the_budget_the_race_stops_instead() -> None:
-    from autoembedding.selector.probing.race import budget_reason
+    from autoembedding.probe.race import budget_reason
 
     engine, docs = _two_model_engine(budget_s=4.0)
     _lead(engine, "fake/slow")
@@ -300,7 +300,7 @@ def test_truncation_during_a_probe_warns_once_per_model_at_the_callers_line() ->
 
 
 def test_a_cut_model_stops_at_its_next_batch() -> None:
-    from autoembedding.selector.probing.timebox import THREAD_NAME
+    from autoembedding.probe.timebox import THREAD_NAME
 
     slow = SlowFake("slow", per_text_s=0.1, free_texts=4)  # passes the calibration
     slow.batch_size = 2  # steps of 4 texts: ~0.4 s of work left after the cut
@@ -320,7 +320,7 @@ def test_a_cut_model_stops_at_its_next_batch() -> None:
 
 def test_the_calibration_scales_by_the_length_of_the_documents() -> None:
     """Four short documents timed first must not make long ones look cheap (e5 on SciFact)."""
-    from autoembedding.selector.probing.measure import predict_doc_s
+    from autoembedding.probe.measure import predict_doc_s
 
     head = ["x" * 100] * 4
     pool = head + ["y" * 1000] * 96

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
-from autoembedding.selector.probing import probe
-from autoembedding.selector.probing.stages import plan_stages
-from autoembedding.selector.types import Targets
+from autoembedding.candidates import Targets
+from autoembedding.probe import probe
+from autoembedding.probe.stages import plan_stages
 
 
 def _docs(n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -49,7 +49,7 @@ def _quiet_probe(**kwargs):
 
 def test_labelled_pools_do_not_list_the_relevant_documents_first():
     docs = [_doc for _doc in _docs(200)]
-    from autoembedding.selector.probing.queries import ProbeDoc
+    from autoembedding.probe.queries import ProbeDoc
 
     probe_docs = [ProbeDoc(id=i, text=t) for i, t in docs]
     labelled = [(f"query {k}", [f"d{k:04d}"]) for k in range(0, 200, 2)]
@@ -76,8 +76,8 @@ def test_repetitive_documents_give_distinct_queries_and_a_probe_that_picks():
     """Documents that differ only by numbers ('record 12 on theme 5 ...') are what catalogues
     look like: their label-free queries must differ (a number singles a document out), and
     the probe must not mistake queries of one text for a model that cannot tell texts apart."""
-    from autoembedding.selector.probing.measure import check_vectors
-    from autoembedding.selector.probing.queries import ProbeDoc, build_label_free
+    from autoembedding.probe.measure import check_vectors
+    from autoembedding.probe.queries import ProbeDoc, build_label_free
 
     docs = [f"record {i} on theme {i % 7} with shade {i % 5}" for i in range(60)]
     made = build_label_free([ProbeDoc(f"r{i}", t) for i, t in enumerate(docs)], n_queries=15)
@@ -93,7 +93,7 @@ def test_repetitive_documents_give_distinct_queries_and_a_probe_that_picks():
 
 def test_fused_and_bm25_rankings_rank_tied_relevant_documents_last():
     from autoembedding.lexical.fusion import per_query_ndcg
-    from autoembedding.selector.probing.hybrid import ranking_metrics
+    from autoembedding.probe.hybrid import ranking_metrics
 
     tied = [{"rel": 1.0, "other": 1.0, "third": 0.5}]  # the relevant one listed first
     assert ranking_metrics(tied, [{"rel"}])["mrr@10"][0] == pytest.approx(0.5)
@@ -102,8 +102,8 @@ def test_fused_and_bm25_rankings_rank_tied_relevant_documents_last():
 
 # ------------------------------------------------------------------- comparisons and drops
 def _result(label: str, ndcg: np.ndarray, *, p95: float = 10.0, nbytes: float = 1536.0):
-    from autoembedding.selector.probing.metrics import bootstrap_ci
-    from autoembedding.selector.types import Candidate, CandidateResult
+    from autoembedding.candidates import Candidate, CandidateResult
+    from autoembedding.metrics import bootstrap_ci
 
     ndcg = np.asarray(ndcg, dtype=float)
     return CandidateResult(
@@ -124,7 +124,7 @@ def _with_mean(values: np.ndarray, mean: float) -> np.ndarray:
 
 def test_a_candidate_dropped_on_a_smaller_stage_never_wins_against_the_targets():
     # issue 23, point 1: B (0.743 on the 100 queries of stage 1) beat finalist A (0.701 on 400)
-    from autoembedding.selector.probing.selection import select
+    from autoembedding.probe.selection import select
 
     rng = np.random.default_rng(0)
     a = _result("fake/a", _with_mean(rng.uniform(0.4, 1.0, 400), 0.701))
@@ -138,7 +138,7 @@ def test_a_candidate_dropped_on_a_smaller_stage_never_wins_against_the_targets()
 
 def test_early_drops_are_a_paired_test_not_overlapping_intervals():
     # issue 23, point 3: a 0.06 gap on 100 correlated queries was kept (intervals overlap) ...
-    from autoembedding.selector.probing.race import drop_losers
+    from autoembedding.probe.race import drop_losers
 
     rng = np.random.default_rng(3)
     base = rng.uniform(0.0, 1.0, 100)
@@ -159,7 +159,7 @@ def test_many_cheap_variants_do_not_pass_non_inferiority_by_multiplicity():
     # issue 23, point 7: each of ten variants passes its own 5% test (p = 0.03); Holm passes none
     from scipy import stats
 
-    from autoembedding.selector.probing.selection import MARGIN, select
+    from autoembedding.probe.selection import MARGIN, select
 
     rng = np.random.default_rng(5)
     n, sd = 200, 0.05
@@ -196,11 +196,11 @@ class LateCrash(FakeAdapter):
 
 def test_a_late_failure_keeps_the_earlier_measures_as_measured_on_fewer_documents():
     # issue 23, point 6: a stage-2 crash wiped the stage-1 measures (an error result)
-    from autoembedding.selector.probing.engine import Engine
-    from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
-    from autoembedding.selector.probing.selection import select
-    from autoembedding.selector.probing.stages import Stage
-    from autoembedding.selector.types import Candidate
+    from autoembedding.candidates import Candidate
+    from autoembedding.probe.engine import Engine
+    from autoembedding.probe.queries import ProbeDoc, ProbeQuery
+    from autoembedding.probe.selection import select
+    from autoembedding.probe.stages import Stage
 
     docs = [ProbeDoc(id=i, text=t) for i, t in _docs(40)]
 
@@ -225,7 +225,7 @@ def test_a_late_failure_keeps_the_earlier_measures_as_measured_on_fewer_document
 
 
 def test_a_hybrid_failing_with_any_error_does_not_abort_the_probe(monkeypatch):
-    import autoembedding.selector.probing.lexical_run as lexical_run
+    import autoembedding.probe.lexical_run as lexical_run
 
     def broken(*args, **kwargs):
         raise RuntimeError("fusion broke")

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
-from autoembedding.selector.probing import probe, serving
-from autoembedding.selector.probing.measure import Model, measure
-from autoembedding.selector.probing.queries import ProbeDoc, ProbeQuery
-from autoembedding.selector.probing.stages import Stage
-from autoembedding.selector.probing.timebox import THREAD_NAME, run_with_timeout
-from autoembedding.selector.types import Candidate, Targets
+from autoembedding.candidates import Candidate, Targets
+from autoembedding.probe import probe, serving
+from autoembedding.probe.measure import Model, measure
+from autoembedding.probe.queries import ProbeDoc, ProbeQuery
+from autoembedding.probe.stages import Stage
+from autoembedding.probe.timebox import THREAD_NAME, run_with_timeout
 
 WORDS = "apple river stone cloud maple ocean tiger lemon piano rocket candle forest".split()
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.candidates import Candidate
 from autoembedding.errors import InvalidArgumentError
-from autoembedding.selector.probing import probe
-from autoembedding.selector.report import format_table, report_to_dict
-from autoembedding.selector.types import Candidate
+from autoembedding.probe import probe
+from autoembedding.probe.report import format_table, report_to_dict
 
 pytest.importorskip("bm25s")
 
@@ -209,7 +209,7 @@ def test_dense_candidates_dropped_in_stage_one_get_no_hybrid():
 
 
 def test_default_includes_bm25_and_hybrids_and_lexical_false_leaves_them_out(monkeypatch):
-    import autoembedding.selector.probing as probe_module
+    import autoembedding.probe as probe_module
 
     monkeypatch.setattr(probe_module, "default_candidates", lambda: [Candidate("fake/d")])
     docs = corpus()

@@ -7,7 +7,7 @@ import pytest
 
 from autoembedding.lexical import convex, per_query_ndcg
 from autoembedding.lexical.fusion import DEFAULT_GRID
-from autoembedding.selector.probing.hybrid import (
+from autoembedding.probe.hybrid import (
     lexical_rankings,
     ranking_metrics,
     score_hybrid,

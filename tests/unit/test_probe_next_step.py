@@ -8,9 +8,9 @@ import warnings
 import pytest
 
 from autoembedding.cli import main
+from autoembedding.probe import probe
+from autoembedding.probe.report import is_budget_cut, swap_command
 from autoembedding.record import ModelRecord
-from autoembedding.selector.probing import probe
-from autoembedding.selector.report import is_budget_cut, swap_command
 
 chromadb = pytest.importorskip("chromadb")
 

@@ -9,11 +9,11 @@ from collections import Counter
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
-from autoembedding.selector.probing import probe
-from autoembedding.selector.probing.queries import ProbeDoc, build_label_free
-from autoembedding.selector.probing.queries.text import terms
-from autoembedding.selector.probing.sampling import sample_collection
-from autoembedding.selector.report import format_table, report_to_dict
+from autoembedding.probe import probe
+from autoembedding.probe.queries import ProbeDoc, build_label_free
+from autoembedding.probe.queries.text import terms
+from autoembedding.probe.report import format_table, report_to_dict
+from autoembedding.probe.sampling import sample_collection
 
 chromadb = pytest.importorskip("chromadb")
 
@@ -146,7 +146,7 @@ def _mates_in_pool(pool) -> float:
 
 
 def test_the_pool_holds_each_seeds_nearest_neighbour_not_only_random_documents():
-    from autoembedding.selector.probing.sampling import sample_documents
+    from autoembedding.probe.sampling import sample_documents
 
     docs = _pairs_of_topics(500)  # 1,000 documents: a random 40 hold ~4% of their topic mates
     pool, total = sample_documents(docs, 40, seed=0)

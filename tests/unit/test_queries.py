@@ -8,7 +8,7 @@ import pytest
 from langchain_core.language_models import FakeListChatModel
 
 from autoembedding.errors import CollectionError
-from autoembedding.selector.probing.queries import (
+from autoembedding.probe.queries import (
     ProbeDoc,
     build_label_free,
     labelled_probe_set,
@@ -254,15 +254,15 @@ def test_short_titled_document_falls_back_to_its_title_when_ict_first():
 
 
 def test_registry_is_one_ordered_tuple_of_kinds():
-    from autoembedding.selector.probing.queries import KINDS
+    from autoembedding.probe.queries import KINDS
 
     assert [kind.name for kind in KINDS] == ["llm", "title", "ict", "keyphrase"]
     assert [kind.name for kind in KINDS if kind.share is not None] == ["title"]
 
 
 def test_terms_are_words_or_cjk_bigrams():
-    from autoembedding.selector.probing.queries import is_unspaced, tokenize
-    from autoembedding.selector.probing.queries.text import has_han, terms
+    from autoembedding.probe.queries import is_unspaced, tokenize
+    from autoembedding.probe.queries.text import has_han, terms
 
     assert tokenize("Well-known T-cells, aren't they?") == [
         "well-known",
@@ -277,7 +277,7 @@ def test_terms_are_words_or_cjk_bigrams():
 
 
 def test_public_names_are_exported():
-    from autoembedding.selector.probing import queries
+    from autoembedding.probe import queries
 
     assert set(queries.__all__) >= {
         "ProbeDoc",
@@ -315,7 +315,7 @@ def test_keep_share_leaves_the_sentence_in_without_changing_which_is_cut():
 
 
 def test_keep_draw_is_per_document_and_reproducible():
-    from autoembedding.selector.probing.queries.ict import keeps_sentence
+    from autoembedding.probe.queries.ict import keeps_sentence
 
     draws = [keeps_sentence(f"d{i}", 7, 0.5) for i in range(200)]
     assert draws == [keeps_sentence(f"d{i}", 7, 0.5) for i in range(200)]

@@ -7,17 +7,17 @@ import json
 import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
+from autoembedding.candidates import Candidate, CandidateResult, ProbeReport, Targets
 from autoembedding.cli import main
-from autoembedding.selector.pareto import marker_sizes, pareto_figure, pareto_front
-from autoembedding.selector.probing import probe
-from autoembedding.selector.report import (
+from autoembedding.probe import probe
+from autoembedding.probe.pareto import marker_sizes, pareto_figure, pareto_front
+from autoembedding.probe.report import (
     format_table,
     plot_pareto,
     report_to_dict,
     why_not,
     write_report,
 )
-from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport, Targets
 
 chromadb = pytest.importorskip("chromadb")
 

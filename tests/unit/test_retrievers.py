@@ -148,7 +148,7 @@ def test_langchain_follows_a_new_collection_under_the_name(chroma_client, docs):
 
 
 def test_langchain_follows_a_swap(chroma_client, docs):
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     retriever = LcRetriever(collection=docs, k=3, recheck_s=0)
     assert retriever.invoke("zebra")[0].id == "p30"

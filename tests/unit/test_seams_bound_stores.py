@@ -19,8 +19,8 @@ from autoembedding.errors import ModelMismatchError
 from autoembedding.integrations.langchain import AutoEmbedding as LcEmbedding
 from autoembedding.integrations.langchain import chroma_store
 from autoembedding.integrations.llama_index import chroma_vector_store
-from autoembedding.integrations.stores import CollectionBinding, bind_collection
-from autoembedding.selector.swapping import swap
+from autoembedding.retrieval.binding import CollectionBinding, bind_collection
+from autoembedding.swap import swap
 
 TEXTS = [f"passage {i} about topic {i % 7} in colour {i % 5}" for i in range(30)]
 IDS = [f"p{i}" for i in range(len(TEXTS))]

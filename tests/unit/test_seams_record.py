@@ -49,7 +49,7 @@ class NoProbe:
 
 @pytest.fixture
 def no_probe(monkeypatch):
-    import autoembedding.selector.probing as probing
+    import autoembedding.probe as probing
 
     monkeypatch.setattr(probing, "probe", NoProbe())
 
@@ -70,7 +70,7 @@ def test_record_is_read_without_the_function_registered(chroma_path, function_ma
         col = chromadb.PersistentClient(path={str(chroma_path)!r}).get_collection(
             "docs", embedding_function=None)
         print(read_record(col).model_id)
-        assert "autoembedding.integrations.chroma_function" not in sys.modules
+        assert "autoembedding.chroma.function" not in sys.modules
         """
     )
     out = subprocess.run(

@@ -43,7 +43,7 @@ def app_dir(tmp_path: Path, monkeypatch) -> Path:
 
 @pytest.fixture
 def no_probe(monkeypatch):
-    import autoembedding.selector.probing as probing
+    import autoembedding.probe as probing
 
     def refuse(*args, **kwargs):
         raise AssertionError("probed although the collection records its model")

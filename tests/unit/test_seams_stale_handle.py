@@ -25,7 +25,7 @@ from autoembedding.integrations.chroma import (  # noqa: E402
     get_collection,
     get_or_create_collection,
 )
-from autoembedding.selector.swapping import swap, undo_swap  # noqa: E402
+from autoembedding.swap import swap, undo_swap  # noqa: E402
 
 DOCS = [f"doc {i} about {['cats', 'dogs', 'birds'][i % 3]}" for i in range(12)]
 IDS = [f"id-{i:02d}" for i in range(12)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autoembedding.selector.probing.selection import check_targets, select
-from autoembedding.selector.types import Candidate, CandidateResult, Targets
+from autoembedding.candidates import Candidate, CandidateResult, Targets
+from autoembedding.probe.selection import check_targets, select
 
 
 def result(label: str, ndcg: np.ndarray, *, p95: float, nbytes: float, hit5: float = 0.8):

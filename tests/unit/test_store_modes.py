@@ -15,7 +15,7 @@ import pytest
 from autoembedding.errors import AutoEmbeddingWarning
 from autoembedding.integrations import langchain as lc
 from autoembedding.integrations.langchain import chroma_store
-from autoembedding.selector.swapping import swap
+from autoembedding.swap import swap
 
 # BM25 and the fake bag-of-words model disagree on these: rare words decide BM25.
 TEXTS = [

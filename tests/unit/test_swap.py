@@ -20,7 +20,7 @@ from autoembedding.errors import (  # noqa: E402
     CollectionNotFoundError,
 )
 from autoembedding.selector import swap, undo_swap  # noqa: E402
-from autoembedding.selector.swapping import (  # noqa: E402
+from autoembedding.swap import (  # noqa: E402
     K_BACKUP,
     K_COUNT,
     K_OFFSET,
@@ -31,12 +31,12 @@ from autoembedding.selector.swapping import (  # noqa: E402
     backup_name,
     staging_name,
 )
-from autoembedding.selector.swapping import swap as package_swap  # noqa: E402
-from autoembedding.selector.swapping import undo_swap as package_undo  # noqa: E402
-from autoembedding.selector.swapping.copy import copy_records, open_staging  # noqa: E402
-from autoembedding.selector.swapping.journal import Journal  # noqa: E402
-from autoembedding.selector.swapping.switch import switch_names  # noqa: E402
-from autoembedding.selector.swapping.verify import verify_copy  # noqa: E402
+from autoembedding.swap import swap as package_swap  # noqa: E402
+from autoembedding.swap import undo_swap as package_undo  # noqa: E402
+from autoembedding.swap.copy import copy_records, open_staging  # noqa: E402
+from autoembedding.swap.journal import Journal  # noqa: E402
+from autoembedding.swap.switch import switch_names  # noqa: E402
+from autoembedding.swap.verify import verify_copy  # noqa: E402
 
 N = 120
 

@@ -15,7 +15,7 @@ chromadb = pytest.importorskip("chromadb")
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.errors import InvalidArgumentError  # noqa: E402
-from autoembedding.selector.swapping import swap  # noqa: E402
+from autoembedding.swap import swap  # noqa: E402
 
 
 def exit_code(argv: list[str]) -> int:

@@ -7,8 +7,8 @@ import pytest
 
 from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.chroma.pages import Page
-from autoembedding.selector.swapping import batching
-from autoembedding.selector.swapping.batching import BatchTuner
+from autoembedding.swap import batching
+from autoembedding.swap.batching import BatchTuner
 
 
 def page(n: int = 10, length: int = 50) -> Page:
@@ -95,7 +95,7 @@ def test_too_few_pages_end_without_a_choice_and_restore_the_size(monkeypatch, pa
 
 def test_a_swap_searches_the_batch_size_of_a_model_it_builds(chroma_client, monkeypatch) -> None:
     from autoembedding.adapters.fake import FakeAdapter as Fake
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     docs = [f"document number {k} " * (1 + k % 5) for k in range(60)]
     col = chroma_client.create_collection("docs", embedding_function=None)
@@ -119,7 +119,7 @@ def test_a_swap_searches_the_batch_size_of_a_model_it_builds(chroma_client, monk
 
 
 def test_an_adapter_passed_in_keeps_its_batch_size(chroma_client) -> None:
-    from autoembedding.selector.swapping import swap
+    from autoembedding.swap import swap
 
     docs = [f"document number {k}" for k in range(40)]
     col = chroma_client.create_collection("docs", embedding_function=None)

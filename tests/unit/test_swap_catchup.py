@@ -15,9 +15,9 @@ chromadb = pytest.importorskip("chromadb")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma.records import get_record  # noqa: E402
-from autoembedding.selector.swapping import swap  # noqa: E402
-from autoembedding.selector.swapping.baseline import fingerprint, read_fps  # noqa: E402
-from autoembedding.selector.swapping.journal import sync_name  # noqa: E402
+from autoembedding.swap import swap  # noqa: E402
+from autoembedding.swap.baseline import fingerprint, read_fps  # noqa: E402
+from autoembedding.swap.journal import sync_name  # noqa: E402
 
 N = 120
 
@@ -158,7 +158,7 @@ def test_a_staging_copy_is_resumed_even_if_the_source_changed_meanwhile(chroma_c
 def test_the_copy_fills_the_baseline_and_the_sample_is_embedded_once(chroma_client, monkeypatch):
     """Issue 14: the copy's writer stores the fingerprints, so the catch-up writes none for an
     untouched source, and the verification re-embeds its sample in one batch."""
-    from autoembedding.selector.swapping import catchup
+    from autoembedding.swap import catchup
 
     fill(chroma_client, n=30)
     written: list[dict] = []

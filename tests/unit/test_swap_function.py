@@ -19,9 +19,9 @@ import pytest
 chromadb = pytest.importorskip("chromadb")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
+from autoembedding.chroma.function import AutoEmbeddingFunction  # noqa: E402
 from autoembedding.errors import SwapError  # noqa: E402
-from autoembedding.integrations.chroma_function import AutoEmbeddingFunction  # noqa: E402
-from autoembedding.selector.swapping import staging_name, swap  # noqa: E402
+from autoembedding.swap import staging_name, swap  # noqa: E402
 
 N = 24
 DOCS = [f"document {i} about {['astronomy', 'botany', 'cooking'][i % 3]} item{i}" for i in range(N)]

@@ -25,13 +25,13 @@ pytest.importorskip("chromadb")
 from autoembedding.chroma.records import read_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.integrations.chroma import get_or_create_collection  # noqa: E402
-from autoembedding.selector.swapping import (  # noqa: E402
+from autoembedding.swap import (  # noqa: E402
     SwapLockedError,
     swap,
     swap_status,
     undo_swap,
 )
-from autoembedding.selector.swapping.lock import lock_path, running_swap  # noqa: E402
+from autoembedding.swap.lock import lock_path, running_swap  # noqa: E402
 
 N = 12
 
@@ -40,7 +40,7 @@ HOLDER = textwrap.dedent(
     """
     import sys
     from types import SimpleNamespace
-    from autoembedding.selector.swapping.lock import collection_lock
+    from autoembedding.swap.lock import collection_lock
 
     class Client:  # where a PersistentClient on sys.argv[1] points, without importing chromadb
         def get_settings(self):
@@ -165,7 +165,7 @@ def test_two_threads_racing_one_runs_the_other_is_refused_with_its_progress(chro
 
 
 def test_of_threads_that_start_at_once_exactly_one_holds_the_lock(chroma_client):
-    from autoembedding.selector.swapping.lock import collection_lock
+    from autoembedding.swap.lock import collection_lock
 
     n = 8
     start, release = threading.Barrier(n), threading.Event()

@@ -31,7 +31,7 @@ from autoembedding.chroma.records import read_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.errors import SwapError  # noqa: E402
 from autoembedding.integrations.chroma import get_or_create_collection  # noqa: E402
-from autoembedding.selector.swapping import swap, swap_status, undo_swap  # noqa: E402
+from autoembedding.swap import swap, swap_status, undo_swap  # noqa: E402
 
 N = 12
 
@@ -207,7 +207,7 @@ def _stop_switch(client, renames: int) -> None:
 
 
 def _stop_switch_before_journal_cleared(client, monkeypatch) -> None:
-    import autoembedding.selector.swapping.switch as switch
+    import autoembedding.swap.switch as switch
 
     real = switch.Journal.write
 
@@ -296,7 +296,7 @@ SETTLED = {"idle", "absent", "swapped", "mode-swapped", "swapped-backup-dropped"
 
 
 def test_every_state_is_produced_here_or_has_no_command():
-    from autoembedding.selector.swapping import STATES
+    from autoembedding.swap import STATES
 
     produced = {key.split(" (")[0] for key in PRODUCERS}
     assert set(STATES) <= produced | NO_COMMAND, set(STATES) - produced - NO_COMMAND

@@ -15,6 +15,7 @@ pytest.importorskip("chromadb")
 pytest.importorskip("bm25s")
 
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
+from autoembedding.candidates import Candidate, CandidateResult  # noqa: E402
 from autoembedding.chroma.records import read_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.errors import (  # noqa: E402
@@ -25,10 +26,9 @@ from autoembedding.errors import (  # noqa: E402
 )
 from autoembedding.integrations.chroma import get_or_create_collection  # noqa: E402
 from autoembedding.retrieval.store import index_folder, open_index  # noqa: E402
-from autoembedding.selector.swapping import swap, swap_status, undo_swap  # noqa: E402
-from autoembedding.selector.swapping.journal import K_MODE_PHASE, MODE_KEYS  # noqa: E402
-from autoembedding.selector.swapping.undo import undo  # noqa: E402
-from autoembedding.selector.types import Candidate, CandidateResult  # noqa: E402
+from autoembedding.swap import swap, swap_status, undo_swap  # noqa: E402
+from autoembedding.swap.journal import K_MODE_PHASE, MODE_KEYS  # noqa: E402
+from autoembedding.swap.undo import undo  # noqa: E402
 
 N = 30
 TOPICS = ["cats chasing mice", "dogs running in parks", "birds singing songs", "fish swimming"]
@@ -362,7 +362,7 @@ def test_sync_after_a_hybrid_swap_indexes_the_carried_writes(chroma_client):
     import warnings
 
     from autoembedding.errors import LexicalIndexWarning
-    from autoembedding.selector.swapping import sync_swap
+    from autoembedding.swap import sync_swap
 
     fill(chroma_client)
     old_handle = chroma_client.get_collection("docs")  # an app's handle from before the swap

@@ -19,9 +19,9 @@ pytest.importorskip("chromadb")
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.errors import SwapError  # noqa: E402
 from autoembedding.integrations.chroma import get_or_create_collection  # noqa: E402
-from autoembedding.selector.swapping import complete, swap, swap_status  # noqa: E402
-from autoembedding.selector.swapping.journal import staging_name  # noqa: E402
-from autoembedding.selector.swapping.verify import (  # noqa: E402
+from autoembedding.swap import complete, swap, swap_status  # noqa: E402
+from autoembedding.swap.journal import staging_name  # noqa: E402
+from autoembedding.swap.verify import (  # noqa: E402
     FLOOR_COSINE,
     MIN_COSINE,
     SELF_CHECK_MARGIN,

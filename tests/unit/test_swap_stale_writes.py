@@ -18,7 +18,7 @@ chromadb = pytest.importorskip("chromadb")
 from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.errors import SwapError  # noqa: E402
-from autoembedding.selector.swapping import K_PHASE, swap, sync_swap  # noqa: E402
+from autoembedding.swap import K_PHASE, swap, sync_swap  # noqa: E402
 
 N = 60
 

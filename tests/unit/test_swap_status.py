@@ -20,7 +20,7 @@ from autoembedding.adapters.fake import FakeAdapter  # noqa: E402
 from autoembedding.chroma.records import get_record  # noqa: E402
 from autoembedding.cli import main  # noqa: E402
 from autoembedding.errors import SwapError  # noqa: E402
-from autoembedding.selector.swapping import (  # noqa: E402
+from autoembedding.swap import (  # noqa: E402
     K_PHASE,
     STATES,
     staging_name,
@@ -274,7 +274,7 @@ def test_absent_and_idle(chroma_client):
 
 
 def test_server_commands_quote_host_and_port():
-    from autoembedding.selector.swapping.status import connection_flags
+    from autoembedding.swap.status import connection_flags
 
     class Settings:
         is_persistent = False

@@ -14,7 +14,7 @@ def test_a_warning_from_a_package_run_with_dash_m_is_shown_not_an_import_error(t
     (package / "__init__.py").write_text("")
     (package / "__main__.py").write_text(
         "from autoembedding.errors import AutoEmbeddingWarning\n"
-        "from autoembedding.integrations._warn import warn_user\n"
+        "from autoembedding.warn import warn_user\n"
         "warn_user('texts were truncated', AutoEmbeddingWarning)\n"
         "print('still running')\n"
     )

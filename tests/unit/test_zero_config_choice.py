@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autoembedding.adapters import get_adapter
+from autoembedding.candidates import Candidate, CandidateResult, ProbeReport, Targets
 from autoembedding.integrations.auto import ModelResolver
 from autoembedding.integrations.choice import (
     CHOICE_DIR_ENV,
@@ -25,7 +26,6 @@ from autoembedding.integrations.choice import (
     resolve_choice_path,
     save_choice,
 )
-from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport, Targets
 
 DOCS = [f"document {i} about topic {i % 7} and colour {i % 5}" for i in range(60)]
 CANDIDATES = ["fake/a", "fake/b"]
@@ -48,7 +48,7 @@ class _Probe:
 @pytest.fixture
 def fake_probe(monkeypatch: pytest.MonkeyPatch) -> _Probe:
     probe = _Probe("fake/a", "fake/b")  # a second probe would pick the other model
-    monkeypatch.setattr(importlib.import_module("autoembedding.selector.probing"), "probe", probe)
+    monkeypatch.setattr(importlib.import_module("autoembedding.probe"), "probe", probe)
     return probe
 
 

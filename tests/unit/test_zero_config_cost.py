@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from autoembedding.candidates import Candidate, CandidateResult, ProbeReport
 from autoembedding.errors import AutoSelectionWarning
 from autoembedding.integrations import _progress
 from autoembedding.integrations._zero_config import (
@@ -26,7 +27,6 @@ from autoembedding.integrations._zero_config import (
     relative_cost,
 )
 from autoembedding.integrations.auto import ModelResolver
-from autoembedding.selector.types import Candidate, CandidateResult, ProbeReport
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "scifact" / "corpus.jsonl"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -71,8 +71,8 @@ def _fakes(latency_good: float, latency_bad: float) -> list[Candidate]:
 
 
 def test_the_same_data_gives_the_same_pick_whatever_the_latency(monkeypatch):
-    probing = importlib.import_module("autoembedding.selector.probing")
-    candidates_module = importlib.import_module("autoembedding.selector.probing.candidates")
+    probing = importlib.import_module("autoembedding.probe")
+    candidates_module = importlib.import_module("autoembedding.probe.candidates")
     real_probe = probing.probe
     calls: list[dict] = []
 
@@ -101,7 +101,7 @@ def _report(notes: list[str]) -> ProbeReport:
 
 
 def test_a_probe_the_budget_stopped_is_reported(monkeypatch):
-    probing = importlib.import_module("autoembedding.selector.probing")
+    probing = importlib.import_module("autoembedding.probe")
     stopped = (
         "Stopped after stage 1 of 3: the next stage (~9 s) would overrun budget_s=5 (4 s spent)."
     )
@@ -111,7 +111,7 @@ def test_a_probe_the_budget_stopped_is_reported(monkeypatch):
 
 
 def test_a_probe_the_data_stopped_is_not_reported(monkeypatch, recwarn):
-    probing = importlib.import_module("autoembedding.selector.probing")
+    probing = importlib.import_module("autoembedding.probe")
     done = "Stopped after stage 2 of 3: fake/a is significantly ahead."
     monkeypatch.setattr(probing, "probe", lambda *a, **k: _report([done]))
     ModelResolver(candidates=["fake/a"], save=False).adapter_for_documents(_abstracts(60))
@@ -120,7 +120,7 @@ def test_a_probe_the_data_stopped_is_not_reported(monkeypatch, recwarn):
 
 # ---------------------------------------------------------------------------- the log
 def test_a_running_probe_logs_a_line_every_few_seconds(monkeypatch, caplog):
-    probing = importlib.import_module("autoembedding.selector.probing")
+    probing = importlib.import_module("autoembedding.probe")
     monkeypatch.setattr(_progress, "PROBE_LOG_EVERY_S", 0.05)
     seen: list[tuple[str, float]] = []
 

@@ -311,12 +311,12 @@ def export_fused_fp32(
 def _agreement(torch: Any, module: Any, folder: Path, source: ModelSpec) -> tuple[float, float]:
     """Mean and min cosine of the export, run as the adapter runs it, to the PyTorch module."""
     from autoembedding.adapters import local_spec
-    from autoembedding.adapters.onnx import OnnxAdapter
+    from autoembedding.adapters.onnx_session import OnnxRuntimeAdapter
     from autoembedding.adapters.quantize import l2_normalize
     from autoembedding.data import calibration_texts
 
     texts = list(calibration_texts())[:_CHECK_TEXTS]
-    exported = OnnxAdapter(
+    exported = OnnxRuntimeAdapter(
         local_spec(folder, "onnx"),
         max_tokens=source.max_tokens,
         texts_per_run=TEXTS_PER_RUN,  # the manifest that says so is not written yet
