@@ -24,7 +24,7 @@ from typing import Any
 
 from autoembedding.candidates import CandidateResult, ProbeReport
 
-__all__ = ["marker_sizes", "pareto_figure", "pareto_front", "plot_pareto"]
+__all__ = ["marker_sizes", "pareto_figure", "pareto_front", "plot_pareto", "short_label"]
 
 #: Rings of label positions tried around a marker, nearest first: gap (points) past its edge.
 _RINGS = (4.0, 16.0, 30.0, 46.0, 64.0)
@@ -59,8 +59,24 @@ def _plotted(report: ProbeReport) -> list[CandidateResult]:
     ]
 
 
+def short_label(r: CandidateResult) -> str:
+    """The candidate's label without hub organisations; a hybrid says its fusion.
+
+    ``hybrid:org/model+bm25`` and ``hybrid-rrf:org/model+bm25`` would both shorten to
+    ``model+bm25``: the chart writes ``convex w=0.6 model+bm25`` and ``RRF model+bm25``.
+    """
+    cand = r.candidate
+    if cand.kind != "hybrid":
+        return cand.label.split("/")[-1]
+    parts = "+".join(p.label.split("/")[-1] for p in cand.parts)
+    if cand.fusion == "rrf":
+        return f"RRF {parts}"
+    weight = r.lexical.get("weight")
+    return f"convex w={float(weight):g} {parts}" if weight is not None else f"convex {parts}"
+
+
 def _label(r: CandidateResult, winner: bool, show_bytes: bool) -> str:
-    text = r.candidate.label.split("/")[-1]
+    text = short_label(r)
     if show_bytes and r.bytes_per_vector is not None:
         text += f" · {r.bytes_per_vector:g} B"
     if winner:

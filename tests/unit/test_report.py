@@ -10,7 +10,7 @@ from autoembedding.adapters.fake import FakeAdapter
 from autoembedding.candidates import Candidate, CandidateResult, ProbeReport, Targets
 from autoembedding.cli import main
 from autoembedding.probe import probe
-from autoembedding.probe.pareto import marker_sizes, pareto_figure, pareto_front
+from autoembedding.probe.pareto import marker_sizes, pareto_figure, pareto_front, short_label
 from autoembedding.probe.report import (
     format_table,
     plot_pareto,
@@ -270,3 +270,15 @@ def test_chart_with_no_measured_candidate_still_renders(tmp_path):
     )
     png = plot_pareto(report, tmp_path / "p.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_chart_tells_rrf_from_convex_hybrids():
+    """Both shortened to 'all-MiniLM-L6-v2+bm25' before (issue 24.11)."""
+    convex = _result("hybrid:sentence-transformers/all-MiniLM-L6-v2+bm25", 0.8, 3.0)
+    convex.lexical["weight"] = 0.6
+    rrf = _result("hybrid-rrf:sentence-transformers/all-MiniLM-L6-v2+bm25", 0.7, 3.0)
+    assert short_label(convex) == "convex w=0.6 all-MiniLM-L6-v2+bm25"
+    assert short_label(rrf) == "RRF all-MiniLM-L6-v2+bm25"
+    assert short_label(_result("sentence-transformers/all-MiniLM-L6-v2", 0.7, 3.0)) == (
+        "all-MiniLM-L6-v2"
+    )
