@@ -142,6 +142,7 @@ def result_to_dict(result: CandidateResult, report: ProbeReport) -> dict[str, An
         "error": result.error,
         "kind": cand.kind,
         "lexical": _lexical(result),
+        "latency": dict(result.latency),  # as served on the whole collection (probe.latency)
     }
 
 

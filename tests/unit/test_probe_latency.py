@@ -8,6 +8,7 @@ candidate, and timings wait for (or are marked beside) abandoned time-boxed work
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import warnings
@@ -80,6 +81,11 @@ def test_bm25_is_timed_on_an_index_as_large_as_the_collection(monkeypatch) -> No
     assert bm25.latency["collection_docs"] == 3000
     assert "timed over 3,000 BM25 documents" in bm25.latency["basis"]["bm25 search"]
     assert bm25.latency["n_queries"] >= 30
+    from autoembedding.probe.report import report_to_dict
+
+    row = next(r for r in report_to_dict(report)["candidates"] if r["id"] == "bm25")
+    assert row["latency"]["collection_docs"] == 3000  # the report says how it was timed
+    json.dumps(row["latency"])
 
     sizes.clear()  # a collection over the cap: two sizes, extrapolated and labelled
     monkeypatch.setattr(serving, "BM25_DOCS_CAP", 400)
