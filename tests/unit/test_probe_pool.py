@@ -17,17 +17,7 @@ from autoembedding.probe.sampling import sample_collection
 
 chromadb = pytest.importorskip("chromadb")
 
-
-def make_docs(n: int = 60, seed: int = 0) -> list[tuple[str, str]]:
-    """Documents of five sentences each over a document-specific vocabulary."""
-    rng = random.Random(seed)
-    vocab = [f"term{i}" for i in range(4000)]
-    docs = []
-    for d in range(n):
-        words = rng.sample(vocab, 40)
-        sentences = [" ".join(rng.sample(words, 8)).capitalize() + "." for _ in range(5)]
-        docs.append((f"d{d:04d}", " ".join(sentences)))
-    return docs
+from tests.unit.test_probe import make_docs  # noqa: E402
 
 
 def make_collection(path, docs, metadatas=None, name: str = "docs"):

@@ -158,32 +158,7 @@ class _Crash(BaseException):
     """A SIGKILL stand-in: nothing after it runs."""
 
 
-class Wrapped:
-    """A client whose collections' ``modify`` goes through ``hook(kwargs)`` first."""
-
-    def __init__(self, client, hook) -> None:
-        self._client, self._hook = client, hook
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-    def get_collection(self, name, **kw):
-        return _Col(self._client.get_collection(name, **kw), self._hook)
-
-    def get_or_create_collection(self, name, **kw):
-        return _Col(self._client.get_or_create_collection(name, **kw), self._hook)
-
-
-class _Col:
-    def __init__(self, inner, hook) -> None:
-        self._inner, self._hook = inner, hook
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def modify(self, **kw):
-        self._hook(kw)
-        return self._inner.modify(**kw)
+from tests.unit.test_swap_status import Wrapped  # noqa: E402  # modify goes through a hook
 
 
 def _crash_after_renames(client, renames: int, action) -> None:
